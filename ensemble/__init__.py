@@ -1,0 +1,34 @@
+"""Ensemble: rooms and WebRTC signaling for a composed multi-person video chat."""
+
+import secrets
+
+from flask import Flask
+from flask_socketio import SocketIO
+
+from . import views
+from .rooms import RoomLimits
+from .rooms.memory import MemoryRegistry
+from .settings import ROOT, load_settings
+from .signaling import Signaling
+
+# Large enough for a 64 KiB SDP or scene in JSON; larger frames close the socket.
+MAX_MESSAGE_BYTES = 256 * 1024
+
+
+def create_app(settings=None, registry=None):
+    """Build the app; `settings` default to the environment, `registry` to in-memory rooms."""
+    settings = settings or load_settings()
+    app = Flask(
+        __name__,
+        root_path=str(ROOT),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(SECRET_KEY=settings.secret_key or secrets.token_hex(32), ENSEMBLE_SETTINGS=settings)
+    registry = registry or MemoryRegistry(
+        RoomLimits(settings.max_peers_per_room, settings.room_grace_seconds, settings.chat_history)
+    )
+    socketio = SocketIO(app, async_mode=settings.async_mode, max_http_buffer_size=MAX_MESSAGE_BYTES)
+    app.extensions["ensemble"] = Signaling(socketio, registry, settings)
+    app.register_blueprint(views.blueprint)
+    return app

@@ -1,0 +1,139 @@
+"""A small synchronous client for the Ensemble protocol (tests, bots, benchmarks).
+
+    client = EnsembleClient("http://127.0.0.1:5000")
+    client.join("standup", "Ada")
+    client.chat("hello")
+    message = client.wait_for("chat")
+"""
+
+import functools
+import threading
+import time
+
+import socketio
+
+
+class ProtocolReplyError(Exception):
+    """The server answered an event with `{ok: false}`."""
+
+    def __init__(self, event, reply):
+        self.event = event
+        self.reply = reply
+        self.code = reply["error"]["code"]
+        super().__init__(f"{event}: {self.code}: {reply['error']['message']}")
+
+
+class EnsembleClient:
+    def __init__(self, url, timeout=5.0, transports=("websocket",)):
+        self.url = url
+        self.timeout = timeout
+        self.id = None
+        self.name = None
+        self.room = None
+        self._transports = list(transports)
+        self._received = []
+        self._arrived = threading.Condition()
+        self._sio = socketio.Client(reconnection=False)
+        self._sio.on("*", self._record)
+
+    # --- connection ---------------------------------------------------------
+
+    def connect(self):
+        self._sio.connect(self.url, transports=self._transports, wait_timeout=self.timeout)
+        return self
+
+    def close(self):
+        ws = getattr(self._sio.eio, "ws", None)
+        if ws is not None:
+            # websocket-client waits 3 s for a second close frame that the read loop
+            # has already consumed; the Socket.IO goodbye is sent before this wait.
+            ws.close = functools.partial(ws.close, timeout=0.1)
+        self._sio.disconnect()
+
+    @property
+    def connected(self):
+        return self._sio.connected
+
+    def __enter__(self):
+        return self.connect()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # --- events -------------------------------------------------------------
+
+    def call(self, event, payload=None):
+        """Send an event and return the server's reply, whatever it says."""
+        return self._sio.call(event, payload, timeout=self.timeout)
+
+    def request(self, event, payload=None):
+        """Send an event; return the reply when ok, raise ProtocolReplyError otherwise."""
+        reply = self.call(event, payload)
+        if not reply.get("ok"):
+            raise ProtocolReplyError(event, reply)
+        return reply
+
+    def send_without_ack(self, event, payload=None):
+        self._sio.emit(event, payload)
+
+    def join(self, room, name, password=None, media=None):
+        payload = {"room": room, "name": name}
+        if password is not None:
+            payload["password"] = password
+        if media is not None:
+            payload["media"] = media
+        reply = self.request("join", payload)
+        self.id, self.name, self.room = reply["id"], reply["name"], reply["room"]
+        return reply
+
+    def leave(self):
+        reply = self.request("leave", {})
+        self.id = self.room = None
+        return reply
+
+    def signal(self, to, kind, data):
+        return self.request("signal", {"to": to, "kind": kind, "data": data})
+
+    def chat(self, text):
+        return self.request("chat", {"text": text})["message"]
+
+    def media(self, audio, video):
+        return self.request("media", {"audio": audio, "video": video})
+
+    def scene(self, scene, version):
+        return self.request("scene", {"scene": scene, "version": version})["version"]
+
+    # --- what arrived -------------------------------------------------------
+
+    def received(self, event=None):
+        """Payloads received so far, oldest first, of one event or of all as (event, payload)."""
+        with self._arrived:
+            if event is None:
+                return list(self._received)
+            return [payload for name, payload in self._received if name == event]
+
+    def wait_for(self, event, match=None, timeout=None):
+        """The first payload of `event` (satisfying `match`), waiting up to `timeout` seconds."""
+        return self.wait_for_count(event, 1, match, timeout)[0]
+
+    def wait_for_count(self, event, count, match=None, timeout=None):
+        """The first `count` payloads of `event` (satisfying `match`), waiting for them to arrive."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        with self._arrived:
+            while True:
+                found = [p for name, p in self._received if name == event and (match is None or match(p))]
+                if len(found) >= count:
+                    return found[:count]
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"{len(found)} of {count} {event!r} events within the timeout")
+                self._arrived.wait(remaining)
+
+    def forget_received(self):
+        with self._arrived:
+            self._received.clear()
+
+    def _record(self, event, payload=None):
+        with self._arrived:
+            self._received.append((event, payload))
+            self._arrived.notify_all()

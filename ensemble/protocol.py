@@ -1,0 +1,171 @@
+"""The wire protocol: payload parsing into frozen dataclasses, and error codes.
+
+Every parser takes whatever a client sent and either returns a request object
+or raises ProtocolError; nothing here touches rooms or sockets.
+"""
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+ERROR_CODES = {
+    "bad_request": "The event or its payload is malformed.",
+    "not_joined": "Join a room first.",
+    "room_full": "The room has no free place.",
+    "wrong_password": "The room password is wrong.",
+    "unknown_peer": "No such peer in your room.",
+    "too_large": "The payload is larger than allowed.",
+    "rate_limited": "Too many events; slow down.",
+    "version_conflict": "The scene changed since your version.",
+    "internal": "The server failed; the event had no effect.",
+}
+
+ROOM_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+NAME_MAX = 40
+PASSWORD_MAX = 128
+CHAT_MAX = 2000
+SIGNAL_KINDS = {"offer": 64 * 1024, "answer": 64 * 1024, "candidate": 4 * 1024}
+SCENE_MAX_BYTES = 64 * 1024
+# Control characters, surrogates, private use and line breaks; joiners (Cf) stay
+# allowed because emoji and several scripts need them, bidi overrides do not.
+FORBIDDEN_IN_NAMES = {"Cc", "Cs", "Co", "Zl", "Zp"}
+BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+class ProtocolError(Exception):
+    """An event that cannot be carried out; `code` is one of ERROR_CODES."""
+
+    def __init__(self, code, message=None, **details):
+        assert code in ERROR_CODES, code
+        super().__init__(message or ERROR_CODES[code])
+        self.code = code
+        self.message = message or ERROR_CODES[code]
+        self.details = details
+
+    def reply(self):
+        return {"ok": False, "error": {"code": self.code, "message": self.message}, **self.details}
+
+
+@dataclass(frozen=True)
+class Join:
+    room: str
+    name: str
+    password: str | None
+    audio: bool = True
+    video: bool = True
+
+
+@dataclass(frozen=True)
+class Signal:
+    to: str
+    kind: str
+    data: dict
+
+
+@dataclass(frozen=True)
+class Chat:
+    text: str
+
+
+@dataclass(frozen=True)
+class Media:
+    audio: bool
+    video: bool
+
+
+@dataclass(frozen=True)
+class Scene:
+    scene: dict
+    version: int
+
+
+def _object(payload):
+    if not isinstance(payload, dict):
+        raise ProtocolError("bad_request", "The payload must be a JSON object.")
+    return payload
+
+
+def _field(payload, key, kind, *, optional=False):
+    value = payload.get(key)
+    if value is None and optional:
+        return None
+    # bool is an int in Python; a protocol integer is never true or false.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        article = {"str": "a string", "bool": "true or false", "int": "an integer", "dict": "an object"}
+        raise ProtocolError("bad_request", f"'{key}' must be {article[kind.__name__]}.")
+    return value
+
+
+def encoded_size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def room_name(value):
+    if not isinstance(value, str) or not ROOM_NAME.fullmatch(value):
+        raise ProtocolError("bad_request", "'room' must be 1-64 letters, digits, '_' or '-'.")
+    return value
+
+
+def display_name(value):
+    if not isinstance(value, str):
+        raise ProtocolError("bad_request", "'name' must be a string.")
+    name = value.strip()
+    if any(unicodedata.category(char) in FORBIDDEN_IN_NAMES or char in BIDI_CONTROLS for char in name):
+        raise ProtocolError("bad_request", "'name' must not contain control characters.")
+    if not 1 <= len(name) <= NAME_MAX:
+        raise ProtocolError("bad_request", f"'name' must be 1-{NAME_MAX} characters.")
+    return name
+
+
+def parse_join(payload):
+    payload = _object(payload)
+    password = _field(payload, "password", str, optional=True) or None
+    if password is not None and len(password) > PASSWORD_MAX:
+        raise ProtocolError("bad_request", f"'password' must be at most {PASSWORD_MAX} characters.")
+    media = parse_media(payload["media"]) if payload.get("media") is not None else Media(True, True)
+    return Join(room_name(payload.get("room")), display_name(payload.get("name")), password, media.audio, media.video)
+
+
+def parse_signal(payload):
+    payload = _object(payload)
+    to = _field(payload, "to", str)
+    kind = _field(payload, "kind", str)
+    if kind not in SIGNAL_KINDS:
+        raise ProtocolError("bad_request", "'kind' must be offer, answer or candidate.")
+    data = _field(payload, "data", dict)
+    limit = SIGNAL_KINDS[kind]
+    if encoded_size(data) > limit:
+        raise ProtocolError("too_large", f"A {kind} must be at most {limit // 1024} KiB.")
+    return Signal(to, kind, data)
+
+
+def parse_chat(payload):
+    text = _field(_object(payload), "text", str)
+    if not text.strip():
+        raise ProtocolError("bad_request", "'text' must not be empty.")
+    if len(text) > CHAT_MAX:
+        raise ProtocolError("too_large", f"'text' must be at most {CHAT_MAX} characters.")
+    return Chat(text)
+
+
+def parse_media(payload):
+    payload = _object(payload)
+    return Media(_field(payload, "audio", bool), _field(payload, "video", bool))
+
+
+def parse_scene(payload):
+    payload = _object(payload)
+    scene = _field(payload, "scene", dict)
+    version = _field(payload, "version", int)
+    if version < 0:
+        raise ProtocolError("bad_request", "'version' must not be negative.")
+    if encoded_size(scene) > SCENE_MAX_BYTES:
+        raise ProtocolError("too_large", f"A scene must be at most {SCENE_MAX_BYTES // 1024} KiB.")
+    return Scene(scene, version)
+
+
+def parse_leave(payload):
+    if payload is not None:
+        _object(payload)

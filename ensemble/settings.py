@@ -1,0 +1,80 @@
+"""Settings: the environment, then `.env`, then config/defaults.env."""
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULTS_FILE = ROOT / "config" / "defaults.env"
+ASYNC_MODES = ("gevent", "eventlet", "threading")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class SettingsError(ValueError):
+    """A setting has a value the server cannot run with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str
+    port: int
+    async_mode: str
+    secret_key: str
+    log_level: str
+    max_peers_per_room: int
+    room_grace_seconds: float
+    chat_history: int
+    events_per_second: float
+    event_burst: int
+    chats_per_second: float
+    chat_burst: int
+    stun_urls: tuple[str, ...]
+    turn_urls: tuple[str, ...]
+    turn_secret: str
+    turn_username: str
+    turn_password: str
+    turn_ttl_seconds: int
+
+    def __post_init__(self):
+        if self.async_mode not in ASYNC_MODES:
+            raise SettingsError(f"ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}, not {self.async_mode!r}")
+        if self.log_level not in LOG_LEVELS:
+            raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
+        if not 0 < self.port < 65536:
+            raise SettingsError(f"PORT must be between 1 and 65535, not {self.port}")
+        if self.max_peers_per_room < 2:
+            raise SettingsError("MAX_PEERS_PER_ROOM must be at least 2")
+
+    def with_changes(self, **changes):
+        return replace(self, **changes)
+
+
+def _convert(name, kind, text):
+    text = text.strip()
+    try:
+        if kind is int:
+            return int(text)
+        if kind is float:
+            return float(text)
+    except ValueError:
+        raise SettingsError(f"{name.upper()} must be a number, not {text!r}") from None
+    if kind == tuple[str, ...]:
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+    return text
+
+
+def load_settings(environ=None, dotenv_path=ROOT / ".env", **overrides):
+    """Read every setting; `overrides` (lower-case field names) win over all sources."""
+    environ = os.environ if environ is None else environ
+    values = dict(dotenv_values(DEFAULTS_FILE))
+    if dotenv_path and Path(dotenv_path).exists():
+        values.update(dotenv_values(dotenv_path))
+    values.update({key: value for key, value in environ.items() if key in values})
+    if environ.get("FLASK_RUN_FROM_CLI"):
+        # `flask run` serves with Werkzeug's threads; gevent and eventlet need their own server.
+        values["ASYNC_MODE"] = "threading"
+    settings = {f.name: _convert(f.name, f.type, values.get(f.name.upper()) or "") for f in fields(Settings)}
+    settings.update(overrides)
+    return Settings(**settings)

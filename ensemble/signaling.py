@@ -1,0 +1,222 @@
+"""Socket.IO handlers: parse the payload, ask the registry, emit to the room.
+
+Every handler answers through the acknowledgement with `{"ok": true, ...}` or
+`{"ok": false, "error": {code, message}}`; a client that asked for no
+acknowledgement gets errors as an `error` event instead (see docs/protocol.md).
+"""
+
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+
+from flask import request
+
+from . import protocol
+from .protocol import ProtocolError
+from .ratelimit import TokenBucket
+from .rooms import NotJoined
+from .turn import ice_servers
+
+log = logging.getLogger(__name__)
+CONNECTION_KEY = "ensemble.connection"
+
+
+def room_channel(room):
+    return f"room:{room}"
+
+
+def peer_channel(peer_id):
+    return f"peer:{peer_id}"
+
+
+def new_peer_id():
+    return secrets.token_urlsafe(9)
+
+
+@dataclass
+class Connection:
+    """What the server remembers about one socket, kept in its WSGI environ (one per connection)."""
+
+    events: TokenBucket
+    chats: TokenBucket
+    peer_id: str | None = None
+
+
+class Signaling:
+    def __init__(self, socketio, registry, settings, clock=time.monotonic, wall_clock=time.time):
+        self._socketio = socketio
+        self._server = socketio.server
+        self._registry = registry
+        self._settings = settings
+        self._clock = clock
+        self._wall_clock = wall_clock
+        socketio.on("connect")(self.on_connect)
+        socketio.on("disconnect")(self.on_disconnect)
+        handlers = {
+            "join": self.on_join,
+            "leave": self.on_leave,
+            "signal": self.on_signal,
+            "chat": self.on_chat,
+            "media": self.on_media,
+            "scene": self.on_scene,
+        }
+        for event, handler in handlers.items():
+            socketio.on(event)(self._answering(event, handler))
+        socketio.on("*")(self.on_unknown)
+        _send_errors_without_ack_as_events(self._server)
+
+    def room_count(self):
+        return self._registry.room_count()
+
+    # --- connection lifecycle -------------------------------------------------
+
+    def on_connect(self, auth=None):
+        settings = self._settings
+        request.environ[CONNECTION_KEY] = Connection(
+            events=TokenBucket(settings.events_per_second, settings.event_burst, self._clock),
+            chats=TokenBucket(settings.chats_per_second, settings.chat_burst, self._clock),
+        )
+
+    def on_disconnect(self, reason=None):
+        connection = self._connection()
+        if connection is not None and connection.peer_id is not None:
+            self._leave(connection)
+
+    # --- events -------------------------------------------------------------
+
+    def on_join(self, connection, payload):
+        join = protocol.parse_join(payload)
+        peer_id = new_peer_id()
+        joined = self._registry.join(
+            peer_id, join.room, join.name, join.password, join.audio, join.video, replaces=connection.peer_id
+        )
+        if joined.left is not None:
+            self._announce_departure(joined.left)
+        connection.peer_id = peer_id
+        self._server.enter_room(request.sid, room_channel(join.room))
+        self._server.enter_room(request.sid, peer_channel(peer_id))
+        self._socketio.emit("peer-joined", joined.peer.public(), to=room_channel(join.room), skip_sid=request.sid)
+        return {
+            "id": peer_id,
+            "room": join.room,
+            "name": joined.peer.name,
+            "peers": [peer.public() for peer in joined.others],
+            "chat": joined.chat,
+            "scene": joined.scene.public(),
+            "iceServers": ice_servers(self._settings, peer_id, self._wall_clock()),
+        }
+
+    def on_leave(self, connection, payload):
+        protocol.parse_leave(payload)
+        self._member(connection)
+        self._leave(connection)
+        return {}
+
+    def on_signal(self, connection, payload):
+        signal = protocol.parse_signal(payload)
+        sender = self._member(connection)
+        target = self._registry.peer(signal.to)
+        if target is None or target.room != sender.room or target.id == sender.id:
+            raise ProtocolError("unknown_peer", f"No peer {signal.to!r} in your room.")
+        message = {"from": sender.id, "kind": signal.kind, "data": signal.data}
+        self._socketio.emit("signal", message, to=peer_channel(target.id))
+        return {}
+
+    def on_chat(self, connection, payload):
+        chat = protocol.parse_chat(payload)
+        sender = self._member(connection)
+        if not connection.chats.take():
+            raise ProtocolError("rate_limited", "Too many chat messages; wait a moment.")
+        message = {
+            "id": secrets.token_urlsafe(9),
+            "from": sender.id,
+            "name": sender.name,
+            "text": chat.text,
+            "ts": int(self._wall_clock() * 1000),
+        }
+        self._registry.add_chat(sender.room, message)
+        self._socketio.emit("chat", message, to=room_channel(sender.room))
+        return {"message": message}
+
+    def on_media(self, connection, payload):
+        media = protocol.parse_media(payload)
+        peer = self._registry.set_media(self._member(connection).id, media.audio, media.video)
+        update = {"id": peer.id, "audio": peer.audio, "video": peer.video}
+        self._socketio.emit("media", update, to=room_channel(peer.room), skip_sid=request.sid)
+        return {}
+
+    def on_scene(self, connection, payload):
+        edit = protocol.parse_scene(payload)
+        sender = self._member(connection)
+        state = self._registry.set_scene(sender.room, edit.scene, edit.version, sender.id)
+        self._socketio.emit("scene", state.public(), to=room_channel(sender.room), skip_sid=request.sid)
+        return {"version": state.version}
+
+    # --- helpers ------------------------------------------------------------
+
+    def _answering(self, event, handler):
+        """Wrap a handler: one payload, rate limit, the reply shape, the one failure path."""
+
+        def answer(*args):
+            connection = self._connection()
+            try:
+                if connection is None:
+                    raise ProtocolError("not_joined", "The connection is closing.")
+                if len(args) > 1:
+                    raise ProtocolError("bad_request", "Send exactly one payload object.")
+                if not connection.events.take():
+                    raise ProtocolError("rate_limited")
+                return {"ok": True, **handler(connection, args[0] if args else None)}
+            except ProtocolError as error:
+                return error.reply()
+            except Exception:
+                log.exception("event %r failed", event)
+                return ProtocolError("internal").reply()
+
+        answer.__name__ = f"on_{event}"
+        return answer
+
+    def on_unknown(self, event, *args):
+        def refuse(connection, payload):
+            raise ProtocolError("bad_request", f"Unknown event {event!r}.")
+
+        return self._answering(event, refuse)(*args)
+
+    def _connection(self):
+        return request.environ.get(CONNECTION_KEY)
+
+    def _member(self, connection):
+        peer = self._registry.peer(connection.peer_id) if connection.peer_id else None
+        if peer is None:
+            raise NotJoined()
+        return peer
+
+    def _leave(self, connection):
+        peer = self._registry.leave(connection.peer_id)
+        connection.peer_id = None
+        if peer is not None:
+            self._announce_departure(peer)
+
+    def _announce_departure(self, peer):
+        self._server.leave_room(request.sid, peer_channel(peer.id))
+        self._server.leave_room(request.sid, room_channel(peer.room))
+        self._socketio.emit("peer-left", {"id": peer.id}, to=room_channel(peer.room))
+
+
+def _send_errors_without_ack_as_events(server):
+    """python-socketio drops a handler's reply when the client sent no ack callback.
+
+    Such a client still learns why its event failed: error replies go to it as an
+    `error` event `{code, message, event}`; successful replies are dropped as usual.
+    """
+    handle_with_ack = server._handle_event_internal
+
+    def handle(srv, sid, eio_sid, data, namespace, ack_id):
+        if ack_id is not None:
+            return handle_with_ack(srv, sid, eio_sid, data, namespace, ack_id)
+        reply = srv._trigger_event(data[0], namespace, sid, *data[1:])
+        if isinstance(reply, dict) and reply.get("ok") is False:
+            srv.emit("error", {**reply["error"], "event": data[0]}, to=sid, namespace=namespace)
+
+    server._handle_event_internal = handle

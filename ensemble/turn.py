@@ -1,0 +1,30 @@
+"""ICE servers for browsers: STUN URLs and TURN credentials (pure functions).
+
+With a shared secret the credentials follow the TURN REST convention that
+coturn's `use-auth-secret` checks: the username is `<expiry>:<label>` and the
+password is base64(HMAC-SHA1(secret, username)).
+"""
+
+import base64
+import hashlib
+import hmac
+
+
+def turn_credentials(secret, label, now, ttl_seconds):
+    username = f"{int(now) + ttl_seconds}:{label}"
+    digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
+    return username, base64.b64encode(digest).decode()
+
+
+def ice_servers(settings, label, now):
+    """The RTCPeerConnection `iceServers` list for one client."""
+    servers = []
+    if settings.stun_urls:
+        servers.append({"urls": list(settings.stun_urls)})
+    if settings.turn_urls:
+        if settings.turn_secret:
+            username, credential = turn_credentials(settings.turn_secret, label, now, settings.turn_ttl_seconds)
+        else:
+            username, credential = settings.turn_username, settings.turn_password
+        servers.append({"urls": list(settings.turn_urls), "username": username, "credential": credential})
+    return servers

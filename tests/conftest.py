@@ -1,0 +1,50 @@
+import pytest
+
+from ensemble import create_app
+from ensemble.settings import load_settings
+
+
+def make_settings(**changes):
+    """Settings from config/defaults.env alone (no developer .env), threaded, with changes."""
+    return load_settings(environ={}, dotenv_path=None, async_mode="threading", **changes)
+
+
+@pytest.fixture
+def settings():
+    return make_settings()
+
+
+@pytest.fixture
+def app(settings):
+    return create_app(settings)
+
+
+@pytest.fixture
+def connect(app):
+    """Open Flask-SocketIO test clients on the app; all are closed after the test."""
+    socketio = app.extensions["socketio"]
+    clients = []
+
+    def open_client():
+        client = socketio.test_client(app)
+        clients.append(client)
+        return client
+
+    yield open_client
+    for client in clients:
+        if client.is_connected():
+            client.disconnect()
+
+
+@pytest.fixture
+def joined(connect):
+    """Connect a test client and join it to a room; returns (client, join reply)."""
+
+    def join(room="standup", name="Ada", **extra):
+        client = connect()
+        reply = client.emit("join", {"room": room, "name": name, **extra}, callback=True)
+        assert reply["ok"], reply
+        client.get_received()  # start each test from a quiet inbox
+        return client, reply
+
+    return join

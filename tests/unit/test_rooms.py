@@ -1,0 +1,133 @@
+"""The registry contract, run against every implementation."""
+
+import pytest
+
+from ensemble.rooms import RoomFull, RoomLimits, VersionConflict, WrongPassword, unique_name
+from ensemble.rooms.memory import MemoryRegistry
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture(params=["memory"])
+def registry(request, clock):
+    limits = RoomLimits(max_peers=3, grace_seconds=60, chat_history=5)
+    return {"memory": lambda: MemoryRegistry(limits, clock)}[request.param]()
+
+
+def test_first_joiner_creates_the_room_and_later_ones_see_earlier(registry):
+    first = registry.join("p1", "r", "Ada")
+    second = registry.join("p2", "r", "Grace", audio=False)
+    assert first.others == [] and first.scene.version == 0
+    assert [peer.public() for peer in second.others] == [{"id": "p1", "name": "Ada", "media": {"audio": True, "video": True}}]
+    assert registry.peer("p2").audio is False
+
+
+def test_names_are_made_unique_within_a_room_only(registry):
+    registry.join("p1", "r", "Ada")
+    assert registry.join("p2", "r", "ada").peer.name == "ada (2)"
+    assert registry.join("p3", "r", "Ada").peer.name == "Ada (3)"
+    assert registry.join("p4", "other", "Ada").peer.name == "Ada"
+
+
+def test_a_full_room_refuses_and_changes_nothing(registry):
+    for number in range(3):
+        registry.join(f"p{number}", "r", f"n{number}")
+    registry.join("outsider", "elsewhere", "Zed")
+    with pytest.raises(RoomFull):
+        registry.join("outsider-2", "r", "Zed", replaces="outsider")
+    assert registry.peer("outsider").room == "elsewhere"
+    assert registry.peer("outsider-2") is None
+
+
+def test_rejoining_the_same_full_room_is_allowed(registry):
+    for number in range(3):
+        registry.join(f"p{number}", "r", f"n{number}")
+    rejoined = registry.join("p0-again", "r", "n0", replaces="p0")
+    assert rejoined.left.id == "p0" and rejoined.peer.name == "n0"
+
+
+def test_password_is_set_by_the_creator_and_checked_for_everyone_else(registry):
+    registry.join("p1", "r", "Ada", password="sesame")
+    with pytest.raises(WrongPassword):
+        registry.join("p2", "r", "Bob")
+    with pytest.raises(WrongPassword):
+        registry.join("p2", "r", "Bob", password="Sesame")
+    registry.join("p9", "elsewhere", "Eve")
+    with pytest.raises(WrongPassword):
+        registry.join("p10", "r", "Eve", replaces="p9")
+    assert registry.peer("p9").room == "elsewhere"
+    assert registry.join("p2", "r", "Bob", password="sesame").peer.room == "r"
+
+
+def test_joining_another_room_leaves_the_first(registry):
+    registry.join("p1", "a", "Ada")
+    registry.join("p2", "a", "Bob")
+    joined = registry.join("p1b", "b", "Ada", replaces="p1")
+    assert joined.left.room == "a" and registry.peer("p1") is None
+    assert [peer.id for peer in registry.join("p3", "a", "Cy").others] == ["p2"]
+
+
+def test_leave_returns_the_membership_once(registry):
+    registry.join("p1", "r", "Ada")
+    assert registry.leave("p1").room == "r"
+    assert registry.leave("p1") is None
+    assert registry.peer("p1") is None
+
+
+def test_chat_history_keeps_the_newest_messages(registry):
+    registry.join("p1", "r", "Ada")
+    for number in range(7):
+        registry.add_chat("r", {"text": str(number)})
+    assert [message["text"] for message in registry.join("p2", "r", "Bob").chat] == ["2", "3", "4", "5", "6"]
+
+
+def test_scene_versions_advance_and_stale_edits_conflict(registry):
+    registry.join("p1", "r", "Ada")
+    assert registry.set_scene("r", {"a": 1}, 0, "p1").version == 1
+    with pytest.raises(VersionConflict) as caught:
+        registry.set_scene("r", {"a": 2}, 0, "p1")
+    assert caught.value.current.scene == {"a": 1}
+    assert registry.join("p2", "r", "Bob").scene.public() == {"scene": {"a": 1}, "version": 1, "by": "p1"}
+
+
+def test_an_empty_room_survives_its_grace_period_then_is_forgotten(registry, clock):
+    registry.join("p1", "r", "Ada", password="pw")
+    registry.add_chat("r", {"text": "hi"})
+    registry.leave("p1")
+    clock.now += 59
+    assert registry.join("p2", "r", "Bob", password="pw").chat == [{"text": "hi"}]
+    registry.leave("p2")
+    clock.now += 61
+    assert registry.room_count() == 0
+    fresh = registry.join("p3", "r", "Cy")  # no password any more: a new room
+    assert fresh.chat == [] and fresh.scene.version == 0
+
+
+def test_media_updates_are_kept(registry):
+    registry.join("p1", "r", "Ada")
+    registry.set_media("p1", False, False)
+    assert registry.join("p2", "r", "Bob").others[0].public()["media"] == {"audio": False, "video": False}
+
+
+@pytest.mark.parametrize(
+    "name, taken, expected",
+    [
+        ("Ada", [], "Ada"),
+        ("Ada", ["ADA"], "Ada (2)"),
+        ("Ada", ["Ada", "Ada (2)"], "Ada (3)"),
+        ("x" * 40, ["x" * 40], "x" * 36 + " (2)"),
+    ],
+)
+def test_unique_name(name, taken, expected):
+    assert unique_name(name, taken) == expected

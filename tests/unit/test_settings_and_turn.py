@@ -1,0 +1,60 @@
+import base64
+import hashlib
+import hmac
+
+import pytest
+
+from ensemble.settings import SettingsError, load_settings
+from ensemble.turn import ice_servers
+from tests.conftest import make_settings
+
+
+def test_defaults_come_from_config_defaults_env():
+    settings = load_settings(environ={}, dotenv_path=None)
+    assert (settings.host, settings.port, settings.async_mode) == ("127.0.0.1", 5000, "gevent")
+    assert settings.max_peers_per_room == 6 and settings.stun_urls == ()
+
+
+def test_environment_beats_dotenv_which_beats_defaults(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("PORT=6000\nMAX_PEERS_PER_ROOM=4\nSTUN_URLS=stun:a:3478, stun:b:3478\n")
+    settings = load_settings(environ={"PORT": "7000"}, dotenv_path=dotenv)
+    assert settings.port == 7000 and settings.max_peers_per_room == 4
+    assert settings.stun_urls == ("stun:a:3478", "stun:b:3478")
+
+
+def test_flask_run_always_serves_threaded():
+    assert load_settings(environ={"FLASK_RUN_FROM_CLI": "true", "ASYNC_MODE": "gevent"}, dotenv_path=None).async_mode == "threading"
+
+
+@pytest.mark.parametrize(
+    "environ, words",
+    [
+        ({"ASYNC_MODE": "asyncio"}, "ASYNC_MODE must be one of gevent, eventlet, threading"),
+        ({"PORT": "http"}, "PORT must be a number"),
+        ({"PORT": "70000"}, "PORT must be between"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"MAX_PEERS_PER_ROOM": "1"}, "MAX_PEERS_PER_ROOM"),
+    ],
+)
+def test_bad_settings_name_the_setting(environ, words):
+    with pytest.raises(SettingsError, match=words):
+        load_settings(environ=environ, dotenv_path=None)
+
+
+def test_no_ice_servers_configured_means_an_empty_list():
+    assert ice_servers(make_settings(), "peer", 0) == []
+
+
+def test_turn_with_a_shared_secret_gives_time_limited_credentials_coturn_accepts():
+    settings = make_settings(stun_urls=("stun:s:3478",), turn_urls=("turn:t:3478",), turn_secret="k", turn_ttl_seconds=600)
+    stun, turn = ice_servers(settings, "peer1", now=1_000_000)
+    assert stun == {"urls": ["stun:s:3478"]}
+    assert turn["username"] == "1000600:peer1"
+    expected = base64.b64encode(hmac.new(b"k", b"1000600:peer1", hashlib.sha1).digest()).decode()
+    assert turn["credential"] == expected and turn["urls"] == ["turn:t:3478"]
+
+
+def test_turn_with_fixed_credentials():
+    settings = make_settings(turn_urls=("turn:t:3478",), turn_username="u", turn_password="p")
+    assert ice_servers(settings, "x", 0) == [{"urls": ["turn:t:3478"], "username": "u", "credential": "p"}]

@@ -1,0 +1,272 @@
+"""Every event and every error code through the Flask-SocketIO test client."""
+
+import logging
+
+import pytest
+
+from ensemble import create_app
+from ensemble.rooms.memory import MemoryRegistry
+from tests.conftest import make_settings
+
+
+def events(client, name):
+    return [message["args"][0] for message in client.get_received() if message["name"] == name]
+
+
+def error_code(reply):
+    assert reply["ok"] is False, reply
+    assert set(reply["error"]) == {"code", "message"} and reply["error"]["message"]
+    return reply["error"]["code"]
+
+
+@pytest.fixture(autouse=True)
+def no_errors_logged(caplog):
+    """Bad input must never show up as an error in the server log."""
+    yield
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR and "internal" not in record.name]
+
+
+# --- join -------------------------------------------------------------------
+
+
+def test_join_answers_with_identity_peers_chat_scene_and_ice_servers(joined):
+    first, _ = joined(name="Ada")
+    first.emit("chat", {"text": "before you came"}, callback=True)
+    second, reply = joined(name="Grace")
+    assert reply["room"] == "standup" and reply["name"] == "Grace"
+    assert [peer["name"] for peer in reply["peers"]] == ["Ada"]
+    assert [message["text"] for message in reply["chat"]] == ["before you came"]
+    assert reply["scene"] == {"scene": None, "version": 0, "by": None}
+    assert reply["iceServers"] == []
+    assert reply["id"] != second.eio_sid and len(reply["id"]) >= 12
+
+
+def test_others_hear_about_a_joiner(joined):
+    first, _ = joined(name="Ada")
+    _, reply = joined(name="Grace", media={"audio": False, "video": True})
+    assert events(first, "peer-joined") == [{"id": reply["id"], "name": "Grace", "media": {"audio": False, "video": True}}]
+
+
+def test_duplicate_names_get_a_suffix(joined):
+    joined(name="Ada")
+    assert joined(name="Ada")[1]["name"] == "Ada (2)"
+
+
+def test_room_full(app, connect):
+    for number in range(6):
+        assert connect().emit("join", {"room": "r", "name": f"p{number}"}, callback=True)["ok"]
+    assert error_code(connect().emit("join", {"room": "r", "name": "late"}, callback=True)) == "room_full"
+
+
+def test_wrong_password(connect, joined):
+    joined(room="vault", name="Ada", password="sesame")
+    assert error_code(connect().emit("join", {"room": "vault", "name": "Eve", "password": "guess"}, callback=True)) == "wrong_password"
+    assert error_code(connect().emit("join", {"room": "vault", "name": "Eve"}, callback=True)) == "wrong_password"
+    assert connect().emit("join", {"room": "vault", "name": "Bob", "password": "sesame"}, callback=True)["ok"]
+
+
+def test_joining_a_second_room_leaves_the_first(joined):
+    stay, _ = joined(room="a", name="Stay")
+    mover, reply = joined(room="a", name="Mover")
+    stay.get_received()
+    assert mover.emit("join", {"room": "b", "name": "Mover"}, callback=True)["ok"]
+    assert events(stay, "peer-left") == [{"id": reply["id"]}]
+    stay.emit("chat", {"text": "still here?"}, callback=True)
+    assert events(mover, "chat") == []
+
+
+def test_a_failed_join_keeps_the_current_room(connect, joined):
+    joined(room="vault", name="Ada", password="sesame")
+    watcher, _ = joined(room="home", name="Watcher")
+    mover = connect()
+    mover.emit("join", {"room": "home", "name": "Mover"}, callback=True)
+    watcher.get_received()
+    assert error_code(mover.emit("join", {"room": "vault", "name": "Mover"}, callback=True)) == "wrong_password"
+    assert events(watcher, "peer-left") == []
+    assert mover.emit("chat", {"text": "still home"}, callback=True)["ok"]
+    assert [message["text"] for message in events(watcher, "chat")] == ["still home"]
+
+
+# --- leave and disconnect ---------------------------------------------------
+
+
+def test_leave_tells_the_room_and_is_acknowledged(joined):
+    stay, _ = joined(name="Stay")
+    leaver, reply = joined(name="Leaver")
+    stay.get_received()
+    assert leaver.emit("leave", {}, callback=True) == {"ok": True}
+    assert events(stay, "peer-left") == [{"id": reply["id"]}]
+    assert error_code(leaver.emit("leave", {}, callback=True)) == "not_joined"
+
+
+def test_disconnect_tells_the_room(joined):
+    stay, _ = joined(name="Stay")
+    gone, reply = joined(name="Gone")
+    stay.get_received()
+    gone.disconnect()
+    assert events(stay, "peer-left") == [{"id": reply["id"]}]
+
+
+# --- signal -----------------------------------------------------------------
+
+
+def test_signal_reaches_only_its_target_with_the_sender_id(joined):
+    alice, alice_join = joined(name="Alice")
+    bob, bob_join = joined(name="Bob")
+    carol, _ = joined(name="Carol")
+    for client in (alice, bob, carol):
+        client.get_received()
+    offer = {"type": "offer", "sdp": "v=0\r\n"}
+    assert alice.emit("signal", {"to": bob_join["id"], "kind": "offer", "data": offer}, callback=True) == {"ok": True}
+    assert events(bob, "signal") == [{"from": alice_join["id"], "kind": "offer", "data": offer}]
+    assert events(carol, "signal") == [] and events(alice, "signal") == []
+
+
+def test_signal_to_a_peer_in_another_room_is_unknown(joined):
+    alice, _ = joined(room="a", name="Alice")
+    stranger, stranger_join = joined(room="b", name="Stranger")
+    reply = alice.emit("signal", {"to": stranger_join["id"], "kind": "offer", "data": {}}, callback=True)
+    assert error_code(reply) == "unknown_peer"
+    assert events(stranger, "signal") == []
+
+
+def test_signal_to_yourself_or_nobody_is_unknown(joined):
+    alice, reply = joined(name="Alice")
+    for target in (reply["id"], "no-such-peer"):
+        assert error_code(alice.emit("signal", {"to": target, "kind": "candidate", "data": {}}, callback=True)) == "unknown_peer"
+
+
+def test_oversize_signal_is_too_large_and_not_relayed(joined):
+    alice, _ = joined(name="Alice")
+    bob, bob_join = joined(name="Bob")
+    huge = {"type": "offer", "sdp": "a" * (70 * 1024)}
+    assert error_code(alice.emit("signal", {"to": bob_join["id"], "kind": "offer", "data": huge}, callback=True)) == "too_large"
+    assert events(bob, "signal") == []
+
+
+# --- chat, media, scene -----------------------------------------------------
+
+
+def test_chat_goes_to_the_whole_room_as_plain_data(joined):
+    alice, alice_join = joined(name="Alice")
+    bob, _ = joined(name="Bob")
+    text = "<img src=x onerror=alert(1)>"
+    reply = alice.emit("chat", {"text": text}, callback=True)
+    message = reply["message"]
+    assert message["text"] == text and message["from"] == alice_join["id"] and message["name"] == "Alice"
+    assert isinstance(message["ts"], int) and message["id"]
+    assert events(bob, "chat") == [message]
+    assert events(alice, "chat") == [message]
+
+
+def test_chat_is_rate_limited_per_connection(connect):
+    app = create_app(make_settings(chat_burst=3, chats_per_second=0.001))
+    socketio = app.extensions["socketio"]
+    talker, other = socketio.test_client(app), socketio.test_client(app)
+    talker.emit("join", {"room": "r", "name": "Talker"}, callback=True)
+    other.emit("join", {"room": "r", "name": "Other"}, callback=True)
+    replies = [talker.emit("chat", {"text": f"m{number}"}, callback=True) for number in range(5)]
+    assert [reply["ok"] for reply in replies] == [True, True, True, False, False]
+    assert error_code(replies[3]) == "rate_limited"
+    assert other.emit("chat", {"text": "my turn"}, callback=True)["ok"]
+
+
+def test_any_event_flood_is_rate_limited():
+    app = create_app(make_settings(event_burst=5, events_per_second=0.001))
+    client = app.extensions["socketio"].test_client(app)
+    replies = [client.emit("media", {"audio": True, "video": True}, callback=True) for _ in range(7)]
+    assert [reply["error"]["code"] for reply in replies] == ["not_joined"] * 5 + ["rate_limited"] * 2
+
+
+def test_media_state_goes_to_the_others(joined):
+    alice, alice_join = joined(name="Alice")
+    bob, _ = joined(name="Bob")
+    assert alice.emit("media", {"audio": False, "video": True}, callback=True) == {"ok": True}
+    assert events(bob, "media") == [{"id": alice_join["id"], "audio": False, "video": True}]
+    assert events(alice, "media") == []
+    _, late = joined(name="Late")
+    assert {peer["name"]: peer["media"] for peer in late["peers"]}["Alice"] == {"audio": False, "video": True}
+
+
+def test_scene_is_versioned_stored_and_broadcast(joined):
+    alice, alice_join = joined(name="Alice")
+    bob, _ = joined(name="Bob")
+    scene = {"canvas": {"width": 1280, "height": 720}}
+    assert alice.emit("scene", {"scene": scene, "version": 0}, callback=True) == {"ok": True, "version": 1}
+    assert events(bob, "scene") == [{"scene": scene, "version": 1, "by": alice_join["id"]}]
+    stale = bob.emit("scene", {"scene": {"other": True}, "version": 0}, callback=True)
+    assert error_code(stale) == "version_conflict"
+    assert stale["scene"] == scene and stale["version"] == 1
+    assert joined(name="Late")[1]["scene"]["scene"] == scene
+
+
+@pytest.mark.parametrize(
+    "event, payload",
+    [
+        ("signal", {"to": "x", "kind": "offer", "data": {}}),
+        ("chat", {"text": "hello"}),
+        ("media", {"audio": True, "video": False}),
+        ("scene", {"scene": {}, "version": 0}),
+        ("leave", {}),
+    ],
+)
+def test_room_events_need_a_join_first(connect, event, payload):
+    assert error_code(connect().emit(event, payload, callback=True)) == "not_joined"
+
+
+# --- malformed input --------------------------------------------------------
+
+
+@pytest.mark.parametrize("payload", [None, 42, "text", [1, 2], True, {"room": {"$gt": ""}}])
+def test_malformed_payloads_are_bad_requests(connect, payload):
+    for event in ("join", "signal", "chat", "media", "scene"):
+        assert error_code(connect().emit(event, payload, callback=True)) == "bad_request", event
+
+
+def test_two_payloads_are_a_bad_request(connect):
+    assert error_code(connect().emit("join", {"room": "r", "name": "A"}, {"x": 1}, callback=True)) == "bad_request"
+
+
+def test_unknown_event_is_a_bad_request_and_disturbs_nobody(joined):
+    alice, _ = joined(name="Alice")
+    bob, _ = joined(name="Bob")
+    reply = alice.emit("explode", {"now": True}, callback=True)
+    assert error_code(reply) == "bad_request" and "explode" in reply["error"]["message"]
+    assert bob.get_received() == []
+    assert alice.emit("chat", {"text": "still fine"}, callback=True)["ok"]
+
+
+def test_without_an_ack_the_error_arrives_as_an_event(connect):
+    client = connect()
+    client.emit("chat", {"text": "hello"})
+    client.emit("join", {"room": "bad room", "name": "A"})
+    errors = events(client, "error")
+    assert [(error["event"], error["code"]) for error in errors] == [("chat", "not_joined"), ("join", "bad_request")]
+    assert all(error["message"] for error in errors)
+
+
+def test_without_an_ack_success_sends_nothing_back(joined):
+    alice, _ = joined(name="Alice")
+    alice.emit("media", {"audio": True, "video": True})
+    assert alice.get_received() == []
+
+
+class BrokenRegistry(MemoryRegistry):
+    def add_chat(self, room, message):
+        raise RuntimeError("disk on fire")
+
+
+def test_an_unexpected_failure_is_logged_and_answered_internal(caplog):
+    app = create_app(make_settings(), registry=BrokenRegistry())
+    socketio = app.extensions["socketio"]
+    alice, bob = socketio.test_client(app), socketio.test_client(app)
+    alice.emit("join", {"room": "r", "name": "Alice"}, callback=True)
+    bob.emit("join", {"room": "r", "name": "Bob"}, callback=True)
+    bob.get_received()
+    reply = alice.emit("chat", {"text": "hi"}, callback=True)
+    assert error_code(reply) == "internal"
+    failures = [record for record in caplog.records if record.levelno == logging.ERROR]
+    assert failures and failures[0].exc_info and "disk on fire" in str(failures[0].exc_info[1])
+    assert bob.get_received() == []
+    assert alice.emit("media", {"audio": False, "video": False}, callback=True)["ok"]
+    caplog.clear()  # the logged traceback was the point of this test
