@@ -1,0 +1,30 @@
+/** The home page: suggest an unguessable room name, create or join a room. */
+import { roomFromInput, suggestRoomName, rememberName, rememberedName, rememberPassword } from "./rooms.js";
+
+const createForm = /** @type {HTMLFormElement} */ (document.getElementById("create-form"));
+const joinForm = /** @type {HTMLFormElement} */ (document.getElementById("join-form"));
+const joinError = document.getElementById("join-error");
+
+createForm.elements.namedItem("room").value = suggestRoomName();
+createForm.elements.namedItem("name").value = rememberedName();
+
+createForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const data = new FormData(createForm);
+  const room = String(data.get("room"));
+  const name = String(data.get("name")).trim();
+  rememberName(name);
+  rememberPassword(room, String(data.get("password") ?? ""));
+  location.assign(`/r/${encodeURIComponent(room)}?name=${encodeURIComponent(name)}`);
+});
+
+joinForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const room = roomFromInput(String(new FormData(joinForm).get("target")));
+  if (!room) {
+    joinError.textContent = "That is neither a room name nor an invite link.";
+    joinError.hidden = false;
+    return;
+  }
+  location.assign(`/r/${encodeURIComponent(room)}`);
+});

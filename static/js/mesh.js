@@ -1,0 +1,123 @@
+import { Emitter } from "./emitter.js";
+import { PeerLink } from "./peer.js";
+
+/**
+ * @typedef {{audio: boolean, video: boolean}} MediaState
+ * @typedef {{id: string, name: string, media: MediaState}} PeerInfo
+ */
+
+/**
+ * The full mesh: one PeerLink per remote peer of the room. It knows nothing of
+ * sockets: `signal(to, kind, data)` events go out through the caller, and the
+ * caller feeds in the room's news (`addPeer`, `removePeer`, `handleSignal`,
+ * `updateMedia`).
+ *
+ * Events: `peer-added(info)`, `peer-updated(info)`, `peer-removed(id)`,
+ * `stream(id, MediaStream)`, `connection(id, state)`, `signal(to, kind, data)`,
+ * `error(id, error)`.
+ */
+export class Mesh extends Emitter {
+  #selfId = "";
+  /** @type {RTCIceServer[]} */
+  #iceServers = [];
+  #localStream;
+  /** @type {Map<string, PeerInfo>} */
+  #peers = new Map();
+  /** @type {Map<string, PeerLink>} */
+  #links = new Map();
+
+  /** @param {MediaStream} localStream the stream whose tracks every peer receives */
+  constructor(localStream) {
+    super();
+    this.#localStream = localStream;
+  }
+
+  /**
+   * Start over for a (re)joined room: drop every old link, connect to `peers`.
+   * @param {string} selfId @param {RTCIceServer[]} iceServers @param {PeerInfo[]} peers
+   */
+  start(selfId, iceServers, peers) {
+    this.reset();
+    this.#selfId = selfId;
+    this.#iceServers = iceServers;
+    for (const peer of peers) this.addPeer(peer);
+  }
+
+  /** @param {PeerInfo} peer */
+  addPeer(peer) {
+    const known = this.#peers.has(peer.id);
+    this.#peers.set(peer.id, { id: peer.id, name: peer.name, media: { ...peer.media } });
+    this.#link(peer.id);
+    this.emit(known ? "peer-updated" : "peer-added", this.#peers.get(peer.id));
+  }
+
+  /** @param {string} id */
+  removePeer(id) {
+    this.#links.get(id)?.close();
+    this.#links.delete(id);
+    if (this.#peers.delete(id)) this.emit("peer-removed", id);
+  }
+
+  /** @param {string} id @param {MediaState} media */
+  updateMedia(id, media) {
+    const peer = this.#peers.get(id);
+    if (!peer) return;
+    peer.media = { audio: media.audio, video: media.video };
+    this.emit("peer-updated", peer);
+  }
+
+  /**
+   * A signal from another peer. One from a peer not yet announced (its offer can
+   * overtake our join reply) opens the link early; the name follows.
+   * @param {string} from @param {import("./peer.js").SignalKind} kind @param {object} data
+   */
+  handleSignal(from, kind, data) {
+    if (!this.#selfId) return; // not in a room: nothing to negotiate
+    if (!this.#peers.has(from)) this.addPeer({ id: from, name: "…", media: { audio: true, video: true } });
+    return this.#links.get(from).handleSignal(kind, data);
+  }
+
+  /** Send another track of a kind to everyone. @param {"audio" | "video"} kind @param {MediaStreamTrack | null} track */
+  setTrack(kind, track) {
+    return Promise.all([...this.#links.values()].map((link) => link.setTrack(kind, track, this.#localStream)));
+  }
+
+  /** @param {string} id */
+  remoteStream(id) {
+    return this.#links.get(id)?.remoteStream ?? null;
+  }
+
+  /** @param {string} id */
+  quality(id) {
+    return this.#links.get(id)?.quality() ?? Promise.resolve(null);
+  }
+
+  /** @returns {Array<PeerInfo & {connectionState: string}>} */
+  peers() {
+    return [...this.#peers.values()].map((peer) => ({
+      id: peer.id,
+      name: peer.name,
+      connectionState: this.#links.get(peer.id)?.connectionState ?? "closed",
+      media: { ...peer.media },
+    }));
+  }
+
+  reset() {
+    for (const id of [...this.#peers.keys()]) this.removePeer(id);
+    this.#selfId = "";
+  }
+
+  /** @param {string} id */
+  #link(id) {
+    if (this.#links.has(id)) return;
+    const link = new PeerLink({ polite: this.#selfId > id, iceServers: this.#iceServers, localStream: this.#localStream });
+    link.on("signal", (kind, data) => this.emit("signal", id, kind, data));
+    link.on("track", (stream) => this.emit("stream", id, stream));
+    link.on("state", (state) => this.emit("connection", id, state));
+    link.on("error", (error) => {
+      this.emit("error", id, error);
+      link.restartIce();
+    });
+    this.#links.set(id, link);
+  }
+}

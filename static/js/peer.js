@@ -1,0 +1,194 @@
+import { Emitter } from "./emitter.js";
+
+/** @typedef {"offer" | "answer" | "candidate"} SignalKind */
+
+/**
+ * One RTCPeerConnection to one remote peer, negotiated with the "perfect
+ * negotiation" pattern: both sides run this same code and only `polite`
+ * differs, so simultaneous offers (glare) resolve themselves.
+ *
+ * A PeerLink never sees a socket. It emits `signal(kind, data)` for the caller
+ * to deliver and takes the other side's signals through `handleSignal`.
+ *
+ * Events: `signal(kind, data)`, `track(stream)` when remote media arrives,
+ * `state(connectionState)`, `error(error)` (the one failure path).
+ */
+export class PeerLink extends Emitter {
+  #pc;
+  #polite;
+  #makingOffer = false;
+  #ignoreOffer = false;
+  #settingRemoteAnswer = false;
+  #incoming = Promise.resolve();
+  /** @type {Map<string, RTCRtpSender>} */
+  #senders = new Map();
+  #closed = false;
+  #lastInbound = null;
+
+  /**
+   * @param {{polite: boolean, iceServers: RTCIceServer[], localStream: MediaStream}} options
+   */
+  constructor({ polite, iceServers, localStream }) {
+    super();
+    this.#polite = polite;
+    this.remoteStream = new MediaStream();
+    this.#pc = new RTCPeerConnection({ iceServers });
+    this.#pc.onnegotiationneeded = () => this.#offer();
+    this.#pc.onicecandidate = ({ candidate }) => {
+      if (candidate) this.emit("signal", "candidate", candidate.toJSON());
+    };
+    this.#pc.ontrack = ({ track }) => this.#addRemoteTrack(track);
+    this.#pc.onconnectionstatechange = () => this.#onConnectionState();
+    for (const track of localStream.getTracks()) {
+      this.#senders.set(track.kind, this.#pc.addTrack(track, localStream));
+    }
+  }
+
+  get connectionState() {
+    return this.#closed ? "closed" : this.#pc.connectionState;
+  }
+
+  /**
+   * Apply the other side's signal; signals are applied one at a time, in order.
+   * @param {SignalKind} kind
+   * @param {object} data
+   */
+  handleSignal(kind, data) {
+    this.#incoming = this.#incoming.then(() => this.#apply(kind, data)).catch((error) => this.#fail(error));
+    return this.#incoming;
+  }
+
+  /**
+   * Send `track` for its kind instead of the current one (null sends nothing),
+   * without renegotiating when a sender of that kind exists already.
+   * @param {"audio" | "video"} kind
+   * @param {MediaStreamTrack | null} track
+   * @param {MediaStream} stream the local stream the track belongs to
+   */
+  async setTrack(kind, track, stream) {
+    const sender = this.#senders.get(kind);
+    if (sender) {
+      await sender.replaceTrack(track);
+    } else if (track) {
+      this.#senders.set(kind, this.#pc.addTrack(track, stream));
+    }
+  }
+
+  /** Restart ICE, e.g. after the network changed under a failed connection. */
+  restartIce() {
+    if (!this.#closed) this.#pc.restartIce();
+  }
+
+  /**
+   * A connection-quality summary from WebRTC statistics since the last call.
+   * @returns {Promise<{quality: "good" | "fair" | "poor" | "unknown", rttMs: number | null,
+   *   lossPercent: number, fps: number, framesDecoded: number}>}
+   */
+  async quality() {
+    const report = await this.#pc.getStats();
+    let rtt = null;
+    const inbound = { lost: 0, received: 0, fps: 0, framesDecoded: 0 };
+    report.forEach((stat) => {
+      if (stat.type === "candidate-pair" && stat.nominated && stat.state === "succeeded") {
+        rtt = stat.currentRoundTripTime ?? rtt;
+      } else if (stat.type === "inbound-rtp") {
+        inbound.lost += stat.packetsLost ?? 0;
+        inbound.received += stat.packetsReceived ?? 0;
+        if (stat.kind === "video") {
+          inbound.fps = stat.framesPerSecond ?? 0;
+          inbound.framesDecoded = stat.framesDecoded ?? 0;
+        }
+      }
+    });
+    const previous = this.#lastInbound ?? { lost: 0, received: 0 };
+    this.#lastInbound = inbound;
+    const lost = inbound.lost - previous.lost;
+    const total = lost + inbound.received - previous.received;
+    const lossPercent = total > 0 ? (100 * lost) / total : 0;
+    return {
+      quality: rateQuality(rtt, lossPercent, this.connectionState),
+      rttMs: rtt === null ? null : Math.round(rtt * 1000),
+      lossPercent: Math.round(lossPercent * 10) / 10,
+      fps: inbound.fps,
+      framesDecoded: inbound.framesDecoded,
+    };
+  }
+
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#pc.close();
+    for (const track of this.remoteStream.getTracks()) this.remoteStream.removeTrack(track);
+    this.emit("state", "closed");
+    this.removeAllListeners();
+  }
+
+  async #offer() {
+    try {
+      this.#makingOffer = true;
+      await this.#pc.setLocalDescription();
+      this.emit("signal", "offer", this.#pc.localDescription.toJSON());
+    } catch (error) {
+      this.#fail(error);
+    } finally {
+      this.#makingOffer = false;
+    }
+  }
+
+  async #apply(kind, data) {
+    if (this.#closed) return;
+    if (kind === "candidate") {
+      try {
+        await this.#pc.addIceCandidate(data);
+      } catch (error) {
+        // Candidates for an offer we chose to ignore are expected to fail.
+        if (!this.#ignoreOffer) throw error;
+      }
+      return;
+    }
+    const ready = !this.#makingOffer && (this.#pc.signalingState === "stable" || this.#settingRemoteAnswer);
+    const collision = data.type === "offer" && !ready;
+    this.#ignoreOffer = !this.#polite && collision;
+    if (this.#ignoreOffer) return;
+    this.#settingRemoteAnswer = data.type === "answer";
+    try {
+      await this.#pc.setRemoteDescription(data);
+    } finally {
+      this.#settingRemoteAnswer = false;
+    }
+    if (data.type === "offer") {
+      await this.#pc.setLocalDescription();
+      this.emit("signal", "answer", this.#pc.localDescription.toJSON());
+    }
+  }
+
+  #addRemoteTrack(track) {
+    for (const old of this.remoteStream.getTracks().filter((t) => t.kind === track.kind)) {
+      this.remoteStream.removeTrack(old);
+    }
+    this.remoteStream.addTrack(track);
+    this.emit("track", this.remoteStream);
+  }
+
+  #onConnectionState() {
+    const state = this.#pc.connectionState;
+    this.emit("state", state);
+    if (state === "failed") this.#pc.restartIce();
+  }
+
+  #fail(error) {
+    if (!this.#closed) this.emit("error", error);
+  }
+}
+
+/**
+ * @param {number | null} rttSeconds
+ * @param {number} lossPercent
+ * @param {string} state
+ */
+export function rateQuality(rttSeconds, lossPercent, state) {
+  if (state !== "connected" || rttSeconds === null) return "unknown";
+  if (rttSeconds < 0.15 && lossPercent < 2) return "good";
+  if (rttSeconds < 0.4 && lossPercent < 8) return "fair";
+  return "poor";
+}

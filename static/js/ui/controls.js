@@ -1,0 +1,53 @@
+import { Emitter } from "../emitter.js";
+import { fillDeviceSelect } from "./devices.js";
+
+/**
+ * The call's control bar. Emits each button's `data-action` (`toggle-audio`,
+ * `toggle-video`, `share-screen`, `copy-link`, `leave`) and `device(kind, id)`.
+ */
+export class Controls extends Emitter {
+  #nav;
+
+  /** @param {HTMLElement} nav */
+  constructor(nav) {
+    super();
+    this.#nav = nav;
+    nav.addEventListener("click", (event) => {
+      const button = /** @type {HTMLElement} */ (event.target).closest("button[data-action]");
+      if (button) this.emit(button.dataset.action);
+    });
+    nav.addEventListener("change", (event) => {
+      const select = /** @type {HTMLSelectElement} */ (event.target);
+      if (select.dataset.device) this.emit("device", select.dataset.device, select.value);
+    });
+  }
+
+  /** @param {{audio: boolean, video: boolean, screen: boolean}} state */
+  setState({ audio, video, screen }) {
+    this.#button("toggle-audio", audio ? "Mute" : "Unmute", !audio);
+    this.#button("toggle-video", video ? "Camera off" : "Camera on", !video);
+    this.#button("share-screen", screen ? "Stop sharing" : "Share screen", screen);
+  }
+
+  /** @param {{audioinput: MediaDeviceInfo[], videoinput: MediaDeviceInfo[]}} devices @param {(kind: string) => string} selected */
+  setDevices(devices, selected) {
+    for (const kind of /** @type {const} */ (["audioinput", "videoinput"])) {
+      fillDeviceSelect(this.#nav.querySelector(`select[data-device="${kind}"]`), devices[kind], selected(kind));
+    }
+  }
+
+  /** @param {string} action @param {string} label */
+  flash(action, label) {
+    const button = this.#nav.querySelector(`button[data-action="${action}"]`);
+    const original = button.textContent;
+    button.textContent = label;
+    setTimeout(() => (button.textContent = original), 1500);
+  }
+
+  /** @param {string} action @param {string} label @param {boolean} pressed */
+  #button(action, label, pressed) {
+    const button = this.#nav.querySelector(`button[data-action="${action}"]`);
+    button.textContent = label;
+    button.setAttribute("aria-pressed", String(pressed));
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Video tiles: one for this browser's own preview and one per remote peer,
+ * each with the name, mute and camera-off indicators and a connection hint.
+ */
+
+const QUALITY_LABELS = { good: "Good connection", fair: "Unstable connection", poor: "Poor connection", unknown: "Connecting…" };
+
+export class Tile {
+  /** @param {{id: string, name: string, self?: boolean}} options */
+  constructor({ id, name, self = false }) {
+    this.id = id;
+    this.element = document.createElement("figure");
+    this.element.className = self ? "tile self" : "tile";
+    this.element.dataset.peerId = id;
+    this.video = document.createElement("video");
+    this.video.autoplay = true;
+    this.video.playsInline = true;
+    this.video.muted = self; // never play our own microphone back
+    const caption = document.createElement("figcaption");
+    this.nameLabel = document.createElement("span");
+    this.nameLabel.className = "name";
+    this.mutedBadge = badge("muted", "Muted");
+    this.cameraBadge = badge("camera-off", "Camera off");
+    this.qualityDot = document.createElement("span");
+    this.qualityDot.className = "quality unknown";
+    caption.append(this.qualityDot, this.nameLabel, this.mutedBadge);
+    this.element.append(this.video, this.cameraBadge, caption);
+    this.setName(self ? `${name} (you)` : name);
+    if (self) this.qualityDot.hidden = true;
+  }
+
+  /** @param {string} name */
+  setName(name) {
+    this.nameLabel.textContent = name;
+    this.video.setAttribute("aria-label", `Video of ${name}`);
+  }
+
+  /** @param {{audio: boolean, video: boolean}} media */
+  setMedia(media) {
+    this.mutedBadge.hidden = media.audio;
+    this.cameraBadge.hidden = media.video;
+    this.element.classList.toggle("no-video", !media.video);
+  }
+
+  /** @param {MediaStream | null} stream */
+  setStream(stream) {
+    if (this.video.srcObject !== stream) this.video.srcObject = stream;
+    // Autoplay may be refused until the page is touched; the next click retries.
+    this.video.play().catch(() => document.addEventListener("click", () => this.video.play(), { once: true }));
+  }
+
+  /** @param {string} state */
+  setConnectionState(state) {
+    this.element.dataset.connection = state;
+    if (state !== "connected") this.setQuality({ quality: "unknown" });
+  }
+
+  /** @param {{quality: string, rttMs?: number | null, lossPercent?: number}} report */
+  setQuality(report) {
+    this.qualityDot.className = `quality ${report.quality}`;
+    const details = report.rttMs != null ? ` (${report.rttMs} ms, ${report.lossPercent}% lost)` : "";
+    this.qualityDot.title = QUALITY_LABELS[report.quality] + details;
+  }
+
+  remove() {
+    this.video.srcObject = null;
+    this.element.remove();
+  }
+}
+
+/** @param {string} kind @param {string} text */
+function badge(kind, text) {
+  const element = document.createElement("span");
+  element.className = `badge ${kind}`;
+  element.textContent = text;
+  element.hidden = true;
+  return element;
+}
+
+export class TileGrid {
+  /** @type {Map<string, Tile>} */
+  #tiles = new Map();
+  #container;
+
+  /** @param {HTMLElement} container */
+  constructor(container) {
+    this.#container = container;
+  }
+
+  /** @param {{id: string, name: string, self?: boolean}} options */
+  add(options) {
+    this.remove(options.id);
+    const tile = new Tile(options);
+    this.#tiles.set(options.id, tile);
+    this.#container.append(tile.element);
+    this.#layout();
+    return tile;
+  }
+
+  /** @param {string} id */
+  get(id) {
+    return this.#tiles.get(id);
+  }
+
+  /** @param {string} id */
+  remove(id) {
+    this.#tiles.get(id)?.remove();
+    if (this.#tiles.delete(id)) this.#layout();
+  }
+
+  /** Remove every remote tile (the own preview stays). */
+  clearRemote() {
+    for (const [id, tile] of this.#tiles) if (!tile.element.classList.contains("self")) this.remove(id);
+  }
+
+  remoteIds() {
+    return [...this.#tiles.values()].filter((tile) => !tile.element.classList.contains("self")).map((tile) => tile.id);
+  }
+
+  #layout() {
+    const columns = Math.ceil(Math.sqrt(this.#tiles.size));
+    this.#container.style.setProperty("--columns", String(Math.max(1, columns)));
+  }
+}
