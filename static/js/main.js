@@ -68,6 +68,9 @@ function main() {
   signaling.on("signal", ({ from, kind, data }) => mesh.handleSignal(from, kind, data));
   signaling.on("media", ({ id, audio, video }) => mesh.updateMedia(id, { audio, video }));
   signaling.on("chat", (message) => chat.add(message, session.self.id));
+  chat.on("send", (text) => {
+    signaling.request("chat", { text }).catch((error) => chat.note(`Not sent: ${error.message}`));
+  });
   signaling.on("disconnected", () => {
     if (!session.joined) return;
     element("link-state").hidden = false;
@@ -184,7 +187,7 @@ function main() {
   const showPreJoin = async (askPassword) => {
     show("prejoin");
     prejoin.show({
-      name: rememberedName(),
+      name: lastRequest.name || params.get("name")?.trim() || rememberedName(),
       stream: media.stream,
       devices: await refreshDevices(),
       selected: (kind) => media.deviceId(kind),

@@ -40,14 +40,20 @@ export class Mesh extends Emitter {
     this.reset();
     this.#selfId = selfId;
     this.#iceServers = iceServers;
-    for (const peer of peers) this.addPeer(peer);
+    for (const peer of peers) {
+      this.addPeer(peer);
+      this.#link(peer.id, true);
+    }
   }
 
-  /** @param {PeerInfo} peer */
+  /**
+   * Someone is (or will be) in the room. Its link opens with its first offer: the
+   * newer member of a pair offers first, so joining never makes both sides offer at once.
+   * @param {PeerInfo} peer
+   */
   addPeer(peer) {
     const known = this.#peers.has(peer.id);
     this.#peers.set(peer.id, { id: peer.id, name: peer.name, media: { ...peer.media } });
-    this.#link(peer.id);
     this.emit(known ? "peer-updated" : "peer-added", this.#peers.get(peer.id));
   }
 
@@ -74,7 +80,7 @@ export class Mesh extends Emitter {
   handleSignal(from, kind, data) {
     if (!this.#selfId) return; // not in a room: nothing to negotiate
     if (!this.#peers.has(from)) this.addPeer({ id: from, name: "…", media: { audio: true, video: true } });
-    return this.#links.get(from).handleSignal(kind, data);
+    return this.#link(from, false).handleSignal(kind, data);
   }
 
   /** Send another track of a kind to everyone. @param {"audio" | "video"} kind @param {MediaStreamTrack | null} track */
@@ -97,7 +103,7 @@ export class Mesh extends Emitter {
     return [...this.#peers.values()].map((peer) => ({
       id: peer.id,
       name: peer.name,
-      connectionState: this.#links.get(peer.id)?.connectionState ?? "closed",
+      connectionState: this.#links.get(peer.id)?.connectionState ?? "new",
       media: { ...peer.media },
     }));
   }
@@ -107,10 +113,11 @@ export class Mesh extends Emitter {
     this.#selfId = "";
   }
 
-  /** @param {string} id */
-  #link(id) {
-    if (this.#links.has(id)) return;
-    const link = new PeerLink({ polite: this.#selfId > id, iceServers: this.#iceServers, localStream: this.#localStream });
+  /** The link to a peer, created if needed. @param {string} id @param {boolean} initiate */
+  #link(id, initiate) {
+    const existing = this.#links.get(id);
+    if (existing) return existing;
+    const link = new PeerLink({ polite: this.#selfId > id, iceServers: this.#iceServers, localStream: this.#localStream, initiate });
     link.on("signal", (kind, data) => this.emit("signal", id, kind, data));
     link.on("track", (stream) => this.emit("stream", id, stream));
     link.on("state", (state) => this.emit("connection", id, state));
@@ -119,5 +126,6 @@ export class Mesh extends Emitter {
       link.restartIce();
     });
     this.#links.set(id, link);
+    return link;
   }
 }

@@ -2,6 +2,8 @@ import { Emitter } from "./emitter.js";
 
 /** @typedef {"offer" | "answer" | "candidate"} SignalKind */
 
+const CONNECT_TIMEOUT_MS = 5000;
+
 /**
  * One RTCPeerConnection to one remote peer, negotiated with the "perfect
  * negotiation" pattern: both sides run this same code and only `polite`
@@ -24,11 +26,13 @@ export class PeerLink extends Emitter {
   #senders = new Map();
   #closed = false;
   #lastInbound = null;
+  #watchdog = 0;
 
   /**
-   * @param {{polite: boolean, iceServers: RTCIceServer[], localStream: MediaStream}} options
+   * @param {{polite: boolean, iceServers: RTCIceServer[], localStream: MediaStream, initiate: boolean}} options
+   *   `initiate`: this side makes the first offer (the other side's link is created by that offer)
    */
-  constructor({ polite, iceServers, localStream }) {
+  constructor({ polite, iceServers, localStream, initiate }) {
     super();
     this.#polite = polite;
     this.remoteStream = new MediaStream();
@@ -42,6 +46,13 @@ export class PeerLink extends Emitter {
     for (const track of localStream.getTracks()) {
       this.#senders.set(track.kind, this.#pc.addTrack(track, localStream));
     }
+    if (initiate) {
+      // Offer to receive what we do not send, so a peer without camera or microphone still connects.
+      for (const kind of ["audio", "video"]) {
+        if (!this.#senders.has(kind)) this.#senders.set(kind, this.#pc.addTransceiver(kind, { direction: "recvonly" }).sender);
+      }
+    }
+    this.#watchdog = setTimeout(() => this.#checkConnected(), CONNECT_TIMEOUT_MS);
   }
 
   get connectionState() {
@@ -68,6 +79,11 @@ export class PeerLink extends Emitter {
   async setTrack(kind, track, stream) {
     const sender = this.#senders.get(kind);
     if (sender) {
+      const transceiver = this.#pc.getTransceivers().find((candidate) => candidate.sender === sender);
+      if (track && transceiver?.direction === "recvonly") {
+        transceiver.direction = "sendrecv"; // renegotiates once; later swaps do not
+        sender.setStreams(stream);
+      }
       await sender.replaceTrack(track);
     } else if (track) {
       this.#senders.set(kind, this.#pc.addTrack(track, stream));
@@ -117,6 +133,7 @@ export class PeerLink extends Emitter {
   close() {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#watchdog);
     this.#pc.close();
     for (const track of this.remoteStream.getTracks()) this.remoteStream.removeTrack(track);
     this.emit("state", "closed");
@@ -124,10 +141,13 @@ export class PeerLink extends Emitter {
   }
 
   async #offer() {
+    // An offer already being applied answers the need; Chromium asks again once stable.
+    if (this.#pc.signalingState !== "stable") return;
     try {
       this.#makingOffer = true;
       await this.#pc.setLocalDescription();
-      this.emit("signal", "offer", this.#pc.localDescription.toJSON());
+      const description = this.#pc.localDescription.toJSON();
+      this.emit("signal", description.type, description);
     } catch (error) {
       this.#fail(error);
     } finally {
@@ -173,7 +193,20 @@ export class PeerLink extends Emitter {
   #onConnectionState() {
     const state = this.#pc.connectionState;
     this.emit("state", state);
-    if (state === "failed") this.#pc.restartIce();
+    clearTimeout(this.#watchdog);
+    if (state === "failed") this.restartIce();
+    else if (state !== "connected") this.#watchdog = setTimeout(() => this.#checkConnected(), CONNECT_TIMEOUT_MS);
+  }
+
+  /**
+   * Not connected after a while: restart ICE. Besides real network trouble this
+   * also revives Chromium's ICE gathering, which can stall after an offer
+   * collision rolled back a description mid-gathering.
+   */
+  #checkConnected() {
+    if (this.#closed || this.#pc.connectionState === "connected") return;
+    this.restartIce();
+    this.#watchdog = setTimeout(() => this.#checkConnected(), CONNECT_TIMEOUT_MS);
   }
 
   #fail(error) {

@@ -58,13 +58,22 @@ export class SignalingClient extends Emitter {
     if (this.#socket.connected) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        stop();
+        stopWaiting();
         reject(new SignalingError("unreachable", "The server cannot be reached. Retrying…"));
       }, this.#timeoutMs);
-      const stop = this.on("connected", () => {
+      const stopWaiting = () => {
         clearTimeout(timer);
-        stop();
+        stopConnected();
+        stopError();
+      };
+      const stopConnected = this.on("connected", () => {
+        stopWaiting();
         resolve();
+      });
+      // Socket.IO keeps retrying in the background; the caller hears `connected` later.
+      const stopError = this.on("connect-error", () => {
+        stopWaiting();
+        reject(new SignalingError("unreachable", "The server cannot be reached. Retrying…"));
       });
       this.#socket.connect();
     });

@@ -71,11 +71,13 @@ def launch(playwright_driver, cameras):
     """Start one Chromium process per person, each with its own fake camera."""
     browsers = []
 
-    def start(camera="bars", extra_flags=(), fake_media=True):
-        flags = [flag for flag in CHROMIUM_FLAGS if fake_media or "fake" not in flag]
-        if fake_media:
+    def start(camera="bars", grant=True, devices=True):
+        """`grant=False`: nobody answers the permission prompt, so Chromium denies it.
+        `devices=False`: a machine without camera or microphone."""
+        flags = [flag for flag in CHROMIUM_FLAGS if (grant or "fake-ui" not in flag) and (devices or "fake" not in flag)]
+        if devices:
             flags.append(f"--use-file-for-fake-video-capture={cameras[camera]}")
-        browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=[*flags, *extra_flags])
+        browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=flags)
         browsers.append(browser)
         return browser
 

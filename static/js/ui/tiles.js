@@ -45,8 +45,7 @@ export class Tile {
   /** @param {MediaStream | null} stream */
   setStream(stream) {
     if (this.video.srcObject !== stream) this.video.srcObject = stream;
-    // Autoplay may be refused until the page is touched; the next click retries.
-    this.video.play().catch(() => document.addEventListener("click", () => this.video.play(), { once: true }));
+    this.#play();
   }
 
   /** @param {string} state */
@@ -65,6 +64,14 @@ export class Tile {
   remove() {
     this.video.srcObject = null;
     this.element.remove();
+  }
+
+  #play() {
+    this.video.play().catch(() => {
+      // Autoplay was refused until the page is touched, or the tile went away meanwhile:
+      // retry on the next click while the tile is still shown.
+      document.addEventListener("click", () => this.element.isConnected && this.#play(), { once: true });
+    });
   }
 }
 
