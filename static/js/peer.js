@@ -3,6 +3,7 @@ import { Emitter } from "./emitter.js";
 /** @typedef {"offer" | "answer" | "candidate"} SignalKind */
 
 const CONNECT_TIMEOUT_MS = 5000;
+const STALLED_STATES = ["new", "disconnected"];
 
 /**
  * One RTCPeerConnection to one remote peer, negotiated with the "perfect
@@ -195,16 +196,17 @@ export class PeerLink extends Emitter {
     this.emit("state", state);
     clearTimeout(this.#watchdog);
     if (state === "failed") this.restartIce();
-    else if (state !== "connected") this.#watchdog = setTimeout(() => this.#checkConnected(), CONNECT_TIMEOUT_MS);
+    else if (STALLED_STATES.includes(state)) this.#watchdog = setTimeout(() => this.#checkConnected(), CONNECT_TIMEOUT_MS);
   }
 
   /**
-   * Not connected after a while: restart ICE. Besides real network trouble this
-   * also revives Chromium's ICE gathering, which can stall after an offer
-   * collision rolled back a description mid-gathering.
+   * Still `new` or `disconnected` after a while: restart ICE. Besides network
+   * trouble this revives Chromium's ICE gathering, which can stall after an offer
+   * collision rolled back a description mid-gathering. `connecting` is progress
+   * (slow on a busy machine) and is left alone; it ends `connected` or `failed`.
    */
   #checkConnected() {
-    if (this.#closed || this.#pc.connectionState === "connected") return;
+    if (this.#closed || !STALLED_STATES.includes(this.#pc.connectionState)) return;
     this.restartIce();
     this.#watchdog = setTimeout(() => this.#checkConnected(), CONNECT_TIMEOUT_MS);
   }

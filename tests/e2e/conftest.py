@@ -1,63 +1,19 @@
 """Real headless Chromium (Debian's, driven by Playwright) with fake cameras from .y4m files."""
 
-import shutil
-import subprocess
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import sync_playwright
 
+from tests.browsers import CAMERA_SOURCES, CHROMIUM, chromium_flags, make_camera
 from tests.servers import ROOT, ServerProcess
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-    "--autoplay-policy=no-user-gesture-required",
-    "--enable-unsafe-swiftshader",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    # Background tabs of one headless process must not be throttled.
-    "--disable-background-timer-throttling",
-    "--disable-renderer-backgrounding",
-    "--disable-backgrounding-occluded-windows",
-]
-# (name, ffmpeg lavfi source): small moving pictures, different per person.
-CAMERA_SOURCES = {
-    "bars": "testsrc2=size=320x240:rate=15",
-    "mandel": "mandelbrot=size=320x240:rate=15",
-    "life": "life=size=320x240:rate=15:mold=10:ratio=0.3:death_color=#203050:life_color=#f0c040",
-}
-
-pytestmark = pytest.mark.e2e
-
-
-def pytest_collection_modifyitems(items):
-    if not Path(CHROMIUM).exists():
-        for item in items:
-            if "e2e" in item.keywords:
-                item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} is missing: `make test` installs it"))
 
 
 @pytest.fixture(scope="session")
 def cameras(tmp_path_factory):
     """One .y4m fake camera per source, 2 s long (Chromium loops it)."""
     folder = tmp_path_factory.mktemp("cameras")
-    made = {}
-    for name, source in CAMERA_SOURCES.items():
-        path = folder / f"{name}.y4m"
-        subprocess.run(
-            [shutil.which("ffmpeg") or "ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", source, "-t", "2", "-pix_fmt", "yuv420p", str(path)],
-            check=True,
-        )
-        made[name] = path
-    return made
+    return {name: make_camera(folder, name) for name in CAMERA_SOURCES}
 
 
 @pytest.fixture(scope="session")
@@ -74,9 +30,7 @@ def launch(playwright_driver, cameras):
     def start(camera="bars", grant=True, devices=True):
         """`grant=False`: nobody answers the permission prompt, so Chromium denies it.
         `devices=False`: a machine without camera or microphone."""
-        flags = [flag for flag in CHROMIUM_FLAGS if (grant or "fake-ui" not in flag) and (devices or "fake" not in flag)]
-        if devices:
-            flags.append(f"--use-file-for-fake-video-capture={cameras[camera]}")
+        flags = chromium_flags(cameras[camera] if devices else None, grant=grant)
         browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=flags)
         browsers.append(browser)
         return browser
