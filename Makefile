@@ -9,16 +9,16 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 setup: $(VENV)/.installed node_modules/.installed static/vendor/.installed
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt tools/requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r tools/requirements.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-static/vendor/.installed: node_modules/.installed tools/install_assets.py $(VENV)/.installed
+static/vendor/.installed: node_modules/.installed $(wildcard tools/*.py) $(VENV)/.installed
 	$(PY) tools/install_assets.py
 	touch $@
 

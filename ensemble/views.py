@@ -15,6 +15,17 @@ def _settings():
     return current_app.config["ENSEMBLE_SETTINGS"]
 
 
+@blueprint.after_app_request
+def isolate_cross_origin(response):
+    """Cross-origin isolation lets the analysis use WASM threads (SharedArrayBuffer).
+
+    Everything the pages load is served from here, so nothing is blocked by it.
+    """
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    response.headers.setdefault("Cross-Origin-Embedder-Policy", "require-corp")
+    return response
+
+
 @blueprint.get("/")
 def home():
     return render_template("home.html")

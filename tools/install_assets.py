@@ -11,11 +11,34 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 NODE_MODULES = ROOT / "node_modules"
+
+FACE_MODELS = ["tiny_face_detector_model", "face_landmark_68_tiny_model", "face_expression_model", "ssd_mobilenetv1_model"]
+TASKS_WASM = ["vision_wasm_module_internal.js", "vision_wasm_module_internal.wasm"]
 
 # (npm package, file or folder inside it, destination under static/)
 ASSETS = [
     ("socket.io-client", "dist/socket.io.esm.min.js", "vendor/socket.io.esm.min.js"),
+    # face-api bundles TensorFlow.js with its WASM backend; the .wasm binaries come from that backend's package.
+    ("@vladmandic/face-api", "dist/face-api.esm.js", "vendor/face-api/face-api.esm.js"),
+    *[("@tensorflow/tfjs-backend-wasm", f"dist/{name}", f"vendor/tfjs-wasm/{name}")
+      for name in ("tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm")],
+    *[("@vladmandic/face-api", f"model/{model}{suffix}", f"models/face-api/{model}{suffix}")
+      for model in FACE_MODELS for suffix in ("-weights_manifest.json", ".bin")],
+    # MediaPipe Tasks: the ES module and its wasm (the module build, which also runs in module workers).
+    ("@mediapipe/tasks-vision", "vision_bundle.mjs", "vendor/tasks-vision/vision_bundle.mjs"),
+    *[("@mediapipe/tasks-vision", f"wasm/{name}", f"vendor/tasks-vision/wasm/{name}") for name in TASKS_WASM],
+    # BodyPix runs on the plain TensorFlow.js builds; its weights are a separate, optional download.
+    ("@tensorflow/tfjs", "dist/tf.min.js", "vendor/tfjs/tf.min.js"),
+    ("@tensorflow/tfjs-backend-wasm", "dist/tf-backend-wasm.min.js", "vendor/tfjs/tf-backend-wasm.min.js"),
+    ("@tensorflow-models/body-pix", "dist/body-pix.min.umd.js", "vendor/tfjs/body-pix.min.js"),
+]
+
+# Models that need a change before use: (package, file, destination, transform(source, target)).
+SELFIE_MODELS = [
+    ("@mediapipe/selfie_segmentation", "selfie_segmentation.tflite", "models/selfie/selfie_general.tflite"),
+    ("@mediapipe/selfie_segmentation", "selfie_segmentation_landscape.tflite", "models/selfie/selfie_landscape.tflite"),
 ]
 
 
@@ -24,25 +47,35 @@ def package_info(package):
     return {"package": package, "version": meta["version"], "license": meta.get("license", "unknown")}
 
 
-def install(package, source, destination):
+def install(package, source, destination, transform=None):
     source_path = NODE_MODULES / package / source
     target = ROOT / "static" / destination
     if not source_path.exists():
         sys.exit(f"install_assets: {source_path} is missing; run `npm ci` first")
     target.parent.mkdir(parents=True, exist_ok=True)
-    if source_path.is_dir():
-        shutil.copytree(source_path, target, dirs_exist_ok=True)
+    entry = {"file": destination, "source": f"{package}/{source}", **package_info(package)}
+    if transform is not None:
+        transform(source_path, target)
+        entry["changed"] = transform.__doc__.strip().splitlines()[0]
     else:
         shutil.copy2(source_path, target)
-    return {"file": destination, "source": f"{package}/{source}", **package_info(package)}
+    return entry
+
+
+def selfie_metadata(source, target):
+    """Input normalisation metadata (mean 0, std 255) and the label "person" added (tools/selfie_metadata.py)."""
+    from selfie_metadata import add_metadata
+
+    add_metadata(source, target)
 
 
 def main():
     installed = [install(*asset) for asset in ASSETS]
+    installed += [install(*model, transform=selfie_metadata) for model in SELFIE_MODELS]
     manifests = {}
     for entry in installed:
         manifests.setdefault(entry["file"].split("/")[0], []).append(entry)
-    for folder, entries in manifests.items():
+    for folder, entries in sorted(manifests.items()):
         (ROOT / "static" / folder / "manifest.json").write_text(json.dumps(entries, indent=2) + "\n")
     print(f"install_assets: {len(installed)} assets in static/")
 

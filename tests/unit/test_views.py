@@ -27,3 +27,10 @@ def test_ice_servers_api_hands_out_configured_servers():
     servers = app.test_client().get("/api/ice-servers").get_json()["iceServers"]
     assert servers[0] == {"urls": ["stun:127.0.0.1:3478"]}
     assert servers[1]["urls"] == ["turn:127.0.0.1:3478"] and ":" in servers[1]["username"]
+
+
+def test_pages_are_cross_origin_isolated_for_wasm_threads(app):
+    for path in ("/", "/r/room", "/static/js/main.js"):
+        headers = app.test_client().get(path).headers
+        assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
+        assert headers["Cross-Origin-Embedder-Policy"] == "require-corp"

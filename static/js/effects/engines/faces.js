@@ -1,0 +1,132 @@
+/**
+ * Faces, 68 landmarks and expressions with face-api (its bundled TensorFlow.js).
+ * Runs in a module worker or on the main thread. The backend is chosen by timing:
+ * WASM (SIMD, threads when the page is cross-origin isolated) against WebGL.
+ */
+import * as faceapi from "/static/vendor/face-api/face-api.esm.js";
+import { timeRuns } from "./selfie.js";
+
+const MODELS = "/static/models/face-api";
+const WASM = "/static/vendor/tfjs-wasm/";
+const tf = faceapi.tf;
+
+/** face-api looks for DOM classes; a worker has OffscreenCanvas and ImageBitmap instead. */
+function useWorkerEnvironment() {
+  if (typeof document !== "undefined") return;
+  faceapi.env.setEnv({
+    Canvas: OffscreenCanvas,
+    CanvasRenderingContext2D: OffscreenCanvasRenderingContext2D,
+    Image: ImageBitmap,
+    ImageData,
+    Video: ImageBitmap,
+    createCanvasElement: () => new OffscreenCanvas(1, 1),
+    createImageElement: () => {
+      throw new Error("images are not decoded in the analysis worker");
+    },
+    createVideoElement: () => {
+      throw new Error("videos are not decoded in the analysis worker");
+    },
+    fetch: self.fetch.bind(self),
+    readFile: () => {
+      throw new Error("no file system in a browser");
+    },
+  });
+}
+
+export class Engine {
+  #options = null;
+  #landmarks = true;
+  #expressions = true;
+
+  /**
+   * @param {{detector?: "tiny" | "ssd", inputSize?: number, landmarks?: boolean, expressions?: boolean,
+   *   backends?: string[]}} options `inputSize` (tiny only): 224 for webcam faces, 416–512 for group photos
+   */
+  async init({ detector = "tiny", inputSize = 416, landmarks = true, expressions = true, backends = ["wasm", "webgl"] } = {}) {
+    useWorkerEnvironment();
+    tf.setWasmPaths(WASM);
+    this.#landmarks = landmarks;
+    this.#expressions = expressions;
+    const net = detector === "ssd" ? faceapi.nets.ssdMobilenetv1 : faceapi.nets.tinyFaceDetector;
+    this.#options = detector === "ssd" ? new faceapi.SsdMobilenetv1Options({ minConfidence: 0.4 }) : new faceapi.TinyFaceDetectorOptions({ inputSize, scoreThreshold: 0.4 });
+    this.input = detector === "ssd" ? { width: 512, height: 384 } : { width: inputSize, height: Math.round((inputSize * 3) / 4) };
+    const timings = {};
+    let best = null;
+    for (const backend of backends) {
+      try {
+        if (!(await tf.setBackend(backend))) throw new Error("refused");
+        await tf.ready();
+        if (!net.isLoaded) await this.#load(net);
+        timings[backend] = await timeAsync(() => this.#detect(tf.zeros([this.input.height, this.input.width, 3], "int32")), 2);
+        if (best === null || timings[backend] < timings[best]) best = backend;
+      } catch (error) {
+        timings[backend] = `unavailable (${error.message})`; // the other backend still runs
+      }
+    }
+    if (best === null) throw new Error(`face analysis could not start: ${JSON.stringify(timings)}`);
+    await tf.setBackend(best);
+    const threads = best === "wasm" && typeof SharedArrayBuffer !== "undefined" && self.crossOriginIsolated;
+    this.backend = best;
+    return { engine: "face-api", detector, inputSize: detector === "ssd" ? 512 : inputSize, backend: threads ? "wasm-threads" : best, input: this.input, timings };
+  }
+
+  /** @param {ImageBitmap} frame */
+  async run(frame) {
+    const faces = await this.#detect(tf.browser.fromPixels(frame), frame.width, frame.height);
+    return { faces };
+  }
+
+  close() {
+    tf.disposeVariables();
+  }
+
+  async #load(net) {
+    await net.loadFromUri(MODELS);
+    if (this.#landmarks) await faceapi.nets.faceLandmark68TinyNet.loadFromUri(MODELS);
+    if (this.#expressions) await faceapi.nets.faceExpressionNet.loadFromUri(MODELS);
+  }
+
+  /** Detect on a tensor (disposed here); boxes and points normalised to 0..1. */
+  async #detect(tensor, width = tensor.shape[1], height = tensor.shape[0]) {
+    try {
+      let task = faceapi.detectAllFaces(tensor, this.#options);
+      if (this.#landmarks) task = task.withFaceLandmarks(true);
+      if (this.#expressions) task = task.withFaceExpressions();
+      const found = await task;
+      return found.map((item) => describeFace(item, width, height));
+    } finally {
+      tensor.dispose();
+    }
+  }
+}
+
+function describeFace(item, width, height) {
+  const detection = item.detection ?? item;
+  const box = detection.box;
+  const face = {
+    x: box.x / width,
+    y: box.y / height,
+    width: box.width / width,
+    height: box.height / height,
+    score: Math.round(detection.score * 1000) / 1000,
+  };
+  if (item.landmarks) face.landmarks = item.landmarks.positions.map((point) => [point.x / width, point.y / height]);
+  if (item.expressions) {
+    const [expression, probability] = Object.entries(item.expressions).sort((a, b) => b[1] - a[1])[0];
+    face.expression = expression;
+    face.expressionScore = Math.round(probability * 1000) / 1000;
+  }
+  return face;
+}
+
+async function timeAsync(run, runs) {
+  await run();
+  const times = [];
+  for (let i = 0; i < runs; i += 1) {
+    const start = performance.now();
+    await run();
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}

@@ -1,0 +1,131 @@
+/**
+ * Runs one analysis engine, in a Web Worker when the browser can (module
+ * workers with OffscreenCanvas), else on the main thread. Both runners have
+ * the same two calls: `init(options)` and `run(frame)`.
+ */
+
+const ENGINE_MODULES = {
+  selfie: "./engines/selfie.js",
+  faces: "./engines/faces.js",
+  bodypix: "./engines/bodypix.js",
+};
+
+/** An engine that failed to start or to run; `engine` says which. */
+export class EngineError extends Error {
+  /** @param {string} engine @param {string} message */
+  constructor(engine, message) {
+    super(`${engine}: ${message}`);
+    this.engine = engine;
+  }
+}
+
+export class WorkerRunner {
+  #worker;
+  #engine;
+  #nextId = 1;
+  /** @type {Map<number, {resolve: Function, reject: Function}>} */
+  #pending = new Map();
+
+  /** @param {string} engine */
+  constructor(engine) {
+    this.#engine = engine;
+    this.where = "worker";
+    this.#worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: `analysis-${engine}` });
+    this.#worker.onmessage = ({ data }) => {
+      const waiting = this.#pending.get(data.id);
+      this.#pending.delete(data.id);
+      if (data.type === "error") waiting?.reject(new EngineError(this.#engine, data.error.message));
+      else waiting?.resolve(data);
+    };
+    this.#worker.onerror = (event) => {
+      for (const waiting of this.#pending.values()) waiting.reject(new EngineError(this.#engine, event.message || "the worker failed"));
+      this.#pending.clear();
+    };
+  }
+
+  /** @param {object} options @returns {Promise<object>} what the engine reports about itself */
+  async init(options) {
+    return (await this.#send({ type: "init", engine: this.#engine, options })).info;
+  }
+
+  /** @param {ImageBitmap} frame (transferred: unusable here afterwards) */
+  async run(frame) {
+    const { result, ms } = await this.#send({ type: "run", frame }, [frame]);
+    return { result, ms };
+  }
+
+  terminate() {
+    this.#worker.terminate();
+    for (const waiting of this.#pending.values()) waiting.reject(new EngineError(this.#engine, "stopped"));
+    this.#pending.clear();
+  }
+
+  #send(message, transfer = []) {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ ...message, id }, transfer);
+    });
+  }
+}
+
+/** The main-thread fallback: the same engine module, called directly. */
+export class InlineRunner {
+  #engineName;
+  #engine = null;
+
+  /** @param {string} engine */
+  constructor(engine) {
+    this.#engineName = engine;
+    this.where = "main thread";
+  }
+
+  async init(options) {
+    try {
+      const module = await import(ENGINE_MODULES[this.#engineName]);
+      this.#engine = new module.Engine();
+      return await this.#engine.init(options);
+    } catch (error) {
+      throw new EngineError(this.#engineName, error.message);
+    }
+  }
+
+  async run(frame) {
+    const start = performance.now();
+    try {
+      return { result: await this.#engine.run(frame), ms: performance.now() - start };
+    } catch (error) {
+      throw new EngineError(this.#engineName, error.message);
+    } finally {
+      frame.close();
+    }
+  }
+
+  terminate() {
+    this.#engine?.close();
+  }
+}
+
+/** Workers when module workers and OffscreenCanvas exist, else the main thread. */
+export function workersSupported() {
+  return typeof Worker !== "undefined" && typeof OffscreenCanvas !== "undefined";
+}
+
+/**
+ * Start an engine, in a worker if possible; falls back to the main thread if the worker cannot start it.
+ * @param {string} engine @param {object} options
+ * @returns {Promise<{runner: WorkerRunner | InlineRunner, info: object}>}
+ */
+export async function startEngine(engine, options, { preferWorker = true } = {}) {
+  if (preferWorker && workersSupported()) {
+    const runner = new WorkerRunner(engine);
+    try {
+      return { runner, info: { ...(await runner.init(options)), where: runner.where } };
+    } catch (error) {
+      runner.terminate();
+      console.warn(`${engine} could not start in a worker; trying the main thread`, error);
+    }
+  }
+  const runner = new InlineRunner(engine);
+  return { runner, info: { ...(await runner.init(options)), where: runner.where } };
+}
