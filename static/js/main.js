@@ -2,6 +2,9 @@
  * The room page. This is the one place that creates objects and connects
  * their events; everything else talks through events and method calls.
  */
+import { Analysis } from "./effects/analysis.js";
+import { FrameMonitor } from "./effects/frame-monitor.js";
+import { RoomEffects } from "./effects/room-effects.js";
 import { LocalMedia } from "./media.js";
 import { Mesh } from "./mesh.js";
 import { inviteLink, rememberName, rememberedName, rememberedPassword, rememberPassword } from "./rooms.js";
@@ -11,9 +14,11 @@ import { ChatPanel } from "./ui/chat.js";
 import { Controls } from "./ui/controls.js";
 import { Notice } from "./ui/notice.js";
 import { PreJoin } from "./ui/prejoin.js";
+import { StatsOverlay } from "./ui/stats.js";
 import { TileGrid } from "./ui/tiles.js";
 
 const QUALITY_POLL_MS = 2000;
+const STATS_REFRESH_MS = 500;
 
 const JOIN_FAILURES = {
   room_full: "This room is full. A video mesh stays smooth only for a few people; try again when someone leaves.",
@@ -41,9 +46,22 @@ function main() {
   const chat = new ChatPanel(/** @type {HTMLOListElement} */ (element("chat-log")), /** @type {HTMLFormElement} */ (element("chat-form")));
   const controls = new Controls(element("controls"));
   const prejoin = new PreJoin(element("prejoin"));
+  const monitor = new FrameMonitor();
+  const analysis = new Analysis({ monitor });
+  const roomEffects = new RoomEffects(analysis, {
+    segmentation: params.get("segmentation") === "bodypix" ? "bodypix" : "selfie",
+    faces: params.get("faces") ?? "224",
+  });
+  const stats = new StatsOverlay(element("stats"));
+  const analyse = params.get("analysis") !== "off";
   let selfTile = null;
 
-  window.ensemble = Object.freeze({ state: () => session.state() });
+  window.ensemble = Object.freeze({
+    state: () => session.state(),
+    analysis: (/** @type {string} */ peerId) => analysis.describe(peerId),
+    performance: () => ({ fps: monitor.fps, longTasks: [...monitor.longTasks] }),
+  });
+  monitor.start();
 
   const show = (/** @type {"prejoin" | "call" | "left" | null} */ section) => {
     element("call").hidden = section !== "call";
@@ -99,12 +117,41 @@ function main() {
     tiles.get(peer.id)?.setMedia(peer.media);
   });
   mesh.on("peer-removed", (id) => {
+    roomEffects.detach(id);
     tiles.remove(id);
     countPeople();
   });
-  mesh.on("stream", (id, stream) => tiles.get(id)?.setStream(stream));
+  mesh.on("stream", (id, stream) => {
+    const tile = tiles.get(id);
+    tile?.setStream(stream);
+    if (tile && analyse && stream.getVideoTracks().length) roomEffects.attach(id, tile);
+  });
   mesh.on("connection", (id, state) => tiles.get(id)?.setConnectionState(state));
   mesh.on("error", (id, error) => console.warn(`connection to ${id} failed; restarting ICE`, error));
+
+  // --- analysis -----------------------------------------------------------------
+  roomEffects.on("problem", (message) => notice.show(message, { kind: "info", code: "analysis" }));
+  analysis.on("problem", (model, message) => notice.show(message, { kind: "info", code: `analysis-${model}` }));
+  controls.setAnalysis(analyse);
+  analysis.setEnabled(analyse);
+  controls.on("toggle-analysis", () => {
+    analysis.setEnabled(!analysis.enabled);
+    controls.setAnalysis(analysis.enabled);
+  });
+  controls.on("toggle-stats", () => {
+    stats.setVisible(!stats.visible);
+    controls.setStats(stats.visible);
+  });
+  setInterval(() => {
+    const names = new Map(mesh.peers().map((peer) => [peer.id, peer.name]));
+    stats.render({
+      fps: monitor.fps,
+      longTasks: monitor.longTasks,
+      delays: analysis.delays(),
+      engines: analysis.info,
+      streams: analysis.streamIds().map((id) => ({ name: names.get(id) ?? id, analysis: analysis.describe(id) })),
+    });
+  }, STATS_REFRESH_MS);
 
   // --- local media ------------------------------------------------------------
   media.on("track", (kind, track) => {

@@ -3,7 +3,8 @@ import { fillDeviceSelect } from "./devices.js";
 
 /**
  * The call's control bar. Emits each button's `data-action` (`toggle-audio`,
- * `toggle-video`, `share-screen`, `copy-link`, `leave`) and `device(kind, id)`.
+ * `toggle-video`, `share-screen`, `toggle-analysis`, `toggle-stats`, `copy-link`,
+ * `leave`) and `device(kind, id)`.
  */
 export class Controls extends Emitter {
   #nav;
@@ -27,6 +28,16 @@ export class Controls extends Emitter {
     this.#button("toggle-audio", audio ? "Mute" : "Unmute", !audio);
     this.#button("toggle-video", video ? "Camera off" : "Camera on", !video);
     this.#button("share-screen", screen ? "Stop sharing" : "Share screen", screen);
+  }
+
+  /** @param {boolean} on */
+  setAnalysis(on) {
+    this.#button("toggle-analysis", on ? "Analysis on" : "Analysis off", !on);
+  }
+
+  /** @param {boolean} shown */
+  setStats(shown) {
+    this.#button("toggle-stats", "Stats", shown);
   }
 
   /** @param {{audioinput: MediaDeviceInfo[], videoinput: MediaDeviceInfo[]}} devices @param {(kind: string) => string} selected */

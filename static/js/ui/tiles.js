@@ -23,10 +23,29 @@ export class Tile {
     this.cameraBadge = badge("camera-off", "Camera off");
     this.qualityDot = document.createElement("span");
     this.qualityDot.className = "quality unknown";
+    // The stage has the video's proportions, so masks and face marks laid over it line up exactly.
+    this.stage = document.createElement("div");
+    this.stage.className = "stage";
+    this.backdrop = document.createElement("video");
+    this.backdrop.className = "backdrop";
+    Object.assign(this.backdrop, { autoplay: true, playsInline: true, muted: true, hidden: true });
+    this.effectsCanvas = document.createElement("canvas");
+    this.effectsCanvas.className = "effects";
+    this.video.addEventListener("resize", () => {
+      if (this.video.videoWidth) this.stage.style.setProperty("--aspect", `${this.video.videoWidth} / ${this.video.videoHeight}`);
+    });
+    this.stage.append(this.backdrop, this.video, this.effectsCanvas);
     caption.append(this.qualityDot, this.nameLabel, this.mutedBadge);
-    this.element.append(this.video, this.cameraBadge, caption);
+    this.element.append(this.stage, this.cameraBadge, caption);
     this.setName(self ? `${name} (you)` : name);
     if (self) this.qualityDot.hidden = true;
+  }
+
+  /** Put a menu (the effects menu) in the tile's corner. @param {HTMLElement} menu */
+  setMenu(menu) {
+    this.element.querySelector(".tile-menu")?.remove();
+    menu.classList.add("tile-menu");
+    this.element.append(menu);
   }
 
   /** @param {string} name */
@@ -45,6 +64,7 @@ export class Tile {
   /** @param {MediaStream | null} stream */
   setStream(stream) {
     if (this.video.srcObject !== stream) this.video.srcObject = stream;
+    if (!this.backdrop.hidden) this.backdrop.srcObject = stream;
     this.#play();
   }
 
@@ -63,6 +83,7 @@ export class Tile {
 
   remove() {
     this.video.srcObject = null;
+    this.backdrop.srcObject = null;
     this.element.remove();
   }
 

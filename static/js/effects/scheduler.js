@@ -1,0 +1,206 @@
+import { Emitter } from "../emitter.js";
+
+/**
+ * Shares the analysis budget across remote streams.
+ *
+ * Each model (`mask`, `faces`) has one runner and at most one inference in
+ * flight. Its loop takes the next stream in round-robin order that has a new
+ * video frame, grabs that frame (downscaled to the model's input, so nothing
+ * waits in a queue: frames in between are simply not analysed), runs it and
+ * keeps the result as the stream's latest. A per-stream rate cap and a delay
+ * that grows when the page drops below `targetFps` leave time for drawing.
+ *
+ * Events: `result(streamId, model, result)`, `error(model, error)`.
+ */
+export class AnalysisScheduler extends Emitter {
+  /** @type {Map<string, {runner: any, input: {width: number, height: number}, keepAspect: boolean, maxHz: number, delayMs: number, failures: number}>} */
+  #models = new Map();
+  /** @type {Map<string, StreamState>} */
+  #streams = new Map();
+  /** @type {Map<string, number>} round-robin position per model */
+  #cursor = new Map();
+  #enabled = true;
+  #running = false;
+  #monitor;
+  #targetFps;
+
+  /** @param {{monitor: {fps: number}, targetFps?: number}} options */
+  constructor({ monitor, targetFps = 24 }) {
+    super();
+    this.#monitor = monitor;
+    this.#targetFps = targetFps;
+  }
+
+  /**
+   * @param {string} model @param {{run: Function}} runner
+   * @param {{input: {width: number, height: number}, keepAspect?: boolean, maxHz: number}} options
+   */
+  addModel(model, runner, { input, keepAspect = false, maxHz }) {
+    this.#models.set(model, { runner, input, keepAspect, maxHz, delayMs: 0, failures: 0 });
+    this.#cursor.set(model, 0);
+    if (this.#running) this.#pump(model);
+  }
+
+  /** @param {string} id @param {HTMLVideoElement} video */
+  addStream(id, video) {
+    this.#streams.set(id, new StreamState(video));
+  }
+
+  /** @param {string} id */
+  removeStream(id) {
+    this.#streams.delete(id);
+  }
+
+  /** Analysis of one stream on or off; its share goes to the others. @param {string} id @param {boolean} on */
+  setStreamEnabled(id, on) {
+    const stream = this.#streams.get(id);
+    if (stream) stream.enabled = on;
+  }
+
+  /** @param {boolean} on */
+  setEnabled(on) {
+    this.#enabled = on;
+  }
+
+  get enabled() {
+    return this.#enabled;
+  }
+
+  /** @param {string} id */
+  latest(id) {
+    return this.#streams.get(id) ?? null;
+  }
+
+  streamIds() {
+    return [...this.#streams.keys()];
+  }
+
+  /** The current extra delay between inferences per model (ms), for the stats overlay. */
+  delays() {
+    return Object.fromEntries([...this.#models].map(([model, slot]) => [model, Math.round(slot.delayMs)]));
+  }
+
+  start() {
+    if (this.#running) return;
+    this.#running = true;
+    for (const model of this.#models.keys()) this.#pump(model);
+  }
+
+  stop() {
+    this.#running = false;
+  }
+
+  /** @param {string} model */
+  async #pump(model) {
+    const slot = this.#models.get(model);
+    while (this.#running && this.#models.get(model) === slot) {
+      const picked = this.#enabled ? this.#next(model, slot) : null;
+      if (!picked) {
+        await sleep(IDLE_MS);
+        continue;
+      }
+      const [id, stream] = picked;
+      try {
+        const frame = await grab(stream.video, slot.input, slot.keepAspect);
+        stream.startedAt[model] = performance.now();
+        const { result, ms } = await slot.runner.run(frame);
+        slot.failures = 0;
+        if (this.#streams.get(id) === stream) {
+          stream.record(model, result, ms);
+          this.emit("result", id, model, result);
+        }
+      } catch (error) {
+        slot.failures += 1;
+        this.emit("error", model, error);
+        await sleep(Math.min(5000, 200 * 2 ** slot.failures)); // a failing engine backs off
+      }
+      this.#adapt(slot);
+      if (slot.delayMs > 0) await sleep(slot.delayMs);
+    }
+  }
+
+  /** The next stream due for `model`, round-robin from the last one served. */
+  #next(model, slot) {
+    const entries = [...this.#streams.entries()];
+    const start = this.#cursor.get(model) ?? 0;
+    const now = performance.now();
+    for (let step = 0; step < entries.length; step += 1) {
+      const index = (start + step) % entries.length;
+      const [, stream] = entries[index];
+      if (stream.due(model, now, slot.maxHz)) {
+        this.#cursor.set(model, index + 1);
+        return entries[index];
+      }
+    }
+    return null;
+  }
+
+  /** Slow down while the page draws below the target frame rate; speed up again when it recovers. */
+  #adapt(slot) {
+    const fps = this.#monitor.fps;
+    if (fps && fps < this.#targetFps) slot.delayMs = Math.min(MAX_DELAY_MS, slot.delayMs * 1.3 + 5);
+    else if (fps >= this.#targetFps + 4) slot.delayMs = Math.max(0, slot.delayMs * 0.7 - 2);
+  }
+}
+
+const IDLE_MS = 30;
+const MAX_DELAY_MS = 1000;
+
+/** One remote stream: its video, switches and the latest result of each model. */
+export class StreamState {
+  enabled = true;
+  /** @type {Record<string, any>} */
+  results = {};
+  /** @type {Record<string, number>} */
+  ms = {};
+  /** @type {Record<string, number>} results per second, smoothed */
+  hz = {};
+  /** @type {Record<string, number>} */
+  startedAt = {};
+  /** @type {Record<string, number>} */
+  #finishedAt = {};
+  /** @type {Record<string, number>} video frames seen at the last grab */
+  #framesAt = {};
+
+  /** @param {HTMLVideoElement} video */
+  constructor(video) {
+    this.video = video;
+  }
+
+  /** Ready for `model`: playing, a frame newer than the last one analysed, and not above `maxHz`. */
+  due(model, now, maxHz) {
+    const video = this.video;
+    if (!this.enabled || video.readyState < 2 || !video.videoWidth) return false;
+    if (now - (this.startedAt[model] ?? -Infinity) < 1000 / maxHz) return false;
+    const frames = video.getVideoPlaybackQuality().totalVideoFrames;
+    if (frames === this.#framesAt[model]) return false;
+    this.#framesAt[model] = frames;
+    return true;
+  }
+
+  record(model, result, ms) {
+    const now = performance.now();
+    const previous = this.#finishedAt[model];
+    if (previous !== undefined) {
+      const rate = 1000 / Math.max(1, now - previous);
+      this.hz[model] = this.hz[model] === undefined ? rate : this.hz[model] * 0.8 + rate * 0.2;
+    }
+    this.#finishedAt[model] = now;
+    this.results[model] = result;
+    this.ms[model] = ms;
+  }
+}
+
+/**
+ * The video's current frame, downscaled on the way (the browser does it natively).
+ * @param {HTMLVideoElement} video @param {{width: number, height: number}} input
+ * @param {boolean} keepAspect fit the width and keep the picture's proportions
+ */
+export function grab(video, input, keepAspect) {
+  const height = keepAspect ? Math.round((input.width * video.videoHeight) / video.videoWidth) : input.height;
+  return createImageBitmap(video, { resizeWidth: input.width, resizeHeight: height, resizeQuality: "low" });
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

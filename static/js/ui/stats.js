@@ -1,0 +1,53 @@
+/** The stats overlay: per remote stream and model, engine, backend, inference time and rate. */
+export class StatsOverlay {
+  #element;
+
+  /** @param {HTMLElement} element */
+  constructor(element) {
+    this.#element = element;
+  }
+
+  get visible() {
+    return !this.#element.hidden;
+  }
+
+  /** @param {boolean} visible */
+  setVisible(visible) {
+    this.#element.hidden = !visible;
+  }
+
+  /**
+   * @param {{fps: number, longTasks: number[], delays: Record<string, number>, engines: Record<string, any>,
+   *   streams: Array<{name: string, analysis: any}>}} report
+   */
+  render({ fps, longTasks, delays, engines, streams }) {
+    if (!this.visible) return;
+    const table = document.createElement("table");
+    const row = (cells, header = false) => {
+      const tr = table.insertRow();
+      for (const cell of cells) {
+        const td = document.createElement(header ? "th" : "td");
+        td.textContent = cell;
+        tr.append(td);
+      }
+    };
+    row(["stream", "model", "engine", "backend", "ms", "per s"], true);
+    for (const { name, analysis } of streams) {
+      for (const model of ["mask", "faces"]) {
+        const engine = engines[model];
+        row([
+          name,
+          model,
+          engine ? `${engine.engine}${engine.inputSize ? ` ${engine.inputSize}` : ""} (${engine.where})` : "starting…",
+          analysis?.backend[model] ?? "",
+          analysis?.inferenceMs[model]?.toFixed(0) ?? "–",
+          analysis?.enabled ? (analysis?.hz[model]?.toFixed(1) ?? "–") : "off",
+        ]);
+      }
+    }
+    const summary = document.createElement("p");
+    const worst = longTasks.length ? Math.max(...longTasks.slice(-50)) : 0;
+    summary.textContent = `page ${fps} fps · longest recent main-thread task ${worst} ms · extra delay mask ${delays.mask ?? 0} ms, faces ${delays.faces ?? 0} ms`;
+    this.#element.replaceChildren(summary, table);
+  }
+}
