@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SYSTEM_PACKAGES := chromium ffmpeg
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test unit integration e2e bench system-packages clean
+.PHONY: setup run test unit integration e2e bench bodypix system-packages clean
 
 setup: $(VENV)/.installed node_modules/.installed static/vendor/.installed
 
@@ -29,6 +29,10 @@ system-packages:
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+# Optional: BodyPix weights come from no registry; this needs the internet once.
+bodypix: setup
+	$(PY) tools/download_bodypix.py
 
 run: setup
 	$(PY) server.py

@@ -30,6 +30,37 @@ CAMERA_SOURCES = {
 }
 
 
+# The face-api demo photos, looked at by hand: how many faces each shows and
+# where their centres are (fractions of width and height, read off a grid).
+DEMO_PHOTOS = Path(__file__).resolve().parent.parent / "node_modules/@vladmandic/face-api/demo"
+PHOTO_FACES = {
+    # three women at a party, the middle one looking down
+    "sample1": [(0.25, 0.36), (0.49, 0.43), (0.82, 0.27)],
+    # three women on a sofa; the left one in profile, the other two looking down
+    "sample2": [(0.24, 0.24), (0.50, 0.24), (0.80, 0.20)],
+    # three women on a leather sofa, all facing the camera
+    "sample3": [(0.36, 0.36), (0.62, 0.24), (0.83, 0.31)],
+    # four women standing in a row, arms around each other
+    "sample4": [(0.16, 0.23), (0.38, 0.13), (0.57, 0.20), (0.71, 0.18)],
+    # five women on a staircase, one in front at the bottom left
+    "sample5": [(0.45, 0.16), (0.63, 0.21), (0.35, 0.39), (0.78, 0.38), (0.24, 0.72)],
+    # four women standing by a window
+    "sample6": [(0.20, 0.37), (0.39, 0.30), (0.65, 0.29), (0.83, 0.27)],
+}
+
+
+def make_photo_camera(folder, photo):
+    """A still photo as a fake camera: 640 px wide, 10 fps, 1 s (looped by Chromium)."""
+    path = Path(folder) / f"{photo}.y4m"
+    if not path.exists():
+        subprocess.run(
+            [shutil.which("ffmpeg") or "ffmpeg", "-loglevel", "error", "-loop", "1", "-i", str(DEMO_PHOTOS / f"{photo}.jpg"),
+             "-vf", "scale=640:-2,format=yuv420p", "-r", "10", "-t", "1", str(path)],
+            check=True,
+        )
+    return path
+
+
 def make_camera(folder, name, seconds=2):
     """Render one CAMERA_SOURCES picture to `folder/name.y4m` (Chromium loops it)."""
     path = Path(folder) / f"{name}.y4m"
