@@ -15,7 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 NODE_MODULES = ROOT / "node_modules"
 
 FACE_MODELS = ["tiny_face_detector_model", "face_landmark_68_tiny_model", "face_expression_model", "ssd_mobilenetv1_model"]
-TASKS_WASM = ["vision_wasm_module_internal.js", "vision_wasm_module_internal.wasm"]
+# The module build runs in workers, the classic one on the main thread (the fallback).
+TASKS_WASM = [f"vision_wasm{kind}_internal.{ext}" for kind in ("_module", "") for ext in ("js", "wasm")]
 
 # (npm package, file or folder inside it, destination under static/)
 ASSETS = [
@@ -26,7 +27,7 @@ ASSETS = [
       for name in ("tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm")],
     *[("@vladmandic/face-api", f"model/{model}{suffix}", f"models/face-api/{model}{suffix}")
       for model in FACE_MODELS for suffix in ("-weights_manifest.json", ".bin")],
-    # MediaPipe Tasks: the ES module and its wasm (the module build, which also runs in module workers).
+    # MediaPipe Tasks: the ES module and its wasm.
     ("@mediapipe/tasks-vision", "vision_bundle.mjs", "vendor/tasks-vision/vision_bundle.mjs"),
     *[("@mediapipe/tasks-vision", f"wasm/{name}", f"vendor/tasks-vision/wasm/{name}") for name in TASKS_WASM],
     # BodyPix runs on the plain TensorFlow.js builds; its weights are a separate, optional download.

@@ -51,6 +51,7 @@ function main() {
   const roomEffects = new RoomEffects(analysis, {
     segmentation: params.get("segmentation") === "bodypix" ? "bodypix" : "selfie",
     faces: params.get("faces") ?? "224",
+    workers: params.get("workers") !== "off",
   });
   const stats = new StatsOverlay(element("stats"));
   const analyse = params.get("analysis") !== "off";

@@ -35,12 +35,14 @@ export class Analysis extends Emitter {
 
   /**
    * Start the engines once (later calls return the same promise).
-   * @param {{segmentation?: "selfie" | "bodypix", faces?: keyof typeof FACE_PRESETS}} [choice]
+   * @param {{segmentation?: "selfie" | "bodypix", faces?: keyof typeof FACE_PRESETS, workers?: boolean}} [choice]
+   *   `workers: false` runs the engines on the main thread (the fallback where workers cannot)
    */
-  start({ segmentation = "selfie", faces = "224" } = {}) {
+  start({ segmentation = "selfie", faces = "224", workers = true } = {}) {
     // Each model joins the running scheduler as soon as its engine is ready.
     this.#scheduler.start();
-    this.#started ??= Promise.all([this.#startMask(segmentation), this.#startFaces(faces)]).then(() => {
+    const where = { preferWorker: workers };
+    this.#started ??= Promise.all([this.#startMask(segmentation, where), this.#startFaces(faces, where)]).then(() => {
       this.emit("ready", this.info);
       return this.info;
     });
@@ -98,29 +100,30 @@ export class Analysis extends Emitter {
       inferenceMs: { mask: round(stream.ms.mask), faces: round(stream.ms.faces) },
       hz: { mask: round(stream.hz.mask), faces: round(stream.hz.faces) },
       engine: { mask: this.info.mask?.engine ?? null, faces: this.info.faces?.engine ?? null },
+      where: { mask: this.info.mask?.where ?? null, faces: this.info.faces?.where ?? null },
       backend: { mask: this.info.mask?.backend ?? null, faces: this.info.faces?.backend ?? null },
       enabled: stream.enabled && this.enabled,
     };
   }
 
-  async #startMask(engine) {
+  async #startMask(engine, where) {
     let started;
     try {
-      started = await startEngine(engine, {});
+      started = await startEngine(engine, {}, where);
     } catch (error) {
       if (engine === "selfie") throw error;
       // BodyPix missing or failing: say so, and segment with the selfie models instead.
       this.emit("problem", "mask", error.message.includes(MISSING_WEIGHTS) ? MISSING_WEIGHTS : error.message);
-      started = await startEngine("selfie", {});
+      started = await startEngine("selfie", {}, where);
       started.info.fallbackFrom = engine;
     }
     this.info.mask = started.info;
     this.#scheduler.addModel("mask", started.runner, { input: started.info.input, maxHz: 15 });
   }
 
-  async #startFaces(preset) {
+  async #startFaces(preset, where) {
     const options = FACE_PRESETS[preset] ?? FACE_PRESETS[224];
-    const started = await startEngine("faces", options);
+    const started = await startEngine("faces", options, where);
     this.info.faces = started.info;
     this.#scheduler.addModel("faces", started.runner, { input: started.info.input, keepAspect: true, maxHz: 8 });
   }

@@ -18,7 +18,7 @@ export class RoomEffects extends Emitter {
 
   /**
    * @param {import("./analysis.js").Analysis} analysis
-   * @param {{segmentation?: "selfie" | "bodypix", faces?: string}} choice engines to start
+   * @param {{segmentation?: "selfie" | "bodypix", faces?: string, workers?: boolean}} choice engines to start
    */
   constructor(analysis, choice) {
     super();

@@ -105,7 +105,8 @@ export class AnalysisScheduler extends Emitter {
         stream.startedAt[model] = performance.now();
         const { result, ms } = await slot.runner.run(frame);
         slot.failures = 0;
-        if (this.#streams.get(id) === stream) {
+        // A stream switched off or removed meanwhile keeps what it showed before.
+        if (this.#streams.get(id) === stream && stream.enabled && this.#enabled) {
           stream.record(model, result, ms);
           this.emit("result", id, model, result);
         }

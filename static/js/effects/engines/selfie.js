@@ -23,7 +23,8 @@ export class Engine {
    */
   async init({ model = "landscape", delegates = ["CPU", "GPU"] } = {}) {
     this.#model = SELFIE_MODELS[model];
-    const fileset = await FilesetResolver.forVisionTasks(WASM, true);
+    // Workers load the ES-module build of the wasm loader; a page loads the classic one with a script tag.
+    const fileset = await FilesetResolver.forVisionTasks(WASM, typeof document === "undefined");
     const probe = new ImageData(this.#model.width, this.#model.height);
     const timings = {};
     // One segmenter per wasm module: each delegate is tried by reconfiguring it.

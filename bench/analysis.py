@@ -1,0 +1,156 @@
+"""Analysis speed: per model and backend, then per stream with 1–N remote streams.
+
+    .venv/bin/python bench/analysis.py [--streams 1 2 3 5] [--seconds 10]
+
+Part 1 times each engine in a worker on a face-api demo photo: selfie
+segmentation (landscape, general) on CPU and GPU delegates, face-api
+(TinyFaceDetector 224/320/416, SSD MobileNet) with landmarks and expressions
+on WASM and WebGL. Part 2 puts one analysing browser in a room with N senders
+(one Chromium each, analysis off, a demo photo as camera) and reads the
+analysis rate per stream, the page's frames per second and its longest
+main-thread task, first with Ensemble's scheduler, then with the naive
+approach in the same browser: every frame of every stream analysed on the
+main thread, one after the other.
+"""
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from tests.browsers import CHROMIUM, PHOTO_FACES, chromium_flags, make_camera, make_photo_camera  # noqa: E402
+from tests.servers import ServerProcess  # noqa: E402
+
+ENGINE_TIMES = """async ([engine, options, runs]) => {
+    const { startEngine } = await import('/static/js/effects/runner.js');
+    const { runner, info } = await startEngine(engine, options);
+    const photo = await (await fetch('/bench-photo.jpg')).blob();
+    const times = [];
+    for (let i = 0; i < runs + 1; i++) {
+        const frame = await createImageBitmap(photo, { resizeWidth: info.input.width, resizeHeight: info.input.height });
+        const { ms } = await runner.run(frame);
+        if (i > 0) times.push(ms);
+    }
+    runner.terminate();
+    times.sort((a, b) => a - b);
+    return { backend: info.backend, median: times[Math.floor(times.length / 2)] };
+}"""
+
+MEASURE = """async seconds => {
+    let longest = 0;
+    const observer = new PerformanceObserver(list => { for (const e of list.getEntries()) longest = Math.max(longest, e.duration); });
+    observer.observe({ type: 'longtask' });
+    let frames = 0;
+    const start = performance.now();
+    await new Promise(resolve => { const tick = now => { frames++; if (now - start < seconds * 1000) requestAnimationFrame(tick); else resolve(); }; requestAnimationFrame(tick); });
+    observer.disconnect();
+    return { fps: frames / seconds, longest };
+}"""
+
+# The naive way: on the main thread, for every displayed frame, segment and find faces in every stream in turn.
+NAIVE = """async () => {
+    const { InlineRunner } = await import('/static/js/effects/runner.js');
+    const mask = new InlineRunner('selfie'), faces = new InlineRunner('faces');
+    const maskInfo = await mask.init({ delegates: ['CPU'] });
+    const faceInfo = await faces.init({ detector: 'tiny', inputSize: 224, backends: ['wasm'] });
+    window.__naive = { done: new Map() };
+    const loop = async () => {
+        for (const video of document.querySelectorAll('.tile:not(.self) video')) {
+            if (!video.videoWidth) continue;
+            await mask.run(await createImageBitmap(video, { resizeWidth: maskInfo.input.width, resizeHeight: maskInfo.input.height }));
+            await faces.run(await createImageBitmap(video, { resizeWidth: faceInfo.input.width, resizeHeight: faceInfo.input.height }));
+            window.__naive.done.set(video, (window.__naive.done.get(video) ?? 0) + 1);
+        }
+        requestAnimationFrame(loop);
+    };
+    requestAnimationFrame(loop);
+}"""
+
+
+def engine_table(page, runs):
+    rows = []
+    cases = [("selfie", {"model": model, "delegates": [delegate]}, f"selfie {model}") for model in ("landscape", "general") for delegate in ("CPU", "GPU")]
+    cases += [("faces", {"detector": "tiny", "inputSize": size, "backends": [backend]}, f"face-api tiny {size} + landmarks + expressions")
+              for size in (224, 320, 416) for backend in ("wasm", "webgl")]
+    cases += [("faces", {"detector": "ssd", "backends": [backend]}, "face-api SSD MobileNet + landmarks + expressions") for backend in ("wasm", "webgl")]
+    for engine, options, label in cases:
+        try:
+            result = page.evaluate(ENGINE_TIMES, [engine, options, runs])
+            rows.append(f"| {label} | {result['backend']} | {result['median']:.0f} ms |")
+        except Exception as error:  # one engine failing to start is a result too
+            rows.append(f"| {label} | {options.get('delegates', options.get('backends'))[0]} | failed: {str(error).splitlines()[0][:80]} |")
+        print(rows[-1], flush=True)
+    return rows
+
+
+def streams_row(driver, server, folder, count, seconds):
+    photos = sorted(PHOTO_FACES)
+    browsers = []
+    try:
+        for index in range(count):
+            browser = driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(make_photo_camera(folder, photos[index % len(photos)])))
+            browsers.append(browser)
+            browser.new_page().goto(f"{server.url}/r/streams-{count}?name=S{index}&analysis=off")
+        viewer_browser = driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(make_camera(folder, "bars")))
+        browsers.append(viewer_browser)
+        results = {}
+        for mode in ("scheduled", "naive"):
+            page = viewer_browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(f"{server.url}/r/streams-{count}?name=Viewer-{mode}" + ("" if mode == "scheduled" else "&analysis=off"))
+            page.wait_for_function(f"() => window.ensemble.state().peers.filter(p => p.connectionState === 'connected').length >= {count}", timeout=120_000)
+            if mode == "scheduled":
+                page.wait_for_function("() => window.ensemble.state().peers.every(p => { const a = window.ensemble.analysis(p.id); return a && a.hz.mask > 0 && a.hz.faces > 0; })", timeout=180_000)
+                page.wait_for_timeout(3000)
+                measured = page.evaluate(MEASURE, seconds)
+                rates = [page.evaluate("id => window.ensemble.analysis(id).hz", peer["id"]) for peer in page.evaluate("() => window.ensemble.state().peers") if not peer["name"].startswith("Viewer")]
+                mask_hz = statistics.median(rate["mask"] for rate in rates)
+                faces_hz = statistics.median(rate["faces"] for rate in rates)
+            else:
+                page.evaluate(NAIVE)
+                page.wait_for_timeout(5000)
+                before = page.evaluate("() => [...window.__naive.done.values()].reduce((a, b) => a + b, 0)")
+                measured = page.evaluate(MEASURE, seconds)
+                after = page.evaluate("() => [...window.__naive.done.values()].reduce((a, b) => a + b, 0)")
+                mask_hz = faces_hz = (after - before) / seconds / count
+            results[mode] = (mask_hz, faces_hz, measured)
+            page.close()
+        (m1, f1, s1), (m2, f2, s2) = results["scheduled"], results["naive"]
+        return (f"| {count} | {m1:.1f} / {f1:.1f} | {s1['fps']:.0f} | {s1['longest']:.0f} ms "
+                f"| {m2:.1f} / {f2:.1f} | {s2['fps']:.0f} | {s2['longest']:.0f} ms |")
+    finally:
+        for browser in browsers:
+            browser.close()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--streams", type=int, nargs="+", default=[1, 2, 3, 5])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--runs", type=int, default=9)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder, sync_playwright() as driver:
+        with ServerProcess(folder, max_peers_per_room=max(options.streams) + 2) as server:
+            browser = driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(make_camera(folder, "bars")))
+            page = browser.new_page()
+            photo = (Path(__file__).resolve().parent.parent / "node_modules/@vladmandic/face-api/demo/sample1.jpg").read_bytes()
+            page.route("**/bench-photo.jpg", lambda route: route.fulfill(body=photo, content_type="image/jpeg"))
+            page.goto(server.url + "/")
+            print("| model | backend | median per inference |\n| --- | --- | --- |", flush=True)
+            engine_table(page, options.runs)
+            browser.close()
+            print("\n| remote streams | scheduled: masks / faces per s per stream | page fps | longest task "
+                  "| naive: masks / faces per s per stream | page fps | longest task |\n| --- | --- | --- | --- | --- | --- | --- |", flush=True)
+            for count in options.streams:
+                try:
+                    print(streams_row(driver, server, folder, count, options.seconds), flush=True)
+                except Exception as error:  # an overloaded run is reported, not hidden
+                    print(f"| {count} | did not finish: {str(error).splitlines()[0][:100]} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
