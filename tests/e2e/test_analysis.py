@@ -45,8 +45,18 @@ def test_faces_and_people_are_found_where_a_person_sees_them(photo, viewer, serv
         page.goto(room_url(server, "photos", photo, analysis="off"))
         wait_connected(viewer, 1)
         sender_id = state(viewer)["peers"][0]["id"]
-        result = wait_for_analysis(viewer, sender_id)
-        viewer.wait_for_timeout(1500)  # a few more rounds, so faces come from a settled picture
+        wait_for_analysis(viewer, sender_id)
+        menu = viewer.locator(".tile:not(.self) .tile-menu")
+        menu.locator("summary").click()
+        menu.get_by_label("Landmarks").check()
+        menu.get_by_label("Expression").check()
+        menu.locator("summary").click()
+        # Landmarks and expressions are computed once something shows them.
+        viewer.wait_for_function(
+            "id => { const faces = window.ensemble.analysis(id).faces; return faces.length && faces.every(f => f.landmarks && f.expression); }",
+            arg=sender_id,
+            timeout=20_000,
+        )
         result = analysis_of(viewer, sender_id)
         expected = PHOTO_FACES[photo]
         centres = [(face["x"] + face["width"] / 2, face["y"] + face["height"] / 2) for face in result["faces"]]
@@ -61,6 +71,10 @@ def test_faces_and_people_are_found_where_a_person_sees_them(photo, viewer, serv
             assert box["x"] <= x <= box["x"] + box["width"] and box["y"] <= y <= box["y"] + box["height"], (mask, x, y)
         mean_x = sum(x for x, _ in expected) / len(expected)
         assert abs(mask["centroid"]["x"] - mean_x) < 0.2, (mask, mean_x)
+        for face in result["faces"]:
+            assert len(face["landmarks"]) == 68
+            assert all(face["x"] - 0.05 < x < face["x"] + face["width"] + 0.05 for x, _ in face["landmarks"])
+            assert face["expression"] in ("neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised")
         assert result["engine"] == {"mask": "selfie", "faces": "face-api"}
         assert result["where"] == {"mask": "worker", "faces": "worker"}
         assert result["backend"]["mask"] in ("cpu", "gpu") and result["backend"]["faces"].startswith(("wasm", "webgl"))

@@ -64,6 +64,11 @@ export class Analysis extends Emitter {
     this.#scheduler.setStreamEnabled(id, on);
   }
 
+  /** Ask the face model for landmarks and expressions of one stream (off until something shows them). */
+  setFaceDetail(id, { landmarks, expressions }) {
+    this.#scheduler.setWants(id, "faces", { landmarks, expressions });
+  }
+
   /** @param {boolean} on */
   setEnabled(on) {
     this.#scheduler.setEnabled(on);

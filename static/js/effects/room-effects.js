@@ -1,6 +1,6 @@
 import { Emitter } from "../emitter.js";
 import { EffectsMenu } from "../ui/effects-menu.js";
-import { TileEffects } from "./tile-effects.js";
+import { STICKERS, TileEffects } from "./tile-effects.js";
 
 /**
  * Analysis and effects for every remote tile: starts analysing a stream when
@@ -38,10 +38,15 @@ export class RoomEffects extends Emitter {
     menu.on("change", (settings) => {
       effects.update(settings);
       this.#analysis.setStreamEnabled(id, settings.analyse);
+      this.#analysis.setFaceDetail(id, {
+        landmarks: settings.landmarks || STICKERS[settings.sticker]?.anchor === "eyes",
+        expressions: settings.expression,
+      });
     });
     tile.setMenu(menu.element);
     this.#tiles.set(id, { effects, menu });
     this.#analysis.addStream(id, tile.video);
+    this.#analysis.setFaceDetail(id, { landmarks: false, expressions: false });
     this.#analysis.start(this.#choice).catch((error) => this.emit("problem", `Video analysis could not start: ${error.message}`));
   }
 

@@ -48,9 +48,9 @@ export class WorkerRunner {
     return (await this.#send({ type: "init", engine: this.#engine, options })).info;
   }
 
-  /** @param {ImageBitmap} frame (transferred: unusable here afterwards) */
-  async run(frame) {
-    const { result, ms } = await this.#send({ type: "run", frame }, [frame]);
+  /** @param {ImageBitmap} frame (transferred: unusable here afterwards) @param {object} [options] for this frame */
+  async run(frame, options) {
+    const { result, ms } = await this.#send({ type: "run", frame, options }, [frame]);
     return { result, ms };
   }
 
@@ -90,10 +90,10 @@ export class InlineRunner {
     }
   }
 
-  async run(frame) {
+  async run(frame, options) {
     const start = performance.now();
     try {
-      return { result: await this.#engine.run(frame), ms: performance.now() - start };
+      return { result: await this.#engine.run(frame, options), ms: performance.now() - start };
     } catch (error) {
       throw new EngineError(this.#engineName, error.message);
     } finally {

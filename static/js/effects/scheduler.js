@@ -62,6 +62,12 @@ export class AnalysisScheduler extends Emitter {
     this.#enabled = on;
   }
 
+  /** What a model should add for one stream (say, landmarks), passed with each of its frames. */
+  setWants(id, model, options) {
+    const stream = this.#streams.get(id);
+    if (stream) stream.wants[model] = options;
+  }
+
   get enabled() {
     return this.#enabled;
   }
@@ -103,7 +109,7 @@ export class AnalysisScheduler extends Emitter {
       try {
         const frame = await grab(stream.video, slot.input, slot.keepAspect);
         stream.startedAt[model] = performance.now();
-        const { result, ms } = await slot.runner.run(frame);
+        const { result, ms } = await slot.runner.run(frame, stream.wants[model]);
         slot.failures = 0;
         // A stream switched off or removed meanwhile keeps what it showed before.
         if (this.#streams.get(id) === stream && stream.enabled && this.#enabled) {
@@ -150,6 +156,8 @@ const MAX_DELAY_MS = 1000;
 /** One remote stream: its video, switches and the latest result of each model. */
 export class StreamState {
   enabled = true;
+  /** @type {Record<string, object>} per model: options sent with each frame */
+  wants = {};
   /** @type {Record<string, any>} */
   results = {};
   /** @type {Record<string, number>} */

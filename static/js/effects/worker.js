@@ -18,7 +18,7 @@ self.onmessage = async ({ data }) => {
       self.postMessage({ type: "ready", id: data.id, info: await engine.init(data.options) });
     } else if (data.type === "run") {
       const start = performance.now();
-      const result = await engine.run(data.frame);
+      const result = await engine.run(data.frame, data.options);
       data.frame.close();
       const transfer = result.mask ? [result.mask.alpha.buffer] : [];
       self.postMessage({ type: "result", id: data.id, result, ms: performance.now() - start }, transfer);

@@ -74,9 +74,13 @@ export class Engine {
     return { engine: "face-api", detector, inputSize: detector === "ssd" ? 512 : inputSize, backend: threads ? "wasm-threads" : best, input: this.input, timings };
   }
 
-  /** @param {ImageBitmap} frame */
-  async run(frame) {
-    const faces = await this.#detect(tf.browser.fromPixels(frame), frame.width, frame.height);
+  /**
+   * @param {ImageBitmap} frame
+   * @param {{landmarks?: boolean, expressions?: boolean}} [wanted] per frame: the extra nets cost
+   *   more than the detector itself, so they run only while something shows their results
+   */
+  async run(frame, wanted = {}) {
+    const faces = await this.#detect(tf.browser.fromPixels(frame), frame.width, frame.height, wanted);
     return { faces };
   }
 
@@ -91,20 +95,22 @@ export class Engine {
   }
 
   /** Detect on a tensor (disposed here); boxes and points normalised to 0..1. */
-  async #detect(tensor, width = tensor.shape[1], height = tensor.shape[0]) {
+  async #detect(tensor, width = tensor.shape[1], height = tensor.shape[0], wanted = {}) {
+    const landmarks = this.#landmarks && (wanted.landmarks ?? true);
+    const expressions = this.#expressions && (wanted.expressions ?? true);
     try {
       let task = faceapi.detectAllFaces(tensor, this.#options);
-      if (this.#landmarks) task = task.withFaceLandmarks(true);
-      if (this.#expressions) task = task.withFaceExpressions();
+      if (landmarks) task = task.withFaceLandmarks(true);
+      if (expressions) task = task.withFaceExpressions();
       const found = await task;
-      return found.map((item) => describeFace(item, width, height));
+      return found.map((item) => describeFace(item, width, height, landmarks));
     } finally {
       tensor.dispose();
     }
   }
 }
 
-function describeFace(item, width, height) {
+function describeFace(item, width, height, wantedLandmarks) {
   const detection = item.detection ?? item;
   const box = detection.box;
   const face = {
@@ -114,7 +120,7 @@ function describeFace(item, width, height) {
     height: box.height / height,
     score: Math.round(detection.score * 1000) / 1000,
   };
-  if (item.landmarks) face.landmarks = item.landmarks.positions.map((point) => [point.x / width, point.y / height]);
+  if (item.landmarks && wantedLandmarks) face.landmarks = item.landmarks.positions.map((point) => [point.x / width, point.y / height]);
   if (item.expressions) {
     const [expression, probability] = Object.entries(item.expressions).sort((a, b) => b[1] - a[1])[0];
     face.expression = expression;
