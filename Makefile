@@ -49,5 +49,10 @@ integration: setup
 e2e: setup system-packages
 	$(PY) -m pytest tests/e2e
 
+# Benchmarks take minutes; their results go into docs/benchmarks.md by hand.
+bench: setup system-packages
+	$(PY) bench/join_time.py
+	$(PY) bench/analysis.py
+
 clean:
 	rm -rf $(VENV) node_modules static/vendor test-artifacts

@@ -60,7 +60,7 @@ NAIVE = """async () => {
     const faceInfo = await faces.init({ detector: 'tiny', inputSize: 224, backends: ['wasm'] });
     window.__naive = { done: new Map() };
     const loop = async () => {
-        for (const video of document.querySelectorAll('.tile:not(.self) video')) {
+        for (const video of document.querySelectorAll('.tile:not(.self) video:not(.backdrop)')) {
             if (!video.videoWidth) continue;
             await mask.run(await createImageBitmap(video, { resizeWidth: maskInfo.input.width, resizeHeight: maskInfo.input.height }));
             await faces.run(await createImageBitmap(video, { resizeWidth: faceInfo.input.width, resizeHeight: faceInfo.input.height }));

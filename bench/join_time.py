@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/join_time.py [--sizes 2 3 4 6] [--runs 3]
 
-Each peer is its own headless Chromium process with a fake camera (320x240,
+Each peer is its own headless Chromium process (analysis off) with a fake camera (320x240,
 15 fps), on loopback. All peers of a room click Join at the same instant; the
 time is until the last of them has shown 3 frames of every remote video.
 CPU is each peer's whole process tree over 5 s once the call is up.
@@ -30,7 +30,7 @@ ALL_PLAYING = """count => new Promise((resolve, reject) => {
     const giveUp = Date.now() + 90000;
     const check = () => {
         if (Date.now() > giveUp) return reject(new Error(`not all ${count} remote videos played within 90 s`));
-        const videos = [...document.querySelectorAll('.tile:not(.self) video')];
+        const videos = [...document.querySelectorAll('.tile:not(.self) video:not(.backdrop)')];
         const playing = videos.filter(video => video.readyState >= 2 && video.getVideoPlaybackQuality().totalVideoFrames >= 3);
         if (videos.length === count && playing.length === count) resolve(Date.now()); else setTimeout(check, 50);
     };
@@ -82,7 +82,7 @@ def one_room(driver, server, size, run, cameras):
             browsers.append(browser)
             pids.append(browser_pid(marker))
             page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.goto(f"{server.url}/r/bench-{size}-{run}")
+            page.goto(f"{server.url}/r/bench-{size}-{run}?analysis=off")
             page.get_by_label("Your name").fill(f"Peer {index + 1}")
             pages.append(page)
         start = pages[0].evaluate("() => Date.now() + 1000")

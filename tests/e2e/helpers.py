@@ -12,19 +12,11 @@ def wait_connected(page, count, timeout=15_000):
     )
 
 
-def remote_frames(page):
-    """Frames decoded so far by each remote tile's video, keyed by peer id."""
-    return page.evaluate(
-        """() => Object.fromEntries([...document.querySelectorAll('.tile:not(.self)')].map(tile =>
-            [tile.dataset.peerId, tile.querySelector('video').getVideoPlaybackQuality().totalVideoFrames]))"""
-    )
-
-
 def wait_videos_playing(page, count, timeout=15_000):
     """Until `count` remote videos each show new frames (really playing, not frozen)."""
     page.wait_for_function(
         f"""() => {{
-            const videos = [...document.querySelectorAll('.tile:not(.self) video')];
+            const videos = [...document.querySelectorAll('.tile:not(.self) video:not(.backdrop)')];
             if (videos.length !== {count}) return false;
             window.__frames ??= new Map();
             let allMoving = true;
@@ -46,5 +38,8 @@ def state(page):
 
 
 def room_url(server, room, name=None, **params):
+    """The room page's link. Analysis is off unless asked for: every peer here shares the
+    same two cores, and tests of the call itself should not wait behind model start-up."""
+    params.setdefault("analysis", "off")
     query = "&".join(f"{key}={value}" for key, value in ({"name": name} if name else {}).items() | params.items())
     return f"{server.url}/r/{room}" + (f"?{query}" if query else "")

@@ -1,6 +1,6 @@
 """Three people in a room, a fourth elsewhere: a real mesh in real Chromium."""
 
-from tests.e2e.helpers import remote_frames, room_url, state, wait_connected, wait_videos_playing
+from tests.e2e.helpers import room_url, state, wait_connected, wait_videos_playing
 
 
 def test_three_browsers_see_and_hear_each_other_and_a_fourth_room_stays_apart(server, open_page, artifacts):

@@ -201,11 +201,3 @@ function eyeCentres(landmarks, width, height) {
   };
   return [centre(36, 41), centre(42, 47)];
 }
-
-/** Draw an image to fill the area, cropping what overflows (CSS `object-fit: cover`). */
-export function drawCover(context, image, width, height) {
-  const scale = Math.max(width / image.naturalWidth, height / image.naturalHeight);
-  const drawnWidth = image.naturalWidth * scale;
-  const drawnHeight = image.naturalHeight * scale;
-  context.drawImage(image, (width - drawnWidth) / 2, (height - drawnHeight) / 2, drawnWidth, drawnHeight);
-}

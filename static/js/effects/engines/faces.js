@@ -4,7 +4,7 @@
  * WASM (SIMD, threads when the page is cross-origin isolated) against WebGL.
  */
 import * as faceapi from "/static/vendor/face-api/face-api.esm.js";
-import { timeRuns } from "./selfie.js";
+import { medianMs } from "../timing.js";
 
 const MODELS = "/static/models/face-api";
 const WASM = "/static/vendor/tfjs-wasm/";
@@ -61,7 +61,7 @@ export class Engine {
         if (!net.isLoaded) await this.#load(net);
         timings[`${backend}-start`] = Math.round(performance.now() - began);
         // A short probe: software WebGL takes seconds per frame, and a longer one would show it no better.
-        timings[backend] = await timeAsync(() => this.#detect(tf.zeros([PROBE.height, PROBE.width, 3], "int32")), 1);
+        timings[backend] = await medianMs(() => this.#detect(tf.zeros([PROBE.height, PROBE.width, 3], "int32")), 1);
         if (best === null || timings[backend] < timings[best]) best = backend;
       } catch (error) {
         timings[backend] = `unavailable (${error.message})`; // the other backend still runs
@@ -103,14 +103,14 @@ export class Engine {
       if (landmarks) task = task.withFaceLandmarks(true);
       if (expressions) task = task.withFaceExpressions();
       const found = await task;
-      return found.map((item) => describeFace(item, width, height, landmarks));
+      return found.map((item) => describeFace(item, width, height));
     } finally {
       tensor.dispose();
     }
   }
 }
 
-function describeFace(item, width, height, wantedLandmarks) {
+function describeFace(item, width, height) {
   const detection = item.detection ?? item;
   const box = detection.box;
   const face = {
@@ -120,23 +120,11 @@ function describeFace(item, width, height, wantedLandmarks) {
     height: box.height / height,
     score: Math.round(detection.score * 1000) / 1000,
   };
-  if (item.landmarks && wantedLandmarks) face.landmarks = item.landmarks.positions.map((point) => [point.x / width, point.y / height]);
+  if (item.landmarks) face.landmarks = item.landmarks.positions.map((point) => [point.x / width, point.y / height]);
   if (item.expressions) {
     const [expression, probability] = Object.entries(item.expressions).sort((a, b) => b[1] - a[1])[0];
     face.expression = expression;
     face.expressionScore = Math.round(probability * 1000) / 1000;
   }
   return face;
-}
-
-async function timeAsync(run, runs) {
-  await run();
-  const times = [];
-  for (let i = 0; i < runs; i += 1) {
-    const start = performance.now();
-    await run();
-    times.push(performance.now() - start);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
 }

@@ -5,6 +5,7 @@
  */
 import { FilesetResolver, ImageSegmenter } from "/static/vendor/tasks-vision/vision_bundle.mjs";
 import { summariseMask } from "../masks.js";
+import { medianMs } from "../timing.js";
 
 const WASM = "/static/vendor/tasks-vision/wasm";
 export const SELFIE_MODELS = {
@@ -40,7 +41,7 @@ export class Engine {
             outputCategoryMask: false,
           });
         }
-        timings[delegate] = timeRuns(() => this.run(probe), 4); // reading the mask back included
+        timings[delegate] = await medianMs(() => this.run(probe), 4); // reading the mask back included
       } catch (error) {
         timings[delegate] = `unavailable (${error.message})`; // the other delegate still runs
       }
@@ -73,17 +74,4 @@ export class Engine {
   close() {
     this.#segmenter?.close();
   }
-}
-
-/** Median milliseconds of `runs` calls after one warm-up. */
-export function timeRuns(run, runs) {
-  run();
-  const times = [];
-  for (let i = 0; i < runs; i += 1) {
-    const start = performance.now();
-    run();
-    times.push(performance.now() - start);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
 }
