@@ -108,7 +108,6 @@ export class AnalysisScheduler extends Emitter {
       const [id, stream] = picked;
       try {
         const frame = await grab(stream.video, slot.input, slot.keepAspect);
-        stream.startedAt[model] = performance.now();
         const { result, ms } = await slot.runner.run(frame, stream.wants[model]);
         slot.failures = 0;
         // A stream switched off or removed meanwhile keeps what it showed before.
@@ -164,8 +163,8 @@ export class StreamState {
   ms = {};
   /** @type {Record<string, number>} results per second, smoothed */
   hz = {};
-  /** @type {Record<string, number>} */
-  startedAt = {};
+  /** @type {Record<string, number>} when each model last took a frame of this stream */
+  #takenAt = {};
   /** @type {Record<string, number>} */
   #finishedAt = {};
   /** @type {Record<string, number>} video frames seen at the last grab */
@@ -176,14 +175,18 @@ export class StreamState {
     this.video = video;
   }
 
-  /** Ready for `model`: playing, a frame newer than the last one analysed, and not above `maxHz`. */
+  /**
+   * Ready for `model`: playing, a frame newer than the last one analysed, and not above
+   * `maxHz`. A stream that is due counts as taken by `model` from `now` on.
+   */
   due(model, now, maxHz) {
     const video = this.video;
     if (!this.enabled || video.readyState < 2 || !video.videoWidth) return false;
-    if (now - (this.startedAt[model] ?? -Infinity) < 1000 / maxHz) return false;
+    if (now - (this.#takenAt[model] ?? -Infinity) < 1000 / maxHz) return false;
     const frames = video.getVideoPlaybackQuality().totalVideoFrames;
     if (frames === this.#framesAt[model]) return false;
     this.#framesAt[model] = frames;
+    this.#takenAt[model] = now;
     return true;
   }
 

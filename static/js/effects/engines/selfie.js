@@ -48,10 +48,11 @@ export class Engine {
     }
     const measured = delegates.filter((delegate) => typeof timings[delegate] === "number");
     this.backend = measured.sort((a, b) => timings[a] - timings[b])[0];
-    if (this.backend && this.backend !== delegates.findLast((delegate) => typeof timings[delegate] === "number")) {
+    if (!this.backend) throw new Error(`selfie segmentation could not start: ${JSON.stringify(timings)}`);
+    // The segmenter is set up for the delegate tried last (even if that try failed): switch if another won.
+    if (this.backend !== delegates.at(-1)) {
       await this.#segmenter.setOptions({ baseOptions: { modelAssetPath: this.#model.path, delegate: this.backend } });
     }
-    if (!this.backend) throw new Error(`selfie segmentation could not start: ${JSON.stringify(timings)}`);
     return { engine: "selfie", model, backend: this.backend.toLowerCase(), input: { width: this.#model.width, height: this.#model.height }, timings };
   }
 
