@@ -8,8 +8,10 @@ from flask_socketio import SocketIO
 from . import views
 from .rooms import RoomLimits
 from .rooms.memory import MemoryRegistry
+from .scenes import SceneSchema
 from .settings import ROOT, load_settings
 from .signaling import Signaling
+from .uploads import ImageStore
 
 # Large enough for a 64 KiB SDP or scene in JSON; larger frames close the socket.
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -24,11 +26,19 @@ def create_app(settings=None, registry=None):
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
-    app.config.update(SECRET_KEY=settings.secret_key or secrets.token_hex(32), ENSEMBLE_SETTINGS=settings)
+    app.config.update(
+        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
+        ENSEMBLE_SETTINGS=settings,
+        # Room for the multipart wrapping around the largest picture allowed.
+        MAX_CONTENT_LENGTH=settings.upload_max_bytes + 64 * 1024,
+    )
     registry = registry or MemoryRegistry(
         RoomLimits(settings.max_peers_per_room, settings.room_grace_seconds, settings.chat_history)
     )
     socketio = SocketIO(app, async_mode=settings.async_mode, max_http_buffer_size=MAX_MESSAGE_BYTES)
-    app.extensions["ensemble"] = Signaling(socketio, registry, settings)
+    scenes = SceneSchema()
+    app.extensions["ensemble"] = Signaling(socketio, registry, settings, scenes)
+    app.extensions["ensemble.scenes"] = scenes
+    app.extensions["ensemble.images"] = ImageStore(settings.upload_path, settings.upload_max_bytes)
     app.register_blueprint(views.blueprint)
     return app

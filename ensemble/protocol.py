@@ -19,6 +19,7 @@ ERROR_CODES = {
     "too_large": "The payload is larger than allowed.",
     "rate_limited": "Too many events; slow down.",
     "version_conflict": "The scene changed since your version.",
+    "unsupported_image": "Only complete PNG, JPEG or WebP pictures can be used.",
     "internal": "The server failed; the event had no effect.",
 }
 
@@ -37,15 +38,19 @@ BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 class ProtocolError(Exception):
     """An event that cannot be carried out; `code` is one of ERROR_CODES."""
 
-    def __init__(self, code, message=None, **details):
+    def __init__(self, code, message=None, field=None, **details):
         assert code in ERROR_CODES, code
         super().__init__(message or ERROR_CODES[code])
         self.code = code
         self.message = message or ERROR_CODES[code]
+        self.field = field
         self.details = details
 
     def reply(self):
-        return {"ok": False, "error": {"code": self.code, "message": self.message}, **self.details}
+        error = {"code": self.code, "message": self.message}
+        if self.field:
+            error["field"] = self.field
+        return {"ok": False, "error": error, **self.details}
 
 
 @dataclass(frozen=True)

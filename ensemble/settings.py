@@ -36,6 +36,8 @@ class Settings:
     turn_username: str
     turn_password: str
     turn_ttl_seconds: int
+    upload_folder: str
+    upload_max_bytes: int
 
     def __post_init__(self):
         if self.async_mode not in ASYNC_MODES:
@@ -46,6 +48,13 @@ class Settings:
             raise SettingsError(f"PORT must be between 1 and 65535, not {self.port}")
         if self.max_peers_per_room < 2:
             raise SettingsError("MAX_PEERS_PER_ROOM must be at least 2")
+        if self.upload_max_bytes < 1024:
+            raise SettingsError("UPLOAD_MAX_BYTES must be at least 1024")
+
+    @property
+    def upload_path(self):
+        """UPLOAD_FOLDER, relative to the project unless absolute."""
+        return ROOT / self.upload_folder
 
     def with_changes(self, **changes):
         return replace(self, **changes)

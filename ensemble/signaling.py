@@ -44,8 +44,9 @@ class Connection:
 
 
 class Signaling:
-    def __init__(self, socketio, registry, settings, clock=time.monotonic, wall_clock=time.time):
+    def __init__(self, socketio, registry, settings, scenes, clock=time.monotonic, wall_clock=time.time):
         self._socketio = socketio
+        self._scenes = scenes
         self._server = socketio.server
         self._registry = registry
         self._settings = settings
@@ -148,6 +149,7 @@ class Signaling:
 
     def on_scene(self, connection, payload):
         edit = protocol.parse_scene(payload)
+        self._scenes.validate(edit.scene)
         sender = self._member(connection)
         state = self._registry.set_scene(sender.room, edit.scene, edit.version, sender.id)
         self._socketio.emit("scene", state.public(), to=room_channel(sender.room), skip_sid=request.sid)

@@ -10,8 +10,8 @@ def make_settings(**changes):
 
 
 @pytest.fixture
-def settings():
-    return make_settings()
+def settings(tmp_path):
+    return make_settings(upload_folder=str(tmp_path / "uploads"))
 
 
 @pytest.fixture

@@ -18,9 +18,13 @@ FACE_MODELS = ["tiny_face_detector_model", "face_landmark_68_tiny_model", "face_
 # The module build runs in workers, the classic one on the main thread (the fallback).
 TASKS_WASM = [f"vision_wasm{kind}_internal.{ext}" for kind in ("_module", "") for ext in ("js", "wasm")]
 
+JSON_SCHEMA_MODULES = ["index", "deep-compare-strict", "dereference", "format", "pointer", "types", "ucs2-length", "validate", "validator"]
+
 # (npm package, file or folder inside it, destination under static/)
 ASSETS = [
     ("socket.io-client", "dist/socket.io.esm.min.js", "vendor/socket.io.esm.min.js"),
+    # The browser checks scenes against the same JSON Schema the server uses.
+    *[("@cfworker/json-schema", f"dist/esm/{name}.js", f"vendor/json-schema/{name}.js") for name in JSON_SCHEMA_MODULES],
     # face-api bundles TensorFlow.js with its WASM backend; the .wasm binaries come from that backend's package.
     ("@vladmandic/face-api", "dist/face-api.esm.js", "vendor/face-api/face-api.esm.js"),
     *[("@tensorflow/tfjs-backend-wasm", f"dist/{name}", f"vendor/tfjs-wasm/{name}")

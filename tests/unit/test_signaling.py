@@ -194,10 +194,33 @@ def test_scene_is_versioned_stored_and_broadcast(joined):
     scene = {"canvas": {"width": 1280, "height": 720}}
     assert alice.emit("scene", {"scene": scene, "version": 0}, callback=True) == {"ok": True, "version": 1}
     assert events(bob, "scene") == [{"scene": scene, "version": 1, "by": alice_join["id"]}]
-    stale = bob.emit("scene", {"scene": {"other": True}, "version": 0}, callback=True)
+    stale = bob.emit("scene", {"scene": {"arrange": "grid"}, "version": 0}, callback=True)
     assert error_code(stale) == "version_conflict"
     assert stale["scene"] == scene and stale["version"] == 1
     assert joined(name="Late")[1]["scene"]["scene"] == scene
+
+
+@pytest.mark.parametrize(
+    "scene, field",
+    [
+        ({"participants": [{"name": "Ada", "scale": 9}]}, "participants[0].scale"),
+        ({"background": {"image": "https://example.com/beach.jpg"}}, "background.image"),
+        ({"overlays": [{"image": "/static/stickers/crown.svg"}]}, "overlays[0]"),
+        ({"arrange": "circle"}, "arrange"),
+        ({"canvas": {"width": 1280}}, "canvas"),
+    ],
+)
+def test_a_scene_against_the_schema_is_refused_naming_the_field_and_changes_nothing(joined, scene, field):
+    alice, alice_join = joined(name="Alice")
+    bob, _ = joined(name="Bob")
+    good = {"arrange": "row", "participants": [{"name": "Alice", "x": 0.1, "y": 0.2, "scale": 0.4}]}
+    assert alice.emit("scene", {"scene": good, "version": 0}, callback=True)["ok"]
+    bob.get_received()
+    reply = alice.emit("scene", {"scene": scene, "version": 1}, callback=True)
+    assert reply["ok"] is False and reply["error"]["code"] == "bad_request"
+    assert reply["error"]["field"] == field and field in reply["error"]["message"]
+    assert bob.get_received() == []
+    assert joined(name="Late")[1]["scene"] == {"scene": good, "version": 1, "by": alice_join["id"]}
 
 
 @pytest.mark.parametrize(
