@@ -24,6 +24,8 @@ JSON_SCHEMA_MODULES = ["index", "deep-compare-strict", "dereference", "format", 
 ASSETS = [
     ("socket.io-client", "dist/socket.io.esm.min.js", "vendor/socket.io.esm.min.js"),
     # The browser checks scenes against the same JSON Schema the server uses.
+    # Recordings from MediaRecorder carry no duration until this writes it in.
+    ("fix-webm-duration", "fix-webm-duration.js", "vendor/fix-webm-duration.js"),
     *[("@cfworker/json-schema", f"dist/esm/{name}.js", f"vendor/json-schema/{name}.js") for name in JSON_SCHEMA_MODULES],
     # face-api bundles TensorFlow.js with its WASM backend; the .wasm binaries come from that backend's package.
     ("@vladmandic/face-api", "dist/face-api.esm.js", "vendor/face-api/face-api.esm.js"),

@@ -8,6 +8,8 @@ import { RoomEffects } from "./effects/room-effects.js";
 import { LocalMedia } from "./media.js";
 import { Mesh } from "./mesh.js";
 import { inviteLink, rememberName, rememberedName, rememberedPassword, rememberPassword } from "./rooms.js";
+import { SceneRoom } from "./scene/scene-room.js";
+import { SceneSchema } from "./scene/schema.js";
 import { RoomSession } from "./session.js";
 import { SignalingClient } from "./signaling.js";
 import { ChatPanel } from "./ui/chat.js";
@@ -26,7 +28,7 @@ const JOIN_FAILURES = {
   unreachable: "The server cannot be reached. Retrying…",
 };
 
-function main() {
+async function main() {
   const page = /** @type {HTMLElement} */ (document.getElementById("app"));
   const room = page.dataset.room ?? "";
   const params = new URLSearchParams(location.search);
@@ -56,11 +58,26 @@ function main() {
   const stats = new StatsOverlay(element("stats"));
   const analyse = params.get("analysis") !== "off";
   let selfTile = null;
+  const scene = new SceneRoom({
+    section: element("scene"),
+    ...(await loadScenes().catch((error) => {
+      notice.show(`Scenes are not available: ${error.message}`, { kind: "info", code: "scenes" });
+      return { schema: new SceneSchema({}), examples: {} };
+    })),
+    send: (edit, version) => signaling.request("scene", { scene: edit, version }),
+    analysis,
+    analyse: () => {
+      if (analyse) roomEffects.start();
+    },
+  });
+  let sharingScene = false;
 
   window.ensemble = Object.freeze({
     state: () => session.state(),
     analysis: (/** @type {string} */ peerId) => analysis.describe(peerId),
     performance: () => ({ fps: monitor.fps, longTasks: [...monitor.longTasks] }),
+    scene: () => scene.describe(),
+    snapshot: () => scene.snapshot(),
   });
   monitor.start();
 
@@ -68,6 +85,10 @@ function main() {
     element("call").hidden = section !== "call";
     element("left").hidden = section !== "left";
     if (section !== "prejoin") prejoin.hide();
+  };
+  const updateSceneSources = () => {
+    const remote = mesh.peers().map((peer) => ({ id: peer.id, name: peer.name, video: tiles.get(peer.id)?.video })).filter((source) => source.video);
+    scene.setSources(selfTile ? [{ id: "self", name: session.self.name, video: selfTile.video }, ...remote] : remote);
   };
   const countPeople = () => {
     const count = mesh.peers().length + (session.joined ? 1 : 0);
@@ -87,6 +108,7 @@ function main() {
   signaling.on("signal", ({ from, kind, data }) => mesh.handleSignal(from, kind, data));
   signaling.on("media", ({ id, audio, video }) => mesh.updateMedia(id, { audio, video }));
   signaling.on("chat", (message) => chat.add(message, session.self.id));
+  signaling.on("scene", (state) => scene.receive(state));
   chat.on("send", (text) => {
     signaling.request("chat", { text }).catch((error) => chat.note(`Not sent: ${error.message}`));
   });
@@ -112,15 +134,18 @@ function main() {
     const stream = mesh.remoteStream(peer.id);
     if (stream?.getTracks().length) tiles.get(peer.id)?.setStream(stream);
     countPeople();
+    updateSceneSources();
   });
   mesh.on("peer-updated", (peer) => {
     tiles.get(peer.id)?.setName(peer.name);
     tiles.get(peer.id)?.setMedia(peer.media);
+    updateSceneSources();
   });
   mesh.on("peer-removed", (id) => {
     roomEffects.detach(id);
     tiles.remove(id);
     countPeople();
+    updateSceneSources();
   });
   mesh.on("stream", (id, stream) => {
     const tile = tiles.get(id);
@@ -154,9 +179,21 @@ function main() {
     });
   }, STATS_REFRESH_MS);
 
+  // --- the composed scene ---------------------------------------------------------
+  controls.on("toggle-scene", () => {
+    scene.setShown(!scene.shown);
+    controls.setScene(scene.shown);
+  });
+  scene.on("problem", (message) => notice.show(message, { kind: "info", code: "scene" }));
+  scene.on("share", (track) => {
+    // The scene goes out instead of the camera; your own tile and cut-out keep the camera.
+    sharingScene = track !== null;
+    mesh.setTrack("video", track ?? media.stream.getVideoTracks()[0] ?? null);
+  });
+
   // --- local media ------------------------------------------------------------
   media.on("track", (kind, track) => {
-    mesh.setTrack(kind, track);
+    if (!(kind === "video" && sharingScene)) mesh.setTrack(kind, track);
     selfTile?.setStream(media.stream);
   });
   media.on("state", (state) => {
@@ -176,6 +213,8 @@ function main() {
     selfTile = tiles.add({ id: "self", name: reply.name, self: true });
     selfTile.setStream(media.stream);
     selfTile.setMedia(media.state);
+    scene.joined(reply.scene);
+    updateSceneSources();
     for (const message of reply.chat) chat.add(message, reply.id);
     rememberName(reply.name);
     history.replaceState(null, "", `/r/${encodeURIComponent(room)}`);
@@ -198,6 +237,8 @@ function main() {
     tiles.clearRemote();
     tiles.remove("self");
     selfTile = null;
+    scene.reset();
+    updateSceneSources();
     media.stop();
     show("left");
     countPeople();
@@ -294,6 +335,13 @@ function main() {
       await showPreJoin(false);
     }
   })();
+}
+
+/** The scene schema and the example scenes, from the server. */
+async function loadScenes() {
+  const [schema, response] = await Promise.all([SceneSchema.load(), fetch("/api/scenes")]);
+  if (!response.ok) throw new Error(`the example scenes could not be loaded (${response.status})`);
+  return { schema, examples: (await response.json()).scenes };
 }
 
 main();

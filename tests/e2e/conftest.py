@@ -42,7 +42,8 @@ def launch(playwright_driver, cameras):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    process = ServerProcess(tmp_path_factory.mktemp("logs"), async_mode="gevent", max_peers_per_room=3)
+    folder = tmp_path_factory.mktemp("server")
+    process = ServerProcess(folder, async_mode="gevent", max_peers_per_room=3, upload_folder=folder / "uploads")
     with process:
         yield process
     assert "Traceback" not in process.log(), process.log()

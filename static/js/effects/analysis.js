@@ -22,6 +22,8 @@ export const FACE_PRESETS = {
 export class Analysis extends Emitter {
   #scheduler;
   #started = null;
+  /** @type {Map<string, Map<string, {landmarks: boolean, expressions: boolean}>>} per stream, per source */
+  #faceDetail = new Map();
   /** @type {Record<string, object>} what each engine reported at start */
   info = {};
 
@@ -52,6 +54,7 @@ export class Analysis extends Emitter {
   /** @param {string} id @param {HTMLVideoElement} video */
   addStream(id, video) {
     this.#scheduler.addStream(id, video);
+    this.#applyFaceDetail(id);
   }
 
   /** @param {string} id */
@@ -64,9 +67,24 @@ export class Analysis extends Emitter {
     this.#scheduler.setStreamEnabled(id, on);
   }
 
-  /** Ask the face model for landmarks and expressions of one stream (off until something shows them). */
-  setFaceDetail(id, { landmarks, expressions }) {
-    this.#scheduler.setWants(id, "faces", { landmarks, expressions });
+  /**
+   * Ask the face model for landmarks and expressions of one stream (off until
+   * something shows them). Each `source` (the tile, the scene) asks for itself;
+   * the model adds what any of them wants.
+   * @param {string} id @param {{landmarks: boolean, expressions: boolean}} detail @param {string} [source]
+   */
+  setFaceDetail(id, detail, source = "tile") {
+    const asked = this.#faceDetail.get(id) ?? new Map();
+    this.#faceDetail.set(id, asked.set(source, detail));
+    this.#applyFaceDetail(id);
+  }
+
+  #applyFaceDetail(id) {
+    const wanted = [...(this.#faceDetail.get(id)?.values() ?? [])];
+    this.#scheduler.setWants(id, "faces", {
+      landmarks: wanted.some((one) => one.landmarks),
+      expressions: wanted.some((one) => one.expressions),
+    });
   }
 
   /** @param {boolean} on */

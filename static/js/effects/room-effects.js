@@ -1,6 +1,7 @@
 import { Emitter } from "../emitter.js";
 import { EffectsMenu } from "../ui/effects-menu.js";
-import { STICKERS, TileEffects } from "./tile-effects.js";
+import { STICKERS } from "./face-drawing.js";
+import { TileEffects } from "./tile-effects.js";
 
 /**
  * Analysis and effects for every remote tile: starts analysing a stream when
@@ -47,6 +48,11 @@ export class RoomEffects extends Emitter {
     this.#tiles.set(id, { effects, menu });
     this.#analysis.addStream(id, tile.video);
     this.#analysis.setFaceDetail(id, { landmarks: false, expressions: false });
+    this.start();
+  }
+
+  /** Start the analysis engines (once; later calls do nothing). */
+  start() {
     this.#analysis.start(this.#choice).catch((error) => this.emit("problem", `Video analysis could not start: ${error.message}`));
   }
 

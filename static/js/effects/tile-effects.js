@@ -1,15 +1,5 @@
+import { drawFace } from "./face-drawing.js";
 import { paintMask } from "./masks.js";
-
-/**
- * Stickers that follow a face. `anchor` says where: `eyes` centres the image
- * on the eyes, rotated with them, `width` times the distance between them;
- * `head` stands it on top of the face box, `width` times the box's width.
- */
-export const STICKERS = {
-  glasses: { src: "/static/stickers/glasses.svg", anchor: "eyes", width: 2.4, aspect: 80 / 220 },
-  "party-hat": { src: "/static/stickers/party-hat.svg", anchor: "head", width: 0.8, aspect: 140 / 120 },
-  crown: { src: "/static/stickers/crown.svg", anchor: "head", width: 1.0, aspect: 100 / 160 },
-};
 
 export const DEFAULT_EFFECTS = {
   analyse: true,
@@ -23,15 +13,6 @@ export const DEFAULT_EFFECTS = {
 };
 
 const MAX_OVERLAY_WIDTH = 640;
-
-/** @type {Map<string, HTMLImageElement>} */
-const images = new Map();
-
-/** An image loaded once and shared; drawn only once it has loaded. @param {string} src */
-export function sharedImage(src) {
-  if (!images.has(src)) images.set(src, Object.assign(new Image(), { src }));
-  return images.get(src);
-}
 
 /**
  * One remote tile's effects. The browser's compositor does the per-frame work:
@@ -124,80 +105,6 @@ export class TileEffects {
     const context = canvas.getContext("2d");
     context.clearRect(0, 0, width, height);
     if (!this.settings.analyse) return;
-    for (const face of this.#faces) this.#drawFace(context, face, width, height);
+    for (const face of this.#faces) drawFace(context, face, { x: 0, y: 0, width, height }, this.settings);
   }
-
-  #drawFace(context, face, width, height) {
-    const box = { x: face.x * width, y: face.y * height, width: face.width * width, height: face.height * height };
-    const line = Math.max(2, width / 320);
-    if (this.settings.faceBoxes) {
-      context.strokeStyle = "#4fc3f7";
-      context.lineWidth = line;
-      context.strokeRect(box.x, box.y, box.width, box.height);
-    }
-    if (this.settings.landmarks && face.landmarks) {
-      context.fillStyle = "#ffd23f";
-      for (const [x, y] of face.landmarks) context.fillRect(x * width - line / 2, y * height - line / 2, line, line);
-    }
-    if (this.settings.expression && face.expression) {
-      context.font = `${Math.round(Math.max(14, box.width / 5))}px system-ui, sans-serif`;
-      context.fillStyle = "rgba(0, 0, 0, 0.6)";
-      const label = face.expression;
-      const labelWidth = context.measureText(label).width + 10;
-      context.fillRect(box.x, box.y + box.height + 4, labelWidth, box.width / 5 + 10);
-      context.fillStyle = "white";
-      context.textBaseline = "top";
-      context.fillText(label, box.x + 5, box.y + box.height + 8);
-    }
-    if (this.settings.sticker) drawSticker(context, STICKERS[this.settings.sticker], face, box, width, height);
-  }
-}
-
-/**
- * @param {CanvasRenderingContext2D} context @param {typeof STICKERS.glasses} sticker
- * @param {{landmarks?: number[][]}} face @param {{x: number, y: number, width: number, height: number}} box
- */
-export function drawSticker(context, sticker, face, box, width, height) {
-  if (!sticker || !sharedImage(sticker.src).complete) return;
-  const image = sharedImage(sticker.src);
-  const place = stickerPlacement(sticker, face, box, width, height);
-  context.save();
-  context.translate(place.x, place.y);
-  context.rotate(place.angle);
-  context.drawImage(image, -place.width / 2, -place.height / 2, place.width, place.height);
-  context.restore();
-}
-
-/** Where a sticker goes on a face (pixel centre, size, rotation). Eyes need landmarks; else the box estimates them. */
-export function stickerPlacement(sticker, face, box, width, height) {
-  if (sticker.anchor === "eyes") {
-    const [left, right] = face.landmarks ? eyeCentres(face.landmarks, width, height) : [
-      { x: box.x + box.width * 0.3, y: box.y + box.height * 0.4 },
-      { x: box.x + box.width * 0.7, y: box.y + box.height * 0.4 },
-    ];
-    const distance = Math.hypot(right.x - left.x, right.y - left.y);
-    const stickerWidth = distance * sticker.width;
-    return {
-      x: (left.x + right.x) / 2,
-      y: (left.y + right.y) / 2,
-      width: stickerWidth,
-      height: stickerWidth * sticker.aspect,
-      angle: Math.atan2(right.y - left.y, right.x - left.x),
-    };
-  }
-  const stickerWidth = box.width * sticker.width;
-  const stickerHeight = stickerWidth * sticker.aspect;
-  return { x: box.x + box.width / 2, y: box.y - stickerHeight / 2 + box.height * 0.1, width: stickerWidth, height: stickerHeight, angle: 0 };
-}
-
-/** Centres of the two eyes from the 68 landmarks (points 36–41 and 42–47), in pixels. */
-function eyeCentres(landmarks, width, height) {
-  const centre = (from, to) => {
-    const points = landmarks.slice(from, to + 1);
-    return {
-      x: (points.reduce((sum, [x]) => sum + x, 0) / points.length) * width,
-      y: (points.reduce((sum, [, y]) => sum + y, 0) / points.length) * height,
-    };
-  };
-  return [centre(36, 41), centre(42, 47)];
 }

@@ -3,7 +3,7 @@ import { fillDeviceSelect } from "./devices.js";
 
 /**
  * The call's control bar. Emits each button's `data-action` (`toggle-audio`,
- * `toggle-video`, `share-screen`, `toggle-analysis`, `toggle-stats`, `copy-link`,
+ * `toggle-video`, `share-screen`, `toggle-scene`, `toggle-analysis`, `toggle-stats`, `copy-link`,
  * `leave`) and `device(kind, id)`.
  */
 export class Controls extends Emitter {
@@ -33,6 +33,11 @@ export class Controls extends Emitter {
   /** @param {boolean} on */
   setAnalysis(on) {
     this.#button("toggle-analysis", on ? "Analysis on" : "Analysis off", !on);
+  }
+
+  /** @param {boolean} shown */
+  setScene(shown) {
+    this.#button("toggle-scene", shown ? "Hide scene" : "Scene", shown);
   }
 
   /** @param {boolean} shown */

@@ -1,5 +1,6 @@
 import { Emitter } from "../emitter.js";
-import { DEFAULT_EFFECTS, STICKERS } from "../effects/tile-effects.js";
+import { STICKERS } from "../effects/face-drawing.js";
+import { DEFAULT_EFFECTS } from "../effects/tile-effects.js";
 
 /**
  * A remote tile's effects menu: analysis on or off, background, face boxes,

@@ -1,0 +1,204 @@
+import { drawAnchored, drawFace, sharedImage } from "../effects/face-drawing.js";
+import { paintMask } from "../effects/masks.js";
+import { largestFace, OVERLAY_SCALE, placePeople, withDefaults } from "./layout.js";
+
+/** How wide an anchored overlay is at scale 1, in multiples of its anchor's size. */
+const ANCHOR_WIDTH = { eyes: 2.4, head: 1.0, face: 1.0 };
+const MAX_FPS = 30;
+
+/**
+ * Draws the composed scene: the background, then everyone cut out of their
+ * own video with the latest person mask, then the overlays, all in z order.
+ * It draws from whatever the analysis last produced and never waits for an
+ * inference; people are placed by the scene (see layout.js).
+ *
+ * @typedef {{id: string, name: string, video: HTMLVideoElement}} Source
+ */
+export class SceneCompositor {
+  canvas;
+  #context;
+  #scene = withDefaults({});
+  /** @type {Map<string, Source & {mask: any, maskCanvas: HTMLCanvasElement, cut: HTMLCanvasElement}>} */
+  #sources = new Map();
+  /** @type {import("./layout.js").Placement[]} */
+  #placements = [];
+  #latest;
+  #frame = 0;
+  #lastDraw = 0;
+  #drawMs = [];
+  #frameTimes = [];
+  /** Called after each frame (the editor draws its selection then). */
+  afterDraw = () => {};
+
+  /**
+   * @param {HTMLCanvasElement} canvas
+   * @param {(id: string) => {results: Record<string, any>} | null} latest the analysis of a stream so far
+   */
+  constructor(canvas, latest) {
+    this.canvas = canvas;
+    // A CPU-backed canvas: without a GPU, video frames reach it without a round trip through software WebGL.
+    this.#context = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d", { willReadFrequently: false }));
+    this.#latest = latest;
+  }
+
+  /** @param {object} scene a valid scene (defaults are filled in here) */
+  setScene(scene) {
+    this.#scene = withDefaults(scene);
+  }
+
+  /** Everyone who can appear, in the order automatic placement uses. @param {Source[]} sources */
+  setSources(sources) {
+    const kept = new Map();
+    for (const source of sources) {
+      const known = this.#sources.get(source.id);
+      kept.set(source.id, known ? Object.assign(known, source) : { ...source, mask: null, maskCanvas: document.createElement("canvas"), cut: document.createElement("canvas") });
+    }
+    this.#sources = kept;
+  }
+
+  /** Where everyone was drawn last (canvas pixels), lowest z first. */
+  get placements() {
+    return this.#placements;
+  }
+
+  get running() {
+    return this.#frame !== 0;
+  }
+
+  start() {
+    if (this.#frame) return;
+    const tick = (now) => {
+      this.#frame = requestAnimationFrame(tick);
+      if (now - this.#lastDraw < 1000 / MAX_FPS - 2) return;
+      this.#lastDraw = now;
+      this.draw();
+    };
+    this.#frame = requestAnimationFrame(tick);
+  }
+
+  stop() {
+    cancelAnimationFrame(this.#frame);
+    this.#frame = 0;
+  }
+
+  /** Frames drawn per second and the median time one took, over the last seconds. */
+  stats() {
+    const now = performance.now();
+    this.#frameTimes = this.#frameTimes.filter((time) => now - time < 2000);
+    return { fps: this.#frameTimes.length / 2, drawMs: median(this.#drawMs) };
+  }
+
+  /** Draw one frame now. */
+  draw() {
+    const started = performance.now();
+    const scene = this.#scene;
+    const { width, height } = scene.canvas;
+    if (this.canvas.width !== width || this.canvas.height !== height) Object.assign(this.canvas, { width, height });
+    const context = this.#context;
+    this.#drawBackground(context, scene.background, width, height);
+
+    const people = [...this.#sources.values()]
+      .filter(({ video }) => video.videoWidth > 0)
+      .map(({ id, name, video }) => ({ id, name, aspect: video.videoHeight / video.videoWidth, face: largestFace(this.#latest(id)?.results.faces?.faces) }));
+    this.#placements = placePeople(scene, people);
+
+    const layers = [
+      ...this.#placements.map((placement) => ({ z: placement.z, draw: () => this.#drawPerson(context, placement) })),
+      ...scene.overlays.map((overlay) => ({ z: overlay.z ?? (overlay.anchor ? this.#zOf(overlay.anchor.participant) + 0.5 : 0), draw: () => this.#drawOverlay(context, overlay, width) })),
+    ];
+    layers.sort((a, b) => a.z - b.z);
+    for (const layer of layers) layer.draw();
+
+    this.#drawMs.push(performance.now() - started);
+    if (this.#drawMs.length > 60) this.#drawMs.shift();
+    this.#frameTimes.push(performance.now());
+    this.afterDraw();
+  }
+
+  #zOf(name) {
+    return this.#placements.find((placement) => placement.name === name)?.z ?? 0;
+  }
+
+  #drawBackground(context, background, width, height) {
+    context.globalAlpha = 1;
+    context.fillStyle = background.color ?? "#000000";
+    context.fillRect(0, 0, width, height);
+    const image = background.image ? sharedImage(background.image) : null;
+    if (!image?.complete || !image.naturalWidth) return;
+    const { naturalWidth: imageWidth, naturalHeight: imageHeight } = image;
+    if (background.fit === "stretch") return context.drawImage(image, 0, 0, width, height);
+    const factor = (background.fit === "contain" ? Math.min : Math.max)(width / imageWidth, height / imageHeight);
+    const drawnWidth = imageWidth * factor;
+    const drawnHeight = imageHeight * factor;
+    context.drawImage(image, (width - drawnWidth) / 2, (height - drawnHeight) / 2, drawnWidth, drawnHeight);
+  }
+
+  /** @param {CanvasRenderingContext2D} context @param {import("./layout.js").Placement} placement */
+  #drawPerson(context, placement) {
+    const source = this.#sources.get(placement.id);
+    const latest = this.#latest(placement.id);
+    const rect = { x: placement.x, y: placement.y, width: placement.width, height: placement.height, mirror: placement.mirror };
+    context.globalAlpha = placement.opacity;
+    const mask = latest?.results.mask?.mask;
+    if (placement.effects.removeBackground && mask) context.drawImage(this.#cutOut(source, mask, rect), rect.x, rect.y);
+    else drawMirrored(context, source.video, rect);
+    context.globalAlpha = 1;
+    for (const face of latest?.results.faces?.faces ?? []) drawFace(context, face, rect, placement.effects);
+  }
+
+  /** The person alone: the video drawn through the mask, at the size it is placed. */
+  #cutOut(source, mask, rect) {
+    if (source.mask !== mask) {
+      paintMask(mask, source.maskCanvas);
+      source.mask = mask;
+    }
+    const width = Math.max(1, Math.round(rect.width));
+    const height = Math.max(1, Math.round(rect.height));
+    const cut = source.cut;
+    if (cut.width !== width || cut.height !== height) Object.assign(cut, { width, height });
+    const context = /** @type {CanvasRenderingContext2D} */ (cut.getContext("2d", { willReadFrequently: false }));
+    context.globalCompositeOperation = "copy";
+    const whole = { x: 0, y: 0, width, height, mirror: rect.mirror };
+    drawMirrored(context, source.maskCanvas, whole);
+    context.globalCompositeOperation = "source-in";
+    drawMirrored(context, source.video, whole);
+    context.globalCompositeOperation = "source-over";
+    return cut;
+  }
+
+  #drawOverlay(context, overlay, width) {
+    context.globalAlpha = overlay.opacity ?? 1;
+    if (overlay.anchor) {
+      const placement = this.#placements.find((candidate) => candidate.name === overlay.anchor.participant);
+      const face = placement && largestFace(this.#latest(placement.id)?.results.faces?.faces);
+      if (face) {
+        const rect = { x: placement.x, y: placement.y, width: placement.width, height: placement.height, mirror: placement.mirror };
+        const to = overlay.anchor.to;
+        drawAnchored(context, { src: overlay.image, anchor: to, width: ANCHOR_WIDTH[to] * (overlay.scale ?? 1) }, face, rect);
+      }
+    } else {
+      const image = sharedImage(overlay.image);
+      if (image.complete && image.naturalWidth) {
+        const drawnWidth = (overlay.scale ?? OVERLAY_SCALE) * width;
+        const drawnHeight = (drawnWidth * image.naturalHeight) / image.naturalWidth;
+        context.drawImage(image, overlay.x * width, overlay.y * this.#scene.canvas.height, drawnWidth, drawnHeight);
+      }
+    }
+    context.globalAlpha = 1;
+  }
+}
+
+/** @param {CanvasRenderingContext2D} context @param {CanvasImageSource} image */
+function drawMirrored(context, image, { x, y, width, height, mirror }) {
+  if (!mirror) return context.drawImage(image, x, y, width, height);
+  context.save();
+  context.translate(x + width, y);
+  context.scale(-1, 1);
+  context.drawImage(image, 0, 0, width, height);
+  context.restore();
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length ? Math.round(sorted[Math.floor(sorted.length / 2)] * 10) / 10 : null;
+}

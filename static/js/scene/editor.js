@@ -1,0 +1,197 @@
+import { Emitter } from "../emitter.js";
+import { placementAt, withParticipant } from "./layout.js";
+
+const HANDLE_PX = 16;
+const JSON_DELAY_MS = 400;
+const KEY_STEP = 0.01;
+
+/**
+ * Editing the scene two ways that stay in sync: on the canvas (drag to move,
+ * the corner handle or the wheel to scale, keys for z-order) and as JSON
+ * (checked against the schema as you type; the last valid scene stays on
+ * screen and the error says where and why).
+ *
+ * Events: `edit(change)` with a function from the scene to the edited scene;
+ * `select(name | null)`.
+ */
+export class SceneEditor extends Emitter {
+  #canvas;
+  #overlay;
+  #text;
+  #error;
+  #schema;
+  #compositor;
+  /** @type {string | null} */
+  selected = null;
+  /** @type {{mode: "move" | "scale", name: string, startX: number, startY: number, from: {x: number, y: number, width: number}} | null} */
+  #drag = null;
+  #typing = 0;
+
+  /**
+   * @param {{canvas: HTMLCanvasElement, overlay: HTMLCanvasElement, text: HTMLTextAreaElement, error: HTMLElement,
+   *   schema: import("./schema.js").SceneSchema, compositor: import("./compositor.js").SceneCompositor}} parts
+   */
+  constructor({ canvas, overlay, text, error, schema, compositor }) {
+    super();
+    this.#canvas = canvas;
+    this.#overlay = overlay;
+    this.#text = text;
+    this.#error = error;
+    this.#schema = schema;
+    this.#compositor = compositor;
+    canvas.addEventListener("pointerdown", (event) => this.#pointerDown(event));
+    canvas.addEventListener("pointermove", (event) => this.#pointerMove(event));
+    canvas.addEventListener("pointerup", () => (this.#drag = null));
+    canvas.addEventListener("pointercancel", () => (this.#drag = null));
+    canvas.addEventListener("wheel", (event) => this.#wheel(event), { passive: false });
+    canvas.addEventListener("keydown", (event) => this.#key(event));
+    text.addEventListener("input", () => {
+      clearTimeout(this.#typing);
+      this.#typing = setTimeout(() => this.#applyText(), JSON_DELAY_MS);
+    });
+  }
+
+  /** The scene on show changed: show it as JSON unless the person is typing in it. @param {object} scene */
+  show(scene) {
+    if (document.activeElement === this.#text) return;
+    this.#text.value = JSON.stringify(scene, null, 2);
+    this.#showError("");
+  }
+
+  /** Bring the selected person one step up (+1) or down (-1) in z order. */
+  restack(direction) {
+    const name = this.selected;
+    if (!name) return;
+    const others = this.#compositor.placements.filter((placement) => placement.name !== name).map((placement) => placement.z);
+    const z = direction > 0 ? Math.max(0, ...others) + 1 : Math.min(0, ...others) - 1;
+    this.emit("edit", (scene) => withParticipant(scene, name, { ...this.#current(name), z }));
+  }
+
+  /** Outline the selected person and its scale handle (on the overlay canvas, never in photos). */
+  drawSelection() {
+    const overlay = this.#overlay;
+    const { width, height } = this.#canvas;
+    if (overlay.width !== width || overlay.height !== height) Object.assign(overlay, { width, height });
+    const context = overlay.getContext("2d");
+    context.clearRect(0, 0, width, height);
+    const placement = this.#compositor.placements.find((candidate) => candidate.name === this.selected);
+    if (!placement) return;
+    context.strokeStyle = "#ffd23f";
+    context.lineWidth = 3;
+    context.setLineDash([10, 6]);
+    context.strokeRect(placement.x, placement.y, placement.width, placement.height);
+    context.setLineDash([]);
+    context.fillStyle = "#ffd23f";
+    context.fillRect(placement.x + placement.width - HANDLE_PX, placement.y + placement.height - HANDLE_PX, HANDLE_PX, HANDLE_PX);
+  }
+
+  #applyText() {
+    let scene;
+    try {
+      scene = JSON.parse(this.#text.value);
+    } catch (error) {
+      return this.#showError(`Not JSON: ${/** @type {Error} */ (error).message}`);
+    }
+    const check = this.#schema.check(scene);
+    if (!check.valid) return this.#showError(check.message, check.field);
+    this.#showError("");
+    this.emit("edit", () => scene);
+  }
+
+  #showError(message, field = "") {
+    this.#error.textContent = message || "Valid scene: shown to everyone in the view you are in.";
+    this.#error.dataset.state = message ? "invalid" : "valid";
+    this.#error.dataset.field = field;
+  }
+
+  /** Canvas pixels under a pointer event. @param {MouseEvent} event */
+  #point(event) {
+    const box = this.#canvas.getBoundingClientRect();
+    return { x: ((event.clientX - box.left) * this.#canvas.width) / box.width, y: ((event.clientY - box.top) * this.#canvas.height) / box.height };
+  }
+
+  /** @param {PointerEvent} event */
+  #pointerDown(event) {
+    const { x, y } = this.#point(event);
+    const selected = this.#compositor.placements.find((placement) => placement.name === this.selected);
+    const onHandle = selected && x >= selected.x + selected.width - HANDLE_PX * 1.5 && x <= selected.x + selected.width + 4 && y >= selected.y + selected.height - HANDLE_PX * 1.5 && y <= selected.y + selected.height + 4;
+    const placement = onHandle ? selected : placementAt(this.#compositor.placements, x, y);
+    this.#select(placement?.name ?? null);
+    if (!placement) return;
+    this.#canvas.setPointerCapture(event.pointerId);
+    this.#canvas.focus();
+    this.#drag = { mode: onHandle ? "scale" : "move", name: placement.name, startX: x, startY: y, from: { x: placement.x, y: placement.y, width: placement.width } };
+  }
+
+  /** @param {PointerEvent} event */
+  #pointerMove(event) {
+    const drag = this.#drag;
+    if (!drag) return;
+    const { x, y } = this.#point(event);
+    const { width, height } = this.#canvas;
+    const { from } = drag;
+    const changes = drag.mode === "move"
+      ? { x: clamp((from.x + x - drag.startX) / width, -1, 2), y: clamp((from.y + y - drag.startY) / height, -1, 2), scale: from.width / width }
+      : { x: from.x / width, y: from.y / height, scale: clamp((from.width + x - drag.startX) / width, 0.02, 4) };
+    this.emit("edit", (scene) => withParticipant(scene, drag.name, changes));
+  }
+
+  /** @param {WheelEvent} event */
+  #wheel(event) {
+    const { x, y } = this.#point(event);
+    const placement = placementAt(this.#compositor.placements, x, y);
+    if (!placement) return;
+    event.preventDefault();
+    this.#select(placement.name);
+    this.#scaleBy(placement, Math.exp(-event.deltaY * 0.001));
+  }
+
+  /** @param {KeyboardEvent} event */
+  #key(event) {
+    const placement = this.#compositor.placements.find((candidate) => candidate.name === this.selected);
+    if (!placement) return;
+    const { width, height } = this.#canvas;
+    const step = (event.shiftKey ? 5 : 1) * KEY_STEP;
+    const move = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] }[event.key];
+    if (move) {
+      const changes = { x: placement.x / width + move[0], y: placement.y / height + move[1], scale: placement.width / width };
+      this.emit("edit", (scene) => withParticipant(scene, placement.name, changes));
+    } else if (event.key === "+" || event.key === "=") this.#scaleBy(placement, 1.1);
+    else if (event.key === "-") this.#scaleBy(placement, 1 / 1.1);
+    else if (event.key === "]" || event.key === "PageUp") this.restack(1);
+    else if (event.key === "[" || event.key === "PageDown") this.restack(-1);
+    else if (event.key === "Escape") this.#select(null);
+    else return;
+    event.preventDefault();
+  }
+
+  /** Scale a person about the centre of their picture. */
+  #scaleBy(placement, factor) {
+    const { width, height } = this.#canvas;
+    const scaledWidth = clamp(placement.width * factor, 0.02 * width, 4 * width);
+    const scaledHeight = (placement.height * scaledWidth) / placement.width;
+    const changes = {
+      x: (placement.x + (placement.width - scaledWidth) / 2) / width,
+      y: (placement.y + (placement.height - scaledHeight) / 2) / height,
+      scale: scaledWidth / width,
+    };
+    this.emit("edit", (scene) => withParticipant(scene, placement.name, changes));
+  }
+
+  /** Where a person is now, as scene fields (so a first edit pins an automatically placed person). */
+  #current(name) {
+    const placement = this.#compositor.placements.find((candidate) => candidate.name === name);
+    const { width, height } = this.#canvas;
+    return placement ? { x: placement.x / width, y: placement.y / height, scale: placement.width / width } : {};
+  }
+
+  #select(name) {
+    if (name === this.selected) return;
+    this.selected = name;
+    this.emit("select", name);
+  }
+}
+
+function clamp(value, low, high) {
+  return Math.min(high, Math.max(low, value));
+}

@@ -1,0 +1,167 @@
+/**
+ * Where everyone goes on the composed canvas: pure functions from a scene and
+ * the people in the room to rectangles in canvas pixels. Nothing here draws.
+ *
+ * @typedef {import("../effects/face-drawing.js").Face} Face
+ * @typedef {{id: string, name: string, aspect: number, face?: Face | null}} Person
+ *   `aspect` is the video's height / width; `face` the largest face found in it
+ * @typedef {{id: string, name: string, x: number, y: number, width: number, height: number,
+ *   z: number, mirror: boolean, opacity: number, effects: typeof DEFAULT_EFFECTS, listed: boolean}} Placement
+ */
+
+export const DEFAULT_EFFECTS = { removeBackground: true, faceBoxes: false, landmarks: false, expression: false, sticker: null };
+
+export const DEFAULT_SCENE = Object.freeze({
+  canvas: { width: 1280, height: 720 },
+  background: { image: "/static/backgrounds/studio.svg", color: "#203040", fit: "cover" },
+  arrange: "row",
+  alignFaces: false,
+  participants: [],
+  overlays: [],
+});
+
+/** How wide a fixed overlay without `scale` is drawn (fraction of the canvas width). */
+export const OVERLAY_SCALE = 0.15;
+
+/** A scene with every default filled in (a new object; the input is not changed). */
+export function withDefaults(scene) {
+  return {
+    ...DEFAULT_SCENE,
+    ...scene,
+    canvas: { ...DEFAULT_SCENE.canvas, ...scene?.canvas },
+    background: { ...(scene?.background ?? DEFAULT_SCENE.background) },
+    participants: scene?.participants ?? [],
+    overlays: scene?.overlays ?? [],
+  };
+}
+
+/**
+ * @param {ReturnType<typeof withDefaults>} scene @param {Person[]} people
+ * @returns {Placement[]} drawing order: lowest z first
+ */
+export function placePeople(scene, people) {
+  const { width, height } = scene.canvas;
+  const entries = new Map();
+  for (const entry of scene.participants) if (!entries.has(entry.name)) entries.set(entry.name, entry);
+  const positioned = (entry) => entry && entry.x !== undefined && entry.y !== undefined && entry.scale !== undefined;
+  // By name, so every browser in the room places people in the same slots.
+  const automatic = people.filter((person) => !positioned(entries.get(person.name))).sort(byName);
+  const slots = arrange(scene.arrange, automatic, width, height);
+
+  const placements = [];
+  for (const person of people) {
+    const entry = entries.get(person.name) ?? {};
+    const slot = slots.get(person.id);
+    if (entry.hidden || (!slot && !positioned(entry))) continue;
+    const scale = entry.scale ?? slot.scale;
+    const placementWidth = scale * width;
+    placements.push({
+      id: person.id,
+      name: person.name,
+      x: (entry.x ?? slot.x) * width,
+      y: (entry.y ?? slot.y) * height,
+      width: placementWidth,
+      height: placementWidth * person.aspect,
+      z: entry.z ?? 0,
+      mirror: entry.mirror ?? false,
+      opacity: entry.opacity ?? 1,
+      effects: { ...DEFAULT_EFFECTS, ...entry.effects },
+      listed: entries.has(person.name),
+    });
+  }
+  if (scene.alignFaces) alignFaces(placements, new Map(people.map((person) => [person.id, person.face])));
+  // Equal z: by name, so every browser draws the same person in front.
+  return placements.sort((a, b) => a.z - b.z || byName(a, b));
+}
+
+/**
+ * Automatic slots as fractions of the canvas (x, y of the top-left corner; scale = width / canvas width).
+ * `row`: side by side, standing on the bottom edge; `grid`: rows and columns, centred in their cells.
+ * @returns {Map<string, {x: number, y: number, scale: number}>}
+ */
+export function arrange(mode, people, width, height) {
+  const slots = new Map();
+  const count = people.length;
+  if (mode === "none" || count === 0) return slots;
+  const columns = mode === "grid" ? Math.ceil(Math.sqrt(count)) : count;
+  const rows = Math.ceil(count / columns);
+  const cellWidth = width / columns;
+  const cellHeight = height / rows;
+  people.forEach((person, index) => {
+    const column = index % columns;
+    const row = Math.floor(index / columns);
+    // As large as fits in the cell (a row leaves a little headroom), at most half the canvas wide.
+    const fit = Math.min(cellWidth * (mode === "row" ? 0.95 : 0.9), (cellHeight * (mode === "row" ? 0.9 : 0.9)) / person.aspect, width * 0.5);
+    const drawnHeight = fit * person.aspect;
+    const x = column * cellWidth + (cellWidth - fit) / 2;
+    const y = mode === "row" ? height - drawnHeight : row * cellHeight + (cellHeight - drawnHeight) / 2;
+    slots.set(person.id, { x: x / width, y: y / height, scale: fit / width });
+  });
+  return slots;
+}
+
+/**
+ * Scale each placement about its face so every face comes out as wide as
+ * their median, then move it so the eyes sit on one line (the median eye line).
+ * Placements without a face found are left where they are.
+ * @param {Placement[]} placements @param {Map<string, Face | null | undefined>} faces
+ */
+export function alignFaces(placements, faces) {
+  const measured = placements
+    .map((placement) => ({ placement, face: faces.get(placement.id) }))
+    .filter(({ face }) => face)
+    .map(({ placement, face }) => {
+      const centreX = placement.mirror ? 1 - face.x - face.width / 2 : face.x + face.width / 2;
+      const eyes = face.y + face.height * 0.4;
+      return { placement, centreX, eyes, faceWidth: face.width * placement.width, eyeLine: placement.y + eyes * placement.height };
+    });
+  if (measured.length < 2) return;
+  const width = median(measured.map(({ faceWidth }) => faceWidth));
+  const line = median(measured.map(({ eyeLine }) => eyeLine));
+  for (const { placement, centreX, eyes, faceWidth } of measured) {
+    const factor = width / faceWidth;
+    const anchorX = placement.x + centreX * placement.width;
+    placement.width *= factor;
+    placement.height *= factor;
+    placement.x = anchorX - centreX * placement.width;
+    placement.y = line - eyes * placement.height;
+  }
+}
+
+/** The largest face of a list (the one a cut-out is aligned by), or null. @param {Face[] | undefined} faces */
+export function largestFace(faces) {
+  return faces?.length ? faces.reduce((best, face) => (face.width * face.height > best.width * best.height ? face : best)) : null;
+}
+
+/**
+ * A scene with one participant's entry changed (added when missing). The
+ * input scene is not changed.
+ * @param {object} scene @param {string} name @param {object} changes
+ */
+export function withParticipant(scene, name, changes) {
+  const participants = [...(scene.participants ?? [])];
+  const index = participants.findIndex((entry) => entry.name === name);
+  const rounded = Object.fromEntries(Object.entries(changes).map(([key, value]) => [key, typeof value === "number" && !Number.isInteger(value) ? Math.round(value * 10000) / 10000 : value]));
+  if (index === -1) participants.push({ name, ...rounded });
+  else participants[index] = { ...participants[index], ...rounded };
+  return { ...scene, participants };
+}
+
+/** The topmost placement under a canvas point, or null. @param {Placement[]} placements */
+export function placementAt(placements, x, y) {
+  for (let index = placements.length - 1; index >= 0; index -= 1) {
+    const placement = placements[index];
+    if (x >= placement.x && x <= placement.x + placement.width && y >= placement.y && y <= placement.y + placement.height) return placement;
+  }
+  return null;
+}
+
+function byName(a, b) {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}

@@ -1,0 +1,86 @@
+import { Emitter } from "../emitter.js";
+
+/**
+ * The scene's toolbar and JSON pane. Emits what the person asked for:
+ * `example(name)`, `private(on)`, `align(on)`, `upload(file)`,
+ * `restack(+1 | -1)`, `photo`, `record`, `share`, `json(shown)`.
+ */
+export class ScenePanel extends Emitter {
+  #section;
+
+  /** @param {HTMLElement} section */
+  constructor(section) {
+    super();
+    this.#section = section;
+    section.addEventListener("click", (event) => {
+      const button = /** @type {HTMLElement} */ (event.target).closest("button[data-scene]");
+      if (!button) return;
+      const action = button.dataset.scene;
+      if (action === "forward" || action === "backward") this.emit("restack", action === "forward" ? 1 : -1);
+      else if (action === "json") {
+        const pane = this.#part("json-pane");
+        pane.hidden = !pane.hidden;
+        button.setAttribute("aria-pressed", String(!pane.hidden));
+        this.emit("json", !pane.hidden);
+      } else this.emit(action);
+    });
+    section.addEventListener("change", (event) => {
+      const input = /** @type {HTMLInputElement} */ (event.target);
+      const action = input.dataset.scene;
+      if (action === "example" && input.value) this.emit("example", input.value);
+      else if (action === "private" || action === "align") this.emit(action, input.checked);
+      else if (action === "upload" && input.files?.[0]) {
+        this.emit("upload", input.files[0]);
+        input.value = "";
+      }
+    });
+  }
+
+  get shown() {
+    return !this.#section.hidden;
+  }
+
+  /** @param {boolean} shown */
+  setShown(shown) {
+    this.#section.hidden = !shown;
+  }
+
+  /** @param {Record<string, {name?: string}>} scenes the examples, by id */
+  setExamples(scenes) {
+    const select = /** @type {HTMLSelectElement} */ (this.#part("example"));
+    select.replaceChildren(new Option("Pick a scene…", ""), ...Object.entries(scenes).map(([id, scene]) => new Option(scene.name ?? id, id)));
+  }
+
+  /** @param {{isPrivate: boolean, alignFaces: boolean}} state */
+  setScene({ isPrivate, alignFaces }) {
+    /** @type {HTMLInputElement} */ (this.#part("private")).checked = isPrivate;
+    /** @type {HTMLInputElement} */ (this.#part("align")).checked = alignFaces;
+    /** @type {HTMLSelectElement} */ (this.#part("example")).value = "";
+  }
+
+  /** @param {boolean} recording */
+  setRecording(recording) {
+    this.#press("record", recording, recording ? "Stop recording" : "Record");
+  }
+
+  /** @param {boolean} sharing */
+  setSharing(sharing) {
+    this.#press("share", sharing, sharing ? "Stop sharing scene" : "Share scene");
+  }
+
+  /** A short message beside the toolbar (upload results, refusals). @param {string} text */
+  say(text) {
+    this.#part("status").textContent = text;
+  }
+
+  #press(action, pressed, label) {
+    const button = this.#part(action);
+    button.setAttribute("aria-pressed", String(pressed));
+    button.textContent = label;
+  }
+
+  /** @param {string} name */
+  #part(name) {
+    return /** @type {HTMLElement} */ (this.#section.querySelector(`[data-scene="${name}"]`));
+  }
+}

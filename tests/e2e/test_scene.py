@@ -1,0 +1,340 @@
+"""The composed scene in real Chromium: layout, cut-outs, shared editing, photo, recording, sharing."""
+
+import io
+import json
+import shutil
+import subprocess
+
+import pytest
+from PIL import Image
+
+from ensemble.client import EnsembleClient
+from tests.browsers import CHROMIUM, DEMO_PHOTOS, PHOTO_FACES, chromium_flags, make_photo_camera
+from tests.e2e.helpers import room_url, wait_connected
+from tests.e2e.test_analysis import ANALYSIS_START_MS
+
+MAGENTA = (255, 0, 255)  # a background colour none of the photos has
+
+
+def scene_of(page):
+    return page.evaluate("() => window.ensemble.scene()")
+
+
+def open_scene(page):
+    page.click("button[data-action=toggle-scene]")
+    page.wait_for_function("() => window.ensemble.scene().shown")
+
+
+def write_json(page, scene):
+    """Type a scene into the JSON editor as a person would (the editor checks it as they type)."""
+    if page.get_attribute("button[data-scene=json]", "aria-pressed") != "true":
+        page.click("button[data-scene=json]")
+    page.fill("textarea[data-scene=text]", json.dumps(scene, indent=2))
+
+
+def placement(page, name):
+    return next(p for p in scene_of(page)["placements"] if p["name"] == name)
+
+
+def snapshot_png(page):
+    data = page.evaluate(
+        "async () => { const blob = await window.ensemble.snapshot();"
+        " return {type: blob.type, bytes: Array.from(new Uint8Array(await blob.arrayBuffer()))}; }"
+    )
+    assert data["type"] == "image/png"
+    return Image.open(io.BytesIO(bytes(data["bytes"]))).convert("RGB")
+
+
+@pytest.fixture
+def photo_page(playwright_driver, tmp_path_factory):
+    """A person whose camera shows one of the demo photos."""
+    browsers = []
+
+    def open_(server, photo, name, **params):
+        camera = make_photo_camera(tmp_path_factory.getbasetemp(), photo)
+        browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(camera))
+        browsers.append(browser)
+        page = browser.new_page(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+        page.goto(room_url(server, params.pop("room", "scene"), name, **params))
+        return page
+
+    yield open_
+    for browser in browsers:
+        browser.close()
+
+
+def person_pixels(snapshot, box):
+    """(x, y) of the pixels in `box` that are not the magenta background."""
+    x0, y0, x1, y1 = box
+    pixels = snapshot.load()
+    return [(x, y) for y in range(y0, y1, 3) for x in range(x0, x1, 3) if sum(abs(a - b) for a, b in zip(pixels[x, y], MAGENTA)) > 120]
+
+
+def difference_to_photo(snapshot, points, slot, photo):
+    """Mean colour difference between the scene's person pixels and the same places of `photo` drawn in `slot`."""
+    x, y, width, height = slot
+    source = Image.open(DEMO_PHOTOS / f"{photo}.jpg").convert("RGB").resize((width, height)).load()
+    pixels = snapshot.load()
+    return sum(sum(abs(a - b) for a, b in zip(pixels[px, py], source[px - x, py - y])) for px, py in points) / (3 * len(points))
+
+
+def test_everyone_is_cut_out_into_their_slot_over_the_background(server, photo_page, artifacts):
+    people = {"Ada": "sample4", "Bea": "sample6", "Cy": "sample3"}
+    viewer = photo_page(server, "sample4", "Ada", analysis="on")
+    for name in ("Bea", "Cy"):
+        photo_page(server, people[name], name)
+    wait_connected(viewer, 2, timeout=30_000)
+    open_scene(viewer)
+
+    # A known colour as the background picture, uploaded the way a person does it.
+    plain = io.BytesIO()
+    Image.new("RGB", (320, 180), MAGENTA).save(plain, "PNG")
+    viewer.set_input_files("input[data-scene=upload]", files=[{"name": "magenta.png", "mimeType": "image/png", "buffer": plain.getvalue()}])
+    viewer.wait_for_function("() => window.ensemble.scene().scene.background?.image?.startsWith('/uploads/')")
+    background = scene_of(viewer)["scene"]["background"]["image"]
+
+    scene = {
+        "canvas": {"width": 1280, "height": 720},
+        "background": {"image": background, "color": "#000000", "fit": "stretch"},
+        "arrange": "none",
+        "participants": [
+            {"name": "Ada", "x": 0.01, "y": 0.05, "scale": 0.44, "z": 1},
+            {"name": "Bea", "x": 0.55, "y": 0.05, "scale": 0.44, "z": 1},
+            {"name": "Cy", "x": 0.36, "y": 0.52, "scale": 0.28, "z": 5},
+        ],
+    }
+    write_json(viewer, scene)
+    viewer.wait_for_function("() => window.ensemble.scene().scene.arrange === 'none' && window.ensemble.scene().version >= 2")
+    ids = {p["name"]: p["id"] for p in scene_of(viewer)["placements"]}
+    assert sorted(ids) == ["Ada", "Bea", "Cy"]
+    viewer.wait_for_function(
+        "ids => ids.every(id => window.ensemble.analysis(id)?.mask)", arg=list(ids.values()), timeout=ANALYSIS_START_MS
+    )
+    snapshot = snapshot_png(viewer)
+    snapshot.save(artifacts / "scene-three-people.png")
+    assert snapshot.size == (1280, 720)
+
+    slots = {name: placement(viewer, name) for name in people}
+    boxes = {name: (round(s["x"]), round(s["y"]), round(s["x"] + s["width"]), round(s["y"] + s["height"])) for name, s in slots.items()}
+    front = boxes["Cy"]
+    pixels = snapshot.load()
+    # Outside every slot there is only the background picture.
+    outside = [(x, y) for x in range(0, 1280, 16) for y in range(0, 720, 16)
+               if not any(b[0] - 2 <= x <= b[2] + 2 and b[1] - 2 <= y <= b[3] + 2 for b in boxes.values())]
+    assert len(outside) > 300 and all(pixels[point] == MAGENTA for point in outside)
+
+    for name, photo in people.items():
+        box = boxes[name]
+        points = person_pixels(snapshot, box)
+        if name != "Cy":  # the front person covers part of the others
+            points = [(x, y) for x, y in points if not (front[0] <= x <= front[2] and front[1] <= y <= front[3])]
+        slot = (box[0], box[1], box[2] - box[0], box[3] - box[1])
+        area = (slot[2] // 3) * (slot[3] // 3)
+        # Cut out: the people cover part of their slot, the background shows through the rest.
+        assert 0.15 < len(person_pixels(snapshot, box)) / area < 0.92, name
+        # Every face a person sees in the photo is person pixels in the scene (not background).
+        for fx, fy in PHOTO_FACES[photo]:
+            at = (round(slot[0] + fx * slot[2]), round(slot[1] + fy * slot[3]))
+            if name == "Cy" or not (front[0] <= at[0] <= front[2] and front[1] <= at[1] <= front[3]):
+                assert sum(abs(a - b) for a, b in zip(pixels[at], MAGENTA)) > 120, (name, fx, fy)
+        # And those pixels are this person's picture, not someone else's.
+        differences = {other: difference_to_photo(snapshot, points, slot, other) for other in people.values()}
+        best = min(differences, key=differences.get)
+        assert best == photo, (name, differences)
+        assert differences[photo] < 0.75 * min(d for other, d in differences.items() if other != photo), (name, differences)
+
+
+def test_an_edit_shows_on_everyone_elses_canvas_within_a_second(server, open_page):
+    ada = open_page(room_url(server, "shared", "Ada"))
+    bea = open_page(room_url(server, "shared", "Bea"), camera="mandel")
+    wait_connected(ada, 1)
+    wait_connected(bea, 1)
+    open_scene(ada)
+    open_scene(bea)
+    bea.wait_for_function("() => window.ensemble.scene().placements.length === 2")
+    before = placement(bea, "Bea")
+
+    # Ada drags Bea's picture 200 canvas pixels to the left.
+    box = ada.locator("canvas[data-scene=canvas]").bounding_box()
+    target = placement(ada, "Bea")
+    ratio = box["width"] / 1280
+    start = (box["x"] + (target["x"] + target["width"] / 2) * ratio, box["y"] + (target["y"] + target["height"] / 2) * ratio)
+    ada.mouse.move(*start)
+    ada.mouse.down()
+    ada.mouse.move(start[0] - 100 * ratio, start[1], steps=4)
+    ada.mouse.move(start[0] - 200 * ratio, start[1], steps=4)
+    ada.mouse.up()
+    moved = placement(ada, "Bea")
+    assert moved["x"] == pytest.approx(before["x"] - 200, abs=3)
+    bea.wait_for_function(
+        "x => { const p = window.ensemble.scene().placements.find(p => p.name === 'Bea'); return Math.abs(p.x - x) < 3; }",
+        arg=moved["x"],
+        timeout=1000,
+    )
+    entry = next(p for p in scene_of(bea)["scene"]["participants"] if p["name"] == "Bea")
+    assert entry["x"] == pytest.approx(moved["x"] / 1280, abs=0.003)
+
+    # The wheel over a person scales them, the keys restack them; both reach the others too.
+    ada.mouse.move(start[0] - 200 * ratio, start[1])
+    ada.mouse.wheel(0, -300)
+    ada.keyboard.press("]")
+    bea.wait_for_function(
+        "w => { const p = window.ensemble.scene().placements.find(p => p.name === 'Bea'); return p.width > w * 1.2 && p.z >= 1; }",
+        arg=moved["width"],
+        timeout=1000,
+    )
+    assert scene_of(bea)["placements"][-1]["name"] == "Bea"  # drawn last: in front
+
+
+def test_two_people_editing_at_once_both_keep_their_change(server, open_page):
+    ada = open_page(room_url(server, "together", "Ada"))
+    bea = open_page(room_url(server, "together", "Bea"), camera="mandel")
+    wait_connected(ada, 1)
+    for page in (ada, bea):
+        open_scene(page)
+        page.wait_for_function("() => window.ensemble.scene().placements.length === 2")
+    # Both edit from version 0 at the same moment: one of them gets a version conflict and applies theirs again on top.
+    ada.evaluate("() => document.querySelector('canvas[data-scene=canvas]').focus()")
+    edits = [
+        (ada, {"name": "Ada", "x": 0.1, "y": 0.1, "scale": 0.3}),
+        (bea, {"name": "Bea", "x": 0.6, "y": 0.3, "scale": 0.35}),
+    ]
+    for page, entry in edits:
+        page.evaluate(
+            """entry => {
+                const text = document.querySelector('textarea[data-scene=text]');
+                const scene = window.ensemble.scene().scene;
+                text.value = JSON.stringify({...scene, participants: [...scene.participants, entry]});
+                text.dispatchEvent(new Event('input'));
+            }""",
+            entry,
+        )
+    # The JSON editor replaces the whole scene: the later one wins, and both browsers agree on it.
+    for page in (ada, bea):
+        page.wait_for_function("() => window.ensemble.scene().version === 2", timeout=5000)
+    assert scene_of(ada)["scene"] == scene_of(bea)["scene"]
+
+    # Dragging only changes the person dragged, so simultaneous drags of different people both survive.
+    drags = [(ada, "Ada", 120), (bea, "Bea", -120)]
+    expected, starts = {}, {}
+    for page, name, dx in drags:
+        box = page.locator("canvas[data-scene=canvas]").bounding_box()
+        target = placement(page, name)
+        expected[name] = (target["x"] + dx) / 1280
+        ratio = box["width"] / 1280
+        starts[name] = (box["x"] + (target["x"] + 20) * ratio, box["y"] + (target["y"] + 20) * ratio, dx * ratio)
+        page.mouse.move(*starts[name][:2])
+        page.mouse.down()
+    for page, name, _ in drags:
+        x, y, dx = starts[name]
+        page.mouse.move(x + dx, y, steps=3)
+        page.mouse.up()
+    for page in (ada, bea):
+        page.wait_for_function(
+            """expected => { const ps = window.ensemble.scene().scene.participants;
+                const x = n => ps.find(p => p.name === n)?.x;
+                return Math.abs(x('Ada') - expected.Ada) < 0.005 && Math.abs(x('Bea') - expected.Bea) < 0.005; }""",
+            arg=expected,
+            timeout=5000,
+        )
+    assert scene_of(ada)["scene"] == scene_of(bea)["scene"]
+
+
+def test_an_invalid_scene_names_the_field_and_the_last_valid_one_stays(server, open_page):
+    ada = open_page(room_url(server, "strict", "Ada"))
+    open_scene(ada)
+    good = {"arrange": "grid", "participants": [{"name": "Ada", "x": 0.2, "y": 0.2, "scale": 0.5}]}
+    write_json(ada, good)
+    ada.wait_for_function("() => window.ensemble.scene().version === 1")
+    shown = placement(ada, "Ada")
+
+    write_json(ada, {"arrange": "grid", "participants": [{"name": "Ada", "x": 0.2, "y": 0.2, "scale": 9}]})
+    error = ada.locator("[data-scene=error]")
+    error.filter(has_text="participants[0].scale").wait_for()
+    assert "4" in error.text_content() and error.get_attribute("data-state") == "invalid"
+    ada.fill("textarea[data-scene=text]", '{"arrange": "grid",')
+    error.filter(has_text="Not JSON").wait_for()
+    ada.wait_for_timeout(600)
+    assert scene_of(ada)["version"] == 1 and placement(ada, "Ada") == shown
+
+    # Edits that skip the browser's checks: the server refuses them and nothing changes.
+    with EnsembleClient(server.url) as probe:
+        probe.join("strict", "Probe")
+        stale = probe.call("scene", {"scene": good, "version": 0})
+        invalid = probe.call("scene", {"scene": {"participants": [{"name": "Ada", "x": "left"}]}, "version": 1})
+    assert stale["error"]["code"] == "version_conflict" and stale["scene"] == good
+    assert invalid["error"]["code"] == "bad_request" and invalid["error"]["field"] == "participants[0].x"
+    assert scene_of(ada)["version"] == 1 and placement(ada, "Ada") == shown
+
+
+def test_a_private_view_changes_nothing_for_the_others(server, open_page):
+    ada = open_page(room_url(server, "private", "Ada"))
+    bea = open_page(room_url(server, "private", "Bea"), camera="mandel")
+    wait_connected(ada, 1)
+    for page in (ada, bea):
+        open_scene(page)
+    ada.check("input[data-scene=private]")
+    write_json(ada, {"arrange": "grid", "background": {"color": "#ff8800"}})
+    ada.wait_for_function("() => window.ensemble.scene().scene.background.color === '#ff8800'")
+    bea.wait_for_timeout(1000)
+    assert scene_of(bea)["version"] == 0 and scene_of(bea)["scene"].get("arrange") == "row"
+    # Back to the room's scene: the private edit is gone from view.
+    ada.uncheck("input[data-scene=private]")
+    ada.wait_for_function("() => window.ensemble.scene().scene.arrange === 'row'")
+
+
+def test_group_photo_downloads_a_png_of_the_scene(server, open_page):
+    ada = open_page(room_url(server, "photo", "Ada"))
+    open_scene(ada)
+    with ada.expect_download() as download:
+        ada.click("button[data-scene=photo]")
+    assert download.value.suggested_filename.endswith(".png")
+    picture = Image.open(download.value.path())
+    assert picture.format == "PNG" and picture.size == (1280, 720)
+
+
+def test_record_makes_a_playable_webm(server, open_page, tmp_path):
+    ada = open_page(room_url(server, "record", "Ada"))
+    open_scene(ada)
+    ada.click("button[data-scene=record]")
+    assert ada.get_attribute("button[data-scene=record]", "aria-pressed") == "true"
+    ada.wait_for_timeout(3000)
+    with ada.expect_download() as download:
+        ada.click("button[data-scene=record]")
+    assert download.value.suggested_filename.endswith(".webm")
+    path = tmp_path / "scene.webm"
+    download.value.save_as(path)
+    probe = subprocess.run(
+        [shutil.which("ffprobe") or "ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
+        capture_output=True, text=True, check=True,
+    )
+    info = json.loads(probe.stdout)
+    video = info["streams"][0]
+    assert info["format"]["format_name"].startswith("matroska,webm")
+    assert video["codec_name"] in ("vp8", "vp9") and (video["width"], video["height"]) == (1280, 720)
+    assert 2.0 < float(info["format"]["duration"]) < 6.0
+    assert int(info["format"]["size"]) > 10_000
+
+
+def test_sharing_the_scene_sends_it_into_the_call(server, open_page):
+    ada = open_page(room_url(server, "share", "Ada"))
+    bea = open_page(room_url(server, "share", "Bea"), camera="mandel")
+    wait_connected(bea, 1)
+    aspect = "() => { const v = document.querySelector('.tile:not(.self) video:not(.backdrop)'); return v.videoWidth / v.videoHeight; }"
+    bea.wait_for_function(f"() => ({aspect})() > 0")
+    assert bea.evaluate(aspect) == pytest.approx(4 / 3, abs=0.05)  # Ada's camera
+    open_scene(ada)
+    ada.click("button[data-scene=share]")
+    bea.wait_for_function(f"() => Math.abs(({aspect})() - 16 / 9) < 0.05", timeout=10_000)  # now Ada's scene
+    # Ada's own tile still shows her camera.
+    assert ada.evaluate("() => { const v = document.querySelector('.tile.self video:not(.backdrop)'); return v.videoWidth / v.videoHeight; }") == pytest.approx(4 / 3, abs=0.05)
+    ada.click("button[data-scene=share]")
+    bea.wait_for_function(f"() => Math.abs(({aspect})() - 4 / 3) < 0.05", timeout=10_000)
+
+
+def test_an_upload_that_is_not_a_picture_is_refused_in_the_toolbar(server, open_page):
+    ada = open_page(room_url(server, "upload", "Ada"))
+    open_scene(ada)
+    ada.set_input_files("input[data-scene=upload]", files=[{"name": "notes.png", "mimeType": "image/png", "buffer": b"not a picture"}])
+    ada.locator("[data-scene=status]").filter(has_text="not a PNG, JPEG or WebP").wait_for()
+    assert scene_of(ada)["version"] == 0
