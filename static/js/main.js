@@ -28,7 +28,7 @@ const JOIN_FAILURES = {
   unreachable: "The server cannot be reached. Retrying…",
 };
 
-async function main() {
+function main() {
   const page = /** @type {HTMLElement} */ (document.getElementById("app"));
   const room = page.dataset.room ?? "";
   const params = new URLSearchParams(location.search);
@@ -60,11 +60,8 @@ async function main() {
   let selfTile = null;
   const scene = new SceneRoom({
     section: element("scene"),
-    ...(await loadScenes().catch((error) => {
-      notice.show(`Scenes are not available: ${error.message}`, { kind: "info", code: "scenes" });
-      return { schema: new SceneSchema({}), examples: {} };
-    })),
     send: (edit, version) => signaling.request("scene", { scene: edit, version }),
+    cpuCanvas: params.get("canvas") === "cpu",
     analysis,
     analyse: () => {
       if (analyse) roomEffects.start();
@@ -180,6 +177,9 @@ async function main() {
   }, STATS_REFRESH_MS);
 
   // --- the composed scene ---------------------------------------------------------
+  loadScenes()
+    .then((catalogue) => scene.useCatalogue(catalogue))
+    .catch((error) => notice.show(`Example scenes are not available: ${error.message}`, { kind: "info", code: "scenes" }));
   controls.on("toggle-scene", () => {
     scene.setShown(!scene.shown);
     controls.setScene(scene.shown);

@@ -27,17 +27,21 @@ export class SceneCompositor {
   #lastDraw = 0;
   #drawMs = [];
   #frameTimes = [];
+  #canvasOptions;
   /** Called after each frame (the editor draws its selection then). */
   afterDraw = () => {};
 
   /**
    * @param {HTMLCanvasElement} canvas
    * @param {(id: string) => {results: Record<string, any>} | null} latest the analysis of a stream so far
+   * @param {{cpuCanvas?: boolean}} [options] `cpuCanvas`: keep the canvases in memory instead of letting the
+   *   browser accelerate them (measured here, without a GPU, the accelerated canvas costs the page less; see
+   *   docs/benchmarks.md)
    */
-  constructor(canvas, latest) {
+  constructor(canvas, latest, { cpuCanvas = false } = {}) {
     this.canvas = canvas;
-    // A CPU-backed canvas: without a GPU, video frames reach it without a round trip through software WebGL.
-    this.#context = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d", { willReadFrequently: false }));
+    this.#canvasOptions = { willReadFrequently: cpuCanvas };
+    this.#context = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d", this.#canvasOptions));
     this.#latest = latest;
   }
 
@@ -156,7 +160,7 @@ export class SceneCompositor {
     const height = Math.max(1, Math.round(rect.height));
     const cut = source.cut;
     if (cut.width !== width || cut.height !== height) Object.assign(cut, { width, height });
-    const context = /** @type {CanvasRenderingContext2D} */ (cut.getContext("2d", { willReadFrequently: false }));
+    const context = /** @type {CanvasRenderingContext2D} */ (cut.getContext("2d", this.#canvasOptions));
     context.globalCompositeOperation = "copy";
     const whole = { x: 0, y: 0, width, height, mirror: rect.mirror };
     drawMirrored(context, source.maskCanvas, whole);

@@ -19,7 +19,8 @@ export class SceneEditor extends Emitter {
   #overlay;
   #text;
   #error;
-  #schema;
+  /** @type {import("./schema.js").SceneSchema | null} null until loaded: the server still checks every edit */
+  #schema = null;
   #compositor;
   /** @type {string | null} */
   selected = null;
@@ -29,15 +30,14 @@ export class SceneEditor extends Emitter {
 
   /**
    * @param {{canvas: HTMLCanvasElement, overlay: HTMLCanvasElement, text: HTMLTextAreaElement, error: HTMLElement,
-   *   schema: import("./schema.js").SceneSchema, compositor: import("./compositor.js").SceneCompositor}} parts
+   *   compositor: import("./compositor.js").SceneCompositor}} parts
    */
-  constructor({ canvas, overlay, text, error, schema, compositor }) {
+  constructor({ canvas, overlay, text, error, compositor }) {
     super();
     this.#canvas = canvas;
     this.#overlay = overlay;
     this.#text = text;
     this.#error = error;
-    this.#schema = schema;
     this.#compositor = compositor;
     canvas.addEventListener("pointerdown", (event) => this.#pointerDown(event));
     canvas.addEventListener("pointermove", (event) => this.#pointerMove(event));
@@ -49,6 +49,11 @@ export class SceneEditor extends Emitter {
       clearTimeout(this.#typing);
       this.#typing = setTimeout(() => this.#applyText(), JSON_DELAY_MS);
     });
+  }
+
+  /** @param {import("./schema.js").SceneSchema} schema */
+  useSchema(schema) {
+    this.#schema = schema;
   }
 
   /** The scene on show changed: show it as JSON unless the person is typing in it. @param {object} scene */
@@ -92,7 +97,7 @@ export class SceneEditor extends Emitter {
     } catch (error) {
       return this.#showError(`Not JSON: ${/** @type {Error} */ (error).message}`);
     }
-    const check = this.#schema.check(scene);
+    const check = this.#schema?.check(scene) ?? { valid: true };
     if (!check.valid) return this.#showError(check.message, check.field);
     this.#showError("");
     this.emit("edit", () => scene);

@@ -29,31 +29,32 @@ export class SceneRoom extends Emitter {
   /** @type {MediaStreamTrack | null} */
   #shared = null;
   #analysedSelf = "";
+  /** @type {Record<string, object>} */
+  #examples = {};
 
   /**
-   * @param {{section: HTMLElement, schema: import("./schema.js").SceneSchema, examples: Record<string, object>,
+   * @param {{section: HTMLElement,
    *   send: (scene: object, version: number) => Promise<{version: number}>,
-   *   analysis: import("../effects/analysis.js").Analysis, analyse: () => void}} parts
-   *   `analyse` starts the analysis engines (once)
+   *   analysis: import("../effects/analysis.js").Analysis, analyse: () => void, cpuCanvas?: boolean}} parts
+   *   `analyse` starts the analysis engines (once); `cpuCanvas` see SceneCompositor
    */
-  constructor({ section, schema, examples, send, analysis, analyse }) {
+  constructor({ section, send, analysis, analyse, cpuCanvas = false }) {
     super();
     this.#analysis = analysis;
     this.#analyse = analyse;
     const part = (/** @type {string} */ name) => /** @type {any} */ (section.querySelector(`[data-scene="${name}"]`));
     this.#panel = new ScenePanel(section);
-    this.#compositor = new SceneCompositor(part("canvas"), (id) => analysis.latest(id));
-    this.#editor = new SceneEditor({ canvas: part("canvas"), overlay: part("overlay"), text: part("text"), error: part("error"), schema, compositor: this.#compositor });
+    this.#compositor = new SceneCompositor(part("canvas"), (id) => analysis.latest(id), { cpuCanvas });
+    this.#editor = new SceneEditor({ canvas: part("canvas"), overlay: part("overlay"), text: part("text"), error: part("error"), compositor: this.#compositor });
     this.#compositor.afterDraw = () => this.#editor.drawSelection();
     this.#sync = new SceneSync(send);
     this.#recorder = new SceneRecorder(part("canvas"));
-    this.#panel.setExamples(examples);
 
     this.#sync.on("change", (scene) => this.#show(scene));
     this.#sync.on("refused", (error) => this.emit("problem", `The scene edit was refused: ${error.message}`));
     this.#editor.on("edit", (change) => this.#sync.edit(change));
 
-    this.#panel.on("example", (id) => this.#sync.edit(() => structuredClone(examples[id])));
+    this.#panel.on("example", (id) => this.#examples[id] && this.#sync.edit(() => structuredClone(this.#examples[id])));
     this.#panel.on("private", (on) => this.#sync.setPrivate(on));
     this.#panel.on("align", (on) => this.#sync.edit((scene) => ({ ...scene, alignFaces: on })));
     this.#panel.on("restack", (direction) => this.#editor.restack(direction));
@@ -72,6 +73,13 @@ export class SceneRoom extends Emitter {
 
   get shown() {
     return this.#panel.shown;
+  }
+
+  /** The scene schema and the example scenes, once loaded from the server. */
+  useCatalogue({ schema, examples }) {
+    this.#editor.useSchema(schema);
+    this.#examples = examples;
+    this.#panel.setExamples(examples);
   }
 
   /** Show or hide the scene; hidden, nothing is drawn (unless it is being recorded or shared). @param {boolean} shown */
@@ -154,13 +162,14 @@ export class SceneRoom extends Emitter {
       this.#analysedSelf = "";
     }
     const scene = withDefaults(this.#sync.scene);
+    const drawing = this.#compositor.running;
     for (const source of this.#sources) {
       const entry = scene.participants.find((candidate) => candidate.name === source.name);
       const effects = entry?.effects ?? {};
       const anchoredToEyes = scene.overlays.some((overlay) => overlay.anchor?.participant === source.name && overlay.anchor.to === "eyes");
       this.#analysis.setFaceDetail(source.id, {
-        landmarks: Boolean(effects.landmarks || STICKERS[effects.sticker]?.anchor === "eyes" || anchoredToEyes),
-        expressions: Boolean(effects.expression),
+        landmarks: drawing && Boolean(effects.landmarks || STICKERS[effects.sticker]?.anchor === "eyes" || anchoredToEyes),
+        expressions: drawing && Boolean(effects.expression),
       }, "scene");
     }
   }
