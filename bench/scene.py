@@ -3,7 +3,8 @@
     .venv/bin/python bench/scene.py [--people 2 3 5] [--seconds 8]
 
 One viewing browser (a demo photo as camera, analysis on) and N-1 senders
-(one Chromium each, analysis off, demo photos as cameras) in one room. The
+(pages of one other Chromium, analysis off, another demo photo as their
+camera) in one room. The
 viewer opens the scene, waits until every stream has a mask (the analysis
 engines are warm), and for each participant count measures three drawings of
 it: every picture whole (no background removal), everyone cut out with their
@@ -59,10 +60,11 @@ def row(driver, server, folder, count, seconds):
     browsers = []
     room = f"scene-{count}"
     try:
+        # The senders share one browser process (one camera for all): five processes did not fit on two cores.
+        senders = driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(make_photo_camera(folder, photos[1])))
+        browsers.append(senders)
         for index in range(count - 1):
-            browser = driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(make_photo_camera(folder, photos[(index + 1) % len(photos)])))
-            browsers.append(browser)
-            browser.new_page().goto(f"{server.url}/r/{room}?name=P{index + 1}&analysis=off")
+            senders.new_page().goto(f"{server.url}/r/{room}?name=P{index + 1}&analysis=off")
         viewer = driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(make_photo_camera(folder, photos[0])))
         browsers.append(viewer)
         page = open_viewer(viewer, server, room, count, "accelerated")
