@@ -25,6 +25,24 @@ def open_scene(page):
     page.wait_for_function("() => window.ensemble.scene().shown")
 
 
+def two_in_scene(server, open_page, room):
+    """Ada and Bea connected in `room`, each with the scene open and showing both of them."""
+    ada = open_page(room_url(server, room, "Ada"))
+    bea = open_page(room_url(server, room, "Bea"), camera="mandel")
+    for page in (ada, bea):
+        wait_connected(page, 1)
+        open_scene(page)
+        page.wait_for_function("() => window.ensemble.scene().placements.length === 2")
+    return ada, bea
+
+
+def on_screen(page, x, y):
+    """Where canvas pixel (x, y) of the scene is on the page, and the page pixels per canvas pixel."""
+    box = page.locator("canvas[data-scene=canvas]").bounding_box()
+    ratio = box["width"] / scene_of(page)["scene"]["canvas"]["width"]
+    return box["x"] + x * ratio, box["y"] + y * ratio, ratio
+
+
 def write_json(page, scene):
     """Type a scene into the JSON editor as a person would (the editor checks it as they type)."""
     if page.get_attribute("button[data-scene=json]", "aria-pressed") != "true":
@@ -145,20 +163,12 @@ def test_everyone_is_cut_out_into_their_slot_over_the_background(server, photo_p
 
 
 def test_an_edit_shows_on_everyone_elses_canvas_within_a_second(server, open_page):
-    ada = open_page(room_url(server, "shared", "Ada"))
-    bea = open_page(room_url(server, "shared", "Bea"), camera="mandel")
-    wait_connected(ada, 1)
-    wait_connected(bea, 1)
-    open_scene(ada)
-    open_scene(bea)
-    bea.wait_for_function("() => window.ensemble.scene().placements.length === 2")
+    ada, bea = two_in_scene(server, open_page, "shared")
     before = placement(bea, "Bea")
 
     # Ada drags Bea's picture 200 canvas pixels to the left.
-    box = ada.locator("canvas[data-scene=canvas]").bounding_box()
     target = placement(ada, "Bea")
-    ratio = box["width"] / 1280
-    start = (box["x"] + (target["x"] + target["width"] / 2) * ratio, box["y"] + (target["y"] + target["height"] / 2) * ratio)
+    *start, ratio = on_screen(ada, target["x"] + target["width"] / 2, target["y"] + target["height"] / 2)
     ada.mouse.move(*start)
     ada.mouse.down()
     ada.mouse.move(start[0] - 100 * ratio, start[1], steps=4)
@@ -187,12 +197,7 @@ def test_an_edit_shows_on_everyone_elses_canvas_within_a_second(server, open_pag
 
 
 def test_two_people_editing_at_once_both_keep_their_change(server, open_page):
-    ada = open_page(room_url(server, "together", "Ada"))
-    bea = open_page(room_url(server, "together", "Bea"), camera="mandel")
-    wait_connected(ada, 1)
-    for page in (ada, bea):
-        open_scene(page)
-        page.wait_for_function("() => window.ensemble.scene().placements.length === 2")
+    ada, bea = two_in_scene(server, open_page, "together")
     # Both edit from version 0 at the same moment: one of them gets a version conflict and applies theirs again on top.
     ada.evaluate("() => document.querySelector('canvas[data-scene=canvas]').focus()")
     edits = [
@@ -218,11 +223,10 @@ def test_two_people_editing_at_once_both_keep_their_change(server, open_page):
     drags = [(ada, "Ada", 120), (bea, "Bea", -120)]
     expected, starts = {}, {}
     for page, name, dx in drags:
-        box = page.locator("canvas[data-scene=canvas]").bounding_box()
         target = placement(page, name)
         expected[name] = (target["x"] + dx) / 1280
-        ratio = box["width"] / 1280
-        starts[name] = (box["x"] + (target["x"] + 20) * ratio, box["y"] + (target["y"] + 20) * ratio, dx * ratio)
+        x, y, ratio = on_screen(page, target["x"] + 20, target["y"] + 20)
+        starts[name] = (x, y, dx * ratio)
         page.mouse.move(*starts[name][:2])
         page.mouse.down()
     for page, name, _ in drags:
@@ -268,11 +272,7 @@ def test_an_invalid_scene_names_the_field_and_the_last_valid_one_stays(server, o
 
 
 def test_a_private_view_changes_nothing_for_the_others(server, open_page):
-    ada = open_page(room_url(server, "private", "Ada"))
-    bea = open_page(room_url(server, "private", "Bea"), camera="mandel")
-    wait_connected(ada, 1)
-    for page in (ada, bea):
-        open_scene(page)
+    ada, bea = two_in_scene(server, open_page, "private")
     ada.check("input[data-scene=private]")
     write_json(ada, {"arrange": "grid", "background": {"color": "#ff8800"}})
     ada.wait_for_function("() => window.ensemble.scene().scene.background.color === '#ff8800'")
