@@ -60,6 +60,7 @@ export class Analysis extends Emitter {
   /** @param {string} id */
   removeStream(id) {
     this.#scheduler.removeStream(id);
+    this.#faceDetail.delete(id); // whoever analyses it again asks again after addStream
   }
 
   /** @param {string} id @param {boolean} on */

@@ -28,7 +28,7 @@ export class SceneRoom extends Emitter {
   #sources = [];
   /** @type {MediaStreamTrack | null} */
   #shared = null;
-  #analysedSelf = "";
+  #analysingSelf = false;
   /** @type {Record<string, object>} */
   #examples = {};
 
@@ -153,14 +153,13 @@ export class SceneRoom extends Emitter {
   #updateAnalysis() {
     const self = this.#sources.find((source) => source.id === "self");
     const wanted = this.#compositor.running && self ? self.video : null;
-    if (wanted && !this.#analysedSelf) {
+    if (wanted && !this.#analysingSelf) {
       this.#analysis.addStream("self", wanted);
-      this.#analysedSelf = "self";
       this.#analyse();
-    } else if (!wanted && this.#analysedSelf) {
+    } else if (!wanted && this.#analysingSelf) {
       this.#analysis.removeStream("self");
-      this.#analysedSelf = "";
     }
+    this.#analysingSelf = wanted !== null;
     const scene = withDefaults(this.#sync.scene);
     const drawing = this.#compositor.running;
     for (const source of this.#sources) {
