@@ -32,6 +32,7 @@ class EnsembleClient:
         self.room = None
         self._transports = list(transports)
         self._received = []
+        self._listeners = {}
         self._arrived = threading.Condition()
         self._sio = socketio.Client(reconnection=False)
         self._sio.on("*", self._record)
@@ -129,6 +130,11 @@ class EnsembleClient:
                     raise TimeoutError(f"{len(found)} of {count} {event!r} events within the timeout")
                 self._arrived.wait(remaining)
 
+    def on(self, event, listener):
+        """Call `listener(payload)` for each `event` from now on (on the client's own thread),
+        besides recording it."""
+        self._listeners.setdefault(event, []).append(listener)
+
     def forget_received(self):
         with self._arrived:
             self._received.clear()
@@ -137,3 +143,5 @@ class EnsembleClient:
         with self._arrived:
             self._received.append((event, payload))
             self._arrived.notify_all()
+        for listener in self._listeners.get(event, []):
+            listener(payload)

@@ -49,13 +49,13 @@ PHOTO_FACES = {
 }
 
 
-def make_photo_camera(folder, photo):
-    """A still photo as a fake camera: 640 px wide, 10 fps, 1 s (looped by Chromium)."""
-    path = Path(folder) / f"{photo}.y4m"
+def make_photo_camera(folder, photo, fps=10):
+    """A still photo as a fake camera: 640 px wide, `fps` frames a second, 1 s (looped by Chromium)."""
+    path = Path(folder) / f"{photo}-{fps}fps.y4m"
     if not path.exists():
         subprocess.run(
             [shutil.which("ffmpeg") or "ffmpeg", "-loglevel", "error", "-loop", "1", "-i", str(DEMO_PHOTOS / f"{photo}.jpg"),
-             "-vf", "scale=640:-2,format=yuv420p", "-r", "10", "-t", "1", str(path)],
+             "-vf", "scale=640:-2,format=yuv420p", "-r", str(fps), "-t", "1", str(path)],
             check=True,
         )
     return path
@@ -80,3 +80,13 @@ def chromium_flags(camera=None, grant=True, extra=()):
     if camera:
         flags.append(f"--use-file-for-fake-video-capture={camera}")
     return [*flags, *extra]
+
+
+def low_priority_chromium(folder):
+    """A launcher that runs Chromium only on CPU time nobody else wants (SCHED_IDLE), for
+    benchmarks: peers that stand in for other people's machines then take only
+    the CPU time the measured browser leaves over."""
+    path = Path(folder) / "chromium-idle"
+    path.write_text(f'#!/bin/sh\nexec chrt --idle 0 {CHROMIUM} "$@"\n')
+    path.chmod(0o755)
+    return str(path)

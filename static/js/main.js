@@ -72,7 +72,8 @@ function main() {
   window.ensemble = Object.freeze({
     state: () => session.state(),
     analysis: (/** @type {string} */ peerId) => analysis.describe(peerId),
-    performance: () => ({ fps: monitor.fps, longTasks: [...monitor.longTasks] }),
+    performance: () => ({ fps: monitor.fps, longTasks: [...monitor.longTasks], delays: analysis.delays() }),
+    engines: () => structuredClone(analysis.info),
     scene: () => scene.describe(),
     snapshot: () => scene.snapshot(),
   });

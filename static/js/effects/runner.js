@@ -1,3 +1,5 @@
+import { fitFrame } from "./frames.js";
+
 /**
  * Runs one analysis engine, in a Web Worker when the browser can (module
  * workers with OffscreenCanvas), else on the main thread. Both runners have
@@ -48,9 +50,12 @@ export class WorkerRunner {
     return (await this.#send({ type: "init", engine: this.#engine, options })).info;
   }
 
-  /** @param {ImageBitmap} frame (transferred: unusable here afterwards) @param {object} [options] for this frame */
-  async run(frame, options) {
-    const { result, ms } = await this.#send({ type: "run", frame, options }, [frame]);
+  /**
+   * @param {VideoFrame | ImageBitmap} frame (transferred: unusable here afterwards)
+   * @param {{width: number, height: number}} size the engine's input size @param {object} [options] for this frame
+   */
+  async run(frame, size, options) {
+    const { result, ms } = await this.#send({ type: "run", frame, size, options }, [frame]);
     return { result, ms };
   }
 
@@ -90,14 +95,15 @@ export class InlineRunner {
     }
   }
 
-  async run(frame, options) {
+  async run(frame, size, options) {
     const start = performance.now();
+    const bitmap = await fitFrame(frame, size);
     try {
-      return { result: await this.#engine.run(frame, options), ms: performance.now() - start };
+      return { result: await this.#engine.run(bitmap, options), ms: performance.now() - start };
     } catch (error) {
       throw new EngineError(this.#engineName, error.message);
     } finally {
-      frame.close();
+      bitmap.close();
     }
   }
 

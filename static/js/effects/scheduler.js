@@ -1,12 +1,13 @@
 import { Emitter } from "../emitter.js";
+import { grab, inputSize } from "./frames.js";
 
 /**
  * Shares the analysis budget across remote streams.
  *
  * Each model (`mask`, `faces`) has one runner and at most one inference in
  * flight. Its loop takes the next stream in round-robin order that has a new
- * video frame, grabs that frame (downscaled to the model's input, so nothing
- * waits in a queue: frames in between are simply not analysed), runs it and
+ * video frame, grabs that frame (see frames.js; nothing waits in a queue:
+ * frames in between are simply not analysed), runs it at the model's input size and
  * keeps the result as the stream's latest. A per-stream rate cap and a delay
  * that grows when the page drops below `targetFps` leave time for drawing.
  *
@@ -107,8 +108,8 @@ export class AnalysisScheduler extends Emitter {
       }
       const [id, stream] = picked;
       try {
-        const frame = await grab(stream.video, slot.input, slot.keepAspect);
-        const { result, ms } = await slot.runner.run(frame, stream.wants[model]);
+        const size = inputSize(stream.video, slot.input, slot.keepAspect);
+        const { result, ms } = await slot.runner.run(await grab(stream.video, size), size, stream.wants[model]);
         slot.failures = 0;
         // A stream switched off or removed meanwhile keeps what it showed before.
         if (this.#streams.get(id) === stream && stream.enabled && this.#enabled) {
@@ -201,16 +202,6 @@ export class StreamState {
     this.results[model] = result;
     this.ms[model] = ms;
   }
-}
-
-/**
- * The video's current frame, downscaled on the way (the browser does it natively).
- * @param {HTMLVideoElement} video @param {{width: number, height: number}} input
- * @param {boolean} keepAspect fit the width and keep the picture's proportions
- */
-export function grab(video, input, keepAspect) {
-  const height = keepAspect ? Math.round((input.width * video.videoHeight) / video.videoWidth) : input.height;
-  return createImageBitmap(video, { resizeWidth: input.width, resizeHeight: height, resizeQuality: "low" });
 }
 
 function sleep(ms) {
