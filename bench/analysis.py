@@ -5,17 +5,16 @@
 Part 1 times each engine in a worker on a face-api demo photo: selfie
 segmentation (landscape, general) on CPU and GPU delegates, face-api
 (TinyFaceDetector 224/320/416, SSD MobileNet) with landmarks and expressions
-on WASM and WebGL. Part 2 puts one analysing browser in a room with N senders
-(pages of one other Chromium, analysis off, a demo photo as camera) and reads
+on WASM and WebGL. Part 2 puts one analysing browser in a room with N other members and reads
 the analysis rate per stream, the page's frames per second, its longest
 main-thread task and the frame rate it receives, first with Ensemble's
 scheduler, then with the naive approach in the same browser: every frame of
 every stream analysed on the main thread, one after the other.
 
-In a real room every sender is another person's machine. Here they share the
-two cores with the measured browser, so the senders' Chromium runs at the
-lowest CPU priority (`nice 19`): it gets what the measured browser leaves, as
-if it were elsewhere. The received frame rate shows the streams stayed live.
+In a real room every other member is another person's machine. Here they are
+bench/relay.py's members: each sends a face-api demo photo as ready-made VP8
+video (640 px, 15 fps, camera noise) over real WebRTC, at almost no cost to
+this machine, so the two cores measure the one browser.
 """
 
 import argparse
@@ -28,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tests.browsers import CHROMIUM, chromium_flags, low_priority_chromium, make_camera, make_photo_camera  # noqa: E402
+from bench.relay import relay_members  # noqa: E402
+from tests.browsers import CHROMIUM, PHOTO_FACES, chromium_flags, make_camera  # noqa: E402
 from tests.servers import ServerProcess  # noqa: E402
 
 ENGINE_TIMES = """async ([engine, options, runs]) => {
@@ -65,8 +65,8 @@ MEASURE = """async seconds => {
 NAIVE = """async () => {
     const { InlineRunner } = await import('/static/js/effects/runner.js');
     const mask = new InlineRunner('selfie'), faces = new InlineRunner('faces');
-    const maskInfo = await mask.init({ delegates: ['CPU'] });
-    const faceInfo = await faces.init({ detector: 'tiny', inputSize: 224, backends: ['wasm'] });
+    const maskInfo = await mask.init({ delegate: 'CPU' });
+    const faceInfo = await faces.init({ detector: 'tiny', inputSize: 224, backend: 'wasm' });
     window.__naive = { done: new Map() };
     const loop = async () => {
         for (const video of document.querySelectorAll('.tile:not(.self) video:not(.backdrop)')) {
@@ -83,57 +83,54 @@ NAIVE = """async () => {
 
 def engine_table(page, runs):
     rows = []
-    cases = [("selfie", {"model": model, "delegates": [delegate]}, f"selfie {model}") for model in ("landscape", "general") for delegate in ("CPU", "GPU")]
-    cases += [("faces", {"detector": "tiny", "inputSize": size, "backends": [backend]}, f"face-api tiny {size} + landmarks + expressions")
+    cases = [("selfie", {"model": model, "delegate": delegate}, f"selfie {model}") for model in ("landscape", "general") for delegate in ("CPU", "GPU")]
+    cases += [("faces", {"detector": "tiny", "inputSize": size, "backend": backend}, f"face-api tiny {size} + landmarks + expressions")
               for size in (224, 320, 416) for backend in ("wasm", "webgl")]
-    cases += [("faces", {"detector": "ssd", "backends": [backend]}, "face-api SSD MobileNet + landmarks + expressions") for backend in ("wasm", "webgl")]
+    cases += [("faces", {"detector": "ssd", "backend": backend}, "face-api SSD MobileNet + landmarks + expressions") for backend in ("wasm", "webgl")]
     for engine, options, label in cases:
         try:
             result = page.evaluate(ENGINE_TIMES, [engine, options, runs])
             rows.append(f"| {label} | {result['backend']} | {result['median']:.0f} ms |")
         except Exception as error:  # one engine failing to start is a result too
-            rows.append(f"| {label} | {options.get('delegates', options.get('backends'))[0]} | failed: {str(error).splitlines()[0][:80]} |")
+            rows.append(f"| {label} | {options.get('delegate', options.get('backend'))} | failed: {str(error).splitlines()[0][:80]} |")
         print(rows[-1], flush=True)
     return rows
 
 
-def streams_row(driver, server, folder, count, seconds, fps):
-    browsers = []
+def measure_viewer(browser, server, room, count, mode, seconds):
+    """One viewing page in `room`: (masks per s, faces per s, MEASURE's figures) per stream, by `mode`."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
     try:
-        # Stand-ins for the other people's machines: one low-priority process, one page per person.
-        senders = driver.chromium.launch(executable_path=low_priority_chromium(folder), args=chromium_flags(make_photo_camera(folder, "sample1", fps)))
-        browsers.append(senders)
-        for index in range(count):
-            senders.new_page().goto(f"{server.url}/r/streams-{count}?name=S{index}&analysis=off")
-        viewer_browser = driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(make_camera(folder, "bars")))
-        browsers.append(viewer_browser)
-        results = {}
-        for mode in ("scheduled", "naive"):
-            page = viewer_browser.new_page(viewport={"width": 1280, "height": 800})
-            page.goto(f"{server.url}/r/streams-{count}?name=Viewer-{mode}" + ("" if mode == "scheduled" else "&analysis=off"))
-            page.wait_for_function(f"() => window.ensemble.state().peers.filter(p => p.connectionState === 'connected').length >= {count}", timeout=120_000)
-            if mode == "scheduled":
-                page.wait_for_function("() => window.ensemble.state().peers.every(p => { const a = window.ensemble.analysis(p.id); return a && a.hz.mask > 0 && a.hz.faces > 0; })", timeout=180_000)
-                page.wait_for_timeout(3000)
-                measured = page.evaluate(MEASURE, seconds)
-                rates = [page.evaluate("id => window.ensemble.analysis(id).hz", peer["id"]) for peer in page.evaluate("() => window.ensemble.state().peers") if not peer["name"].startswith("Viewer")]
-                mask_hz = statistics.median(rate["mask"] for rate in rates)
-                faces_hz = statistics.median(rate["faces"] for rate in rates)
-            else:
-                page.evaluate(NAIVE)
-                page.wait_for_timeout(5000)
-                before = page.evaluate("() => [...window.__naive.done.values()].reduce((a, b) => a + b, 0)")
-                measured = page.evaluate(MEASURE, seconds)
-                after = page.evaluate("() => [...window.__naive.done.values()].reduce((a, b) => a + b, 0)")
-                mask_hz = faces_hz = (after - before) / seconds / count
-            results[mode] = (mask_hz, faces_hz, measured)
-            page.close()
-        (m1, f1, s1), (m2, f2, s2) = results["scheduled"], results["naive"]
-        return (f"| {count} | {s1['received']:.0f} | {m1:.1f} / {f1:.1f} | {s1['fps']:.0f} | {s1['longest']:.0f} ms "
-                f"| {s2['received']:.0f} | {m2:.1f} / {f2:.1f} | {s2['fps']:.0f} | {s2['longest']:.0f} ms |")
+        page.goto(f"{server.url}/r/{room}?name=Viewer-{mode}" + ("" if mode == "scheduled" else "&analysis=off"))
+        page.wait_for_function(f"() => window.ensemble.state().peers.filter(p => p.connectionState === 'connected').length >= {count}", timeout=120_000)
+        if mode == "scheduled":
+            page.wait_for_function("() => window.ensemble.state().peers.every(p => { const a = window.ensemble.analysis(p.id); return a && a.hz.mask > 0 && a.hz.faces > 0; })", timeout=180_000)
+            page.wait_for_timeout(3000)
+            measured = page.evaluate(MEASURE, seconds)
+            rates = [page.evaluate("id => window.ensemble.analysis(id).hz", peer["id"]) for peer in page.evaluate("() => window.ensemble.state().peers")]
+            return statistics.median(rate["mask"] for rate in rates), statistics.median(rate["faces"] for rate in rates), measured
+        page.evaluate(NAIVE)
+        page.wait_for_timeout(5000)
+        done = "() => [...window.__naive.done.values()].reduce((a, b) => a + b, 0)"
+        before = page.evaluate(done)
+        measured = page.evaluate(MEASURE, seconds)
+        rate = (page.evaluate(done) - before) / seconds / count
+        return rate, rate, measured
     finally:
-        for browser in browsers:
+        page.close()
+
+
+def streams_row(driver, server, folder, count, seconds, fps):
+    photos = sorted(PHOTO_FACES)
+    room = f"streams-{count}"
+    with relay_members(server.url, room, [photos[index % len(photos)] for index in range(count)], fps):
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(make_camera(folder, "bars")))
+        try:
+            (m1, f1, s1), (m2, f2, s2) = (measure_viewer(browser, server, room, count, mode, seconds) for mode in ("scheduled", "naive"))
+        finally:
             browser.close()
+    return (f"| {count} | {s1['received']:.0f} | {m1:.1f} / {f1:.1f} | {s1['fps']:.0f} | {s1['longest']:.0f} ms "
+            f"| {s2['received']:.0f} | {m2:.1f} / {f2:.1f} | {s2['fps']:.0f} | {s2['longest']:.0f} ms |")
 
 
 def main():

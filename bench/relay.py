@@ -10,10 +10,14 @@ the browser being measured receives real WebRTC video, while the senders cost
 this machine almost nothing, as if they were elsewhere. What the browsers send
 back is received and dropped. Prints "ready" once everyone has joined and runs
 until stdin closes.
+
+Benchmarks start it with `relay_members(...)`, at the lowest CPU priority
+(SCHED_IDLE): what little it needs comes from time the measured browser leaves.
 """
 
 import argparse
 import asyncio
+import contextlib
 import fractions
 import shutil
 import subprocess
@@ -156,6 +160,23 @@ async def run(url, room, photos, fps):
             task.cancel()
         for member in members:
             await member.close()
+
+
+@contextlib.contextmanager
+def relay_members(url, room, photos, fps=15):
+    """Run the members of `room` (one per photo) in a separate process while the block runs."""
+    command = ["chrt", "--idle", "0", sys.executable, __file__, url, room, "--photos", *photos, "--fps", str(fps)]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        if process.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"the relay members did not start (exit code {process.wait(10)})")
+        yield
+    finally:
+        process.stdin.close()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def main():

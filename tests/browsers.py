@@ -81,12 +81,3 @@ def chromium_flags(camera=None, grant=True, extra=()):
         flags.append(f"--use-file-for-fake-video-capture={camera}")
     return [*flags, *extra]
 
-
-def low_priority_chromium(folder):
-    """A launcher that runs Chromium only on CPU time nobody else wants (SCHED_IDLE), for
-    benchmarks: peers that stand in for other people's machines then take only
-    the CPU time the measured browser leaves over."""
-    path = Path(folder) / "chromium-idle"
-    path.write_text(f'#!/bin/sh\nexec chrt --idle 0 {CHROMIUM} "$@"\n')
-    path.chmod(0o755)
-    return str(path)

@@ -1,4 +1,5 @@
 import { Emitter } from "../emitter.js";
+import { BackendMemory } from "./backend-memory.js";
 import { MISSING_WEIGHTS } from "./engines/bodypix.js";
 import { startEngine } from "./runner.js";
 import { AnalysisScheduler } from "./scheduler.js";
@@ -13,23 +14,47 @@ export const FACE_PRESETS = {
 };
 
 /**
+ * The backends each engine can run on. The first needs no GPU: it starts
+ * fastest and works everywhere, so analysis begins on it while the others are
+ * timed in the background.
+ */
+const BACKENDS = {
+  selfie: [{ delegate: "CPU" }, { delegate: "GPU" }],
+  faces: [{ backend: "wasm" }, { backend: "webgl" }],
+  bodypix: [{ backend: "wasm" }],
+};
+
+/** How often each model may look at one stream, and the shape of its input. */
+const SCHEDULE = {
+  mask: (info) => ({ input: info.input, maxHz: 15 }),
+  faces: (info) => ({ input: info.input, keepAspect: true, maxHz: 8 }),
+};
+
+/**
  * The analysis of remote streams: starts the engines (segmentation and faces,
- * each in its worker), feeds them through one scheduler and answers what is
- * known about each stream.
+ * each in its worker) on the fastest backend of this device, feeds them
+ * through one scheduler and answers what is known about each stream.
+ *
+ * Backends are chosen by measuring, never by assumption: the first visit
+ * starts on the backend that needs no GPU, times the others in the background
+ * and switches if one is faster; the outcome is remembered for this device
+ * (BackendMemory), so later visits start on the winner straight away.
  *
  * Events: `ready(info)`, `problem(model, message)`, `result(streamId, model)`.
  */
 export class Analysis extends Emitter {
   #scheduler;
+  #memory;
   #started = null;
   /** @type {Map<string, Map<string, {landmarks: boolean, expressions: boolean}>>} per stream, per source */
   #faceDetail = new Map();
   /** @type {Record<string, object>} what each engine reported at start */
   info = {};
 
-  /** @param {{monitor: import("./frame-monitor.js").FrameMonitor}} parts */
-  constructor({ monitor }) {
+  /** @param {{monitor: import("./frame-monitor.js").FrameMonitor, memory?: BackendMemory}} parts */
+  constructor({ monitor, memory = new BackendMemory() }) {
     super();
+    this.#memory = memory;
     this.#scheduler = new AnalysisScheduler({ monitor });
     this.#scheduler.on("result", (id, model) => this.emit("result", id, model));
     this.#scheduler.on("error", (model, error) => this.emit("problem", model, error.message));
@@ -131,26 +156,76 @@ export class Analysis extends Emitter {
   }
 
   async #startMask(engine, where) {
-    let started;
     try {
-      started = await startEngine(engine, {}, where);
+      await this.#startModel("mask", engine, {}, where);
     } catch (error) {
       if (engine === "selfie") throw error;
       // BodyPix missing or failing: say so, and segment with the selfie models instead.
       this.emit("problem", "mask", error.message.includes(MISSING_WEIGHTS) ? MISSING_WEIGHTS : error.message);
-      started = await startEngine("selfie", {}, where);
-      started.info.fallbackFrom = engine;
+      await this.#startModel("mask", "selfie", {}, where);
+      this.info.mask.fallbackFrom = engine;
     }
-    this.info.mask = started.info;
-    this.#scheduler.addModel("mask", started.runner, { input: started.info.input, maxHz: 15 });
   }
 
   async #startFaces(preset, where) {
-    const options = FACE_PRESETS[preset] ?? FACE_PRESETS[224];
-    const started = await startEngine("faces", options, where);
-    this.info.faces = started.info;
-    this.#scheduler.addModel("faces", started.runner, { input: started.info.input, keepAspect: true, maxHz: 8 });
+    await this.#startModel("faces", "faces", FACE_PRESETS[preset] ?? FACE_PRESETS[224], where);
   }
+
+  /**
+   * Start `engine` for `model` on the backend remembered for this device, or on the first
+   * one; with nothing remembered, time the other backends afterwards.
+   * @param {"mask" | "faces"} model @param {string} engine @param {object} options @param {{preferWorker: boolean}} where
+   */
+  async #startModel(model, engine, options, where) {
+    const key = `${engine} ${JSON.stringify(options)}`;
+    const candidates = BACKENDS[engine];
+    const remembered = this.#memory.recall(key);
+    const recalled = remembered && candidates.find((one) => sameOptions(one, remembered.candidate));
+    const candidate = recalled ?? candidates[0];
+    let started;
+    try {
+      started = await startEngine(engine, { ...options, ...candidate }, where);
+    } catch (error) {
+      if (!recalled) throw error;
+      this.#memory.remember(key, null); // the remembered backend no longer starts: measure again
+      return this.#startModel(model, engine, options, where);
+    }
+    const tried = recalled ? remembered.tried : { [started.info.backend]: Math.round(started.info.probeMs) };
+    this.#use(model, started, { choice: recalled ? "remembered" : "measuring", tried, measuredAt: recalled ? remembered.measuredAt : null });
+    const others = candidates.filter((one) => one !== candidate);
+    // On the main thread a trial would freeze the page for seconds: there the first backend stays.
+    if (!recalled && started.runner.where === "worker") this.#tryOthers(model, engine, options, { key, candidate, started, tried }, others);
+  }
+
+  /** Time each other backend in a worker of its own; switch to one that beats the current, remember the winner. */
+  async #tryOthers(model, engine, options, best, others) {
+    const { key, tried } = best;
+    for (const candidate of others) {
+      try {
+        const trial = await startEngine(engine, { ...options, ...candidate }, { preferWorker: true, fallback: false });
+        tried[trial.info.backend] = Math.round(trial.info.probeMs);
+        if (trial.info.probeMs < best.started.info.probeMs) {
+          best = { ...best, candidate, started: trial };
+          this.#use(model, trial, { choice: "measuring", tried }); // the scheduler retires the slower runner
+        } else trial.runner.terminate();
+      } catch (error) {
+        tried[Object.values(candidate).join(" ").toLowerCase()] = `unavailable (${error.message})`;
+      }
+    }
+    const measuredAt = new Date().toISOString();
+    this.#memory.remember(key, { candidate: best.candidate, backend: best.started.info.backend, probeMs: best.started.info.probeMs, tried, measuredAt });
+    this.info[model] = { ...this.info[model], choice: "measured", tried, measuredAt };
+  }
+
+  /** Run `model` with a started engine from now on. */
+  #use(model, started, choice) {
+    this.info[model] = { ...started.info, ...choice };
+    this.#scheduler.addModel(model, started.runner, SCHEDULE[model](started.info));
+  }
+}
+
+function sameOptions(a, b) {
+  return Boolean(b) && Object.entries(a).every(([name, value]) => b[name] === value);
 }
 
 function round(value) {

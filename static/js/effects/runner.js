@@ -120,15 +120,17 @@ export function workersSupported() {
 /**
  * Start an engine, in a worker if possible; falls back to the main thread if the worker cannot start it.
  * @param {string} engine @param {object} options
+ * @param {{preferWorker?: boolean, fallback?: boolean}} [where] `fallback: false`: a worker or nothing
  * @returns {Promise<{runner: WorkerRunner | InlineRunner, info: object}>}
  */
-export async function startEngine(engine, options, { preferWorker = true } = {}) {
+export async function startEngine(engine, options, { preferWorker = true, fallback = true } = {}) {
   if (preferWorker && workersSupported()) {
     const runner = new WorkerRunner(engine);
     try {
       return { runner, info: { ...(await runner.init(options)), where: runner.where } };
     } catch (error) {
       runner.terminate();
+      if (!fallback) throw error;
       console.warn(`${engine} could not start in a worker; trying the main thread`, error);
     }
   }

@@ -33,7 +33,8 @@ export class AnalysisScheduler extends Emitter {
   }
 
   /**
-   * @param {string} model @param {{run: Function}} runner
+   * Add a model, or give it another runner: the old one finishes its frame and is terminated.
+   * @param {string} model @param {{run: Function, terminate?: Function}} runner
    * @param {{input: {width: number, height: number}, keepAspect?: boolean, maxHz: number}} options
    */
   addModel(model, runner, { input, keepAspect = false, maxHz }) {
@@ -124,6 +125,7 @@ export class AnalysisScheduler extends Emitter {
       this.#adapt(slot);
       if (slot.delayMs > 0) await sleep(slot.delayMs);
     }
+    if (this.#models.get(model) !== slot) slot.runner.terminate?.(); // replaced by a faster one
   }
 
   /** The next stream due for `model`, round-robin from the last one served. */

@@ -48,6 +48,18 @@ export class StatsOverlay {
     const summary = document.createElement("p");
     const worst = longTasks.length ? Math.max(...longTasks.slice(-50)) : 0;
     summary.textContent = `page ${fps} fps · longest recent main-thread task ${worst} ms · extra delay mask ${delays.mask ?? 0} ms, faces ${delays.faces ?? 0} ms`;
-    this.#element.replaceChildren(summary, table);
+    const choices = document.createElement("p");
+    choices.textContent = ["mask", "faces"].map((model) => describeChoice(model, engines[model])).join(" · ");
+    this.#element.replaceChildren(summary, table, choices);
   }
+}
+
+/** "faces: wasm-threads (measured here: wasm-threads 45 ms, webgl 700 ms)", for one model. */
+function describeChoice(model, engine) {
+  if (!engine) return `${model}: starting…`;
+  const tried = Object.entries(engine.tried ?? {})
+    .map(([backend, ms]) => (typeof ms === "number" ? `${backend} ${ms} ms` : `${backend} ${ms}`))
+    .join(", ");
+  const how = { measuring: "measuring the others", measured: "measured here", remembered: `measured here on ${engine.measuredAt?.slice(0, 10)}` }[engine.choice] ?? "";
+  return `${model}: ${engine.backend}${how || tried ? ` (${[how, tried].filter(Boolean).join(": ")})` : ""}`;
 }

@@ -33,19 +33,14 @@ export class Engine {
   #net = null;
   input = { width: 320, height: 240 };
 
-  async init({ backends = ["wasm"] } = {}) {
+  /** @param {{backend?: string}} options the TensorFlow.js backend (WASM: the others need a GPU to be fast) */
+  async init({ backend = "wasm" } = {}) {
     const probe = await fetch(WEIGHTS, { method: "HEAD" });
     if (!probe.ok) throw new Error(MISSING_WEIGHTS);
     for (const url of SCRIPTS) await runClassicScript(url);
     const tf = globalThis.tf;
     tf.wasm.setWasmPaths("/static/vendor/tfjs-wasm/");
-    let backend = null;
-    for (const candidate of backends) {
-      if (await tf.setBackend(candidate)) {
-        backend = candidate;
-        break;
-      }
-    }
+    if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend is not available`);
     await tf.ready();
     this.#net = await globalThis.bodyPix.load({ architecture: "MobileNetV1", outputStride: 16, multiplier: 0.5, quantBytes: 4, modelUrl: WEIGHTS });
     return { engine: "bodypix", model: "mobilenet-050-stride16", backend, input: this.input };

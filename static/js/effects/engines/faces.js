@@ -40,10 +40,11 @@ export class Engine {
   #expressions = true;
 
   /**
+   * Load the models on one backend and time a small frame on it (the caller compares backends).
    * @param {{detector?: "tiny" | "ssd", inputSize?: number, landmarks?: boolean, expressions?: boolean,
-   *   backends?: string[]}} options `inputSize` (tiny only): 224 for webcam faces, 416–512 for group photos
+   *   backend?: "wasm" | "webgl"}} options `inputSize` (tiny only): 224 for webcam faces, 416–512 for group photos
    */
-  async init({ detector = "tiny", inputSize = 416, landmarks = true, expressions = true, backends = ["wasm", "webgl"] } = {}) {
+  async init({ detector = "tiny", inputSize = 416, landmarks = true, expressions = true, backend = "wasm" } = {}) {
     useWorkerEnvironment();
     tf.setWasmPaths(WASM);
     this.#landmarks = landmarks;
@@ -51,27 +52,13 @@ export class Engine {
     const net = detector === "ssd" ? faceapi.nets.ssdMobilenetv1 : faceapi.nets.tinyFaceDetector;
     this.#options = detector === "ssd" ? new faceapi.SsdMobilenetv1Options({ minConfidence: 0.4 }) : new faceapi.TinyFaceDetectorOptions({ inputSize, scoreThreshold: 0.4 });
     this.input = detector === "ssd" ? { width: 512, height: 384 } : { width: inputSize, height: Math.round((inputSize * 3) / 4) };
-    const timings = {};
-    let best = null;
-    for (const backend of backends) {
-      try {
-        const began = performance.now();
-        if (!(await tf.setBackend(backend))) throw new Error("refused");
-        await tf.ready();
-        if (!net.isLoaded) await this.#load(net);
-        timings[`${backend}-start`] = Math.round(performance.now() - began);
-        // A short probe: software WebGL takes seconds per frame, and a longer one would show it no better.
-        timings[backend] = await medianMs(() => this.#detect(tf.zeros([PROBE.height, PROBE.width, 3], "int32")), 1);
-        if (best === null || timings[backend] < timings[best]) best = backend;
-      } catch (error) {
-        timings[backend] = `unavailable (${error.message})`; // the other backend still runs
-      }
-    }
-    if (best === null) throw new Error(`face analysis could not start: ${JSON.stringify(timings)}`);
-    await tf.setBackend(best);
-    const threads = best === "wasm" && tf.env().getBool("WASM_HAS_MULTITHREAD_SUPPORT");
-    this.backend = best;
-    return { engine: "face-api", detector, inputSize: detector === "ssd" ? 512 : inputSize, backend: threads ? "wasm-threads" : best, input: this.input, timings };
+    if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend is not available`);
+    await tf.ready();
+    await this.#load(net);
+    // A short probe: software WebGL takes seconds per frame, and a longer one would show it no better.
+    const probeMs = await medianMs(() => this.#detect(tf.zeros([PROBE.height, PROBE.width, 3], "int32")), 1);
+    const threads = backend === "wasm" && tf.env().getBool("WASM_HAS_MULTITHREAD_SUPPORT");
+    return { engine: "face-api", detector, inputSize: detector === "ssd" ? 512 : inputSize, backend: threads ? "wasm-threads" : backend, input: this.input, probeMs };
   }
 
   /**

@@ -19,41 +19,21 @@ export class Engine {
   #model = SELFIE_MODELS.landscape;
 
   /**
-   * Load the model on each delegate asked for, time a few frames on each and keep the faster.
-   * @param {{model?: "landscape" | "general", delegates?: Array<"CPU" | "GPU">}} options
+   * Load the model on one delegate and time a few frames on it (the caller compares delegates).
+   * @param {{model?: "landscape" | "general", delegate?: "CPU" | "GPU"}} options
    */
-  async init({ model = "landscape", delegates = ["CPU", "GPU"] } = {}) {
+  async init({ model = "landscape", delegate = "CPU" } = {}) {
     this.#model = SELFIE_MODELS[model];
     // Workers load the ES-module build of the wasm loader; a page loads the classic one with a script tag.
     const fileset = await FilesetResolver.forVisionTasks(WASM, typeof document === "undefined");
-    const probe = new ImageData(this.#model.width, this.#model.height);
-    const timings = {};
-    // One segmenter per wasm module: each delegate is tried by reconfiguring it.
-    for (const delegate of delegates) {
-      try {
-        const baseOptions = { modelAssetPath: this.#model.path, delegate };
-        if (this.#segmenter) await this.#segmenter.setOptions({ baseOptions });
-        else {
-          this.#segmenter = await ImageSegmenter.createFromOptions(fileset, {
-            baseOptions,
-            runningMode: "IMAGE",
-            outputConfidenceMasks: true,
-            outputCategoryMask: false,
-          });
-        }
-        timings[delegate] = await medianMs(() => this.run(probe), 4); // reading the mask back included
-      } catch (error) {
-        timings[delegate] = `unavailable (${error.message})`; // the other delegate still runs
-      }
-    }
-    const measured = delegates.filter((delegate) => typeof timings[delegate] === "number");
-    this.backend = measured.sort((a, b) => timings[a] - timings[b])[0];
-    if (!this.backend) throw new Error(`selfie segmentation could not start: ${JSON.stringify(timings)}`);
-    // The segmenter is set up for the delegate tried last (even if that try failed): switch if another won.
-    if (this.backend !== delegates.at(-1)) {
-      await this.#segmenter.setOptions({ baseOptions: { modelAssetPath: this.#model.path, delegate: this.backend } });
-    }
-    return { engine: "selfie", model, backend: this.backend.toLowerCase(), input: { width: this.#model.width, height: this.#model.height }, timings };
+    this.#segmenter = await ImageSegmenter.createFromOptions(fileset, {
+      baseOptions: { modelAssetPath: this.#model.path, delegate },
+      runningMode: "IMAGE",
+      outputConfidenceMasks: true,
+      outputCategoryMask: false,
+    });
+    const probeMs = await medianMs(() => this.run(new ImageData(this.#model.width, this.#model.height)), 4); // reading the mask back included
+    return { engine: "selfie", model, backend: delegate.toLowerCase(), input: this.input, probeMs };
   }
 
   /** The size frames should have when they arrive here. */

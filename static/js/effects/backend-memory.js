@@ -1,0 +1,83 @@
+/**
+ * Which backend each analysis engine runs on, as measured on this device:
+ * kept in localStorage so the next visit starts on the winner at once instead
+ * of timing every backend again (trying a GPU path on a machine without a GPU
+ * takes seconds). The record belongs to one device: a new browser version, a
+ * different number of cores or another graphics renderer starts it afresh.
+ *
+ * @typedef {{candidate: object, backend: string, probeMs: number, tried: Record<string, number | string>,
+ *   measuredAt: string}} BackendChoice
+ */
+
+const STORAGE_KEY = "ensemble.backends.v1";
+
+export class BackendMemory {
+  #storage;
+  #device;
+
+  /** @param {{storage?: Storage | null, device?: string}} [options] */
+  constructor({ storage = safeLocalStorage(), device = describeDevice() } = {}) {
+    this.#storage = storage;
+    this.#device = device;
+  }
+
+  /** @param {string} key engine and its options @returns {BackendChoice | null} */
+  recall(key) {
+    return this.#read()[key] ?? null;
+  }
+
+  /** @param {string} key @param {BackendChoice} choice */
+  remember(key, choice) {
+    this.#write({ ...this.#read(), [key]: choice });
+  }
+
+  /** Measure everything again next time. */
+  forget() {
+    try {
+      this.#storage?.removeItem(STORAGE_KEY);
+    } catch {
+      // storage refused: nothing was kept either
+    }
+  }
+
+  #read() {
+    try {
+      const saved = JSON.parse(this.#storage?.getItem(STORAGE_KEY) ?? "null");
+      return saved?.device === this.#device && saved.choices && typeof saved.choices === "object" ? saved.choices : {};
+    } catch {
+      return {}; // unreadable or refused: measure again
+    }
+  }
+
+  #write(choices) {
+    try {
+      this.#storage?.setItem(STORAGE_KEY, JSON.stringify({ device: this.#device, choices }));
+    } catch {
+      // storage full or refused (private windows): the next visit measures again
+    }
+  }
+}
+
+/** Browser, core count and graphics renderer: what decides which backend is fastest. */
+export function describeDevice() {
+  let renderer = "no WebGL";
+  try {
+    const gl = document.createElement("canvas").getContext("webgl");
+    if (gl) {
+      const debug = gl.getExtension("WEBGL_debug_renderer_info");
+      renderer = String(gl.getParameter(debug ? debug.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+      gl.getExtension("WEBGL_lose_context")?.loseContext();
+    }
+  } catch {
+    // no canvas here (a worker) or WebGL refused: the renderer stays unknown
+  }
+  return `${navigator.userAgent} | ${navigator.hardwareConcurrency} cores | ${renderer}`;
+}
+
+function safeLocalStorage() {
+  try {
+    return globalThis.localStorage ?? null;
+  } catch {
+    return null; // storage blocked for this page
+  }
+}
