@@ -6,7 +6,7 @@ import pytest
 
 from tests.browsers import CHROMIUM, PHOTO_FACES, chromium_flags, make_photo_camera
 from tests.e2e.helpers import room_url, state, wait_connected
-from tests.servers import ROOT
+from tests.servers import ROOT, ServerProcess
 
 ANALYSIS_START_MS = 90_000  # two engines start (wasm compile, backend timing) on a busy 2-core machine
 
@@ -141,3 +141,130 @@ def test_without_workers_the_same_analysis_runs_on_the_main_thread(server, open_
     assert result["where"] == {"mask": "main thread", "faces": "main thread"}
     assert result["engine"] == {"mask": "selfie", "faces": "face-api"}
     assert 0 <= result["mask"]["coverage"] <= 1
+
+
+def test_backends_are_timed_once_per_device_and_remembered(server, launch, open_page, page_errors):
+    open_page(room_url(server, "backends", "Sender", analysis="off"), "mandel")
+    context = launch("bars").new_context(viewport={"width": 1280, "height": 800})
+    context.on("weberror", lambda error: page_errors.append(str(error.error)))
+    first = context.new_page()
+    first.goto(room_url(server, "backends", "Viewer", analysis="on"))
+    wait_connected(first, 1)
+    wait_for_analysis(first, state(first)["peers"][0]["id"])
+    # Analysis runs on the backend that needs no GPU while the others are timed.
+    first.wait_for_function("() => Object.values(window.ensemble.engines()).every(e => e.choice === 'measured')", timeout=ANALYSIS_START_MS)
+    measured = first.evaluate("() => window.ensemble.engines()")
+    assert set(measured["mask"]["tried"]) == {"cpu", "gpu"}
+    assert set(measured["faces"]["tried"]) in ({"wasm", "webgl"}, {"wasm-threads", "webgl"})
+    for engine in measured.values():
+        timed = {backend: ms for backend, ms in engine["tried"].items() if isinstance(ms, (int, float))}
+        assert engine["backend"] == min(timed, key=timed.get)  # the fastest one runs
+    first.get_by_role("button", name="Stats").click()
+    assert "measured here" in first.locator("#stats").inner_text()
+    first.close()
+
+    # The next visit on this device starts on the winner and times nothing again.
+    second = context.new_page()
+    second.goto(room_url(server, "backends", "Viewer", analysis="on"))
+    wait_connected(second, 1)
+    wait_for_analysis(second, state(second)["peers"][0]["id"])
+    second.wait_for_timeout(3000)
+    remembered = second.evaluate("() => window.ensemble.engines()")
+    for model in ("mask", "faces"):
+        assert remembered[model]["choice"] == "remembered"
+        assert remembered[model]["backend"] == measured[model]["backend"]
+        assert remembered[model]["tried"] == measured[model]["tried"]
+    context.close()
+
+
+def test_a_faster_backend_takes_over_without_losing_a_frame_or_an_error(server, open_page):
+    page = open_page(server.url + "/")
+    outcome = page.evaluate(
+        """async () => {
+            const { AnalysisScheduler } = await import('/static/js/effects/scheduler.js');
+            // A video with a new picture every 50 ms.
+            const canvas = Object.assign(document.createElement('canvas'), { width: 64, height: 48 });
+            const paint = canvas.getContext('2d');
+            const timer = setInterval(() => { paint.fillStyle = `hsl(${Math.random() * 360} 60% 50%)`; paint.fillRect(0, 0, 64, 48); }, 50);
+            const video = Object.assign(document.createElement('video'), { muted: true, srcObject: canvas.captureStream(20) });
+            document.body.append(video);
+            await video.play();
+            const runner = (name, ms) => {
+                const r = { name, runs: 0, running: 0, terminated: false, terminatedWhileRunning: false,
+                    async run(frame) { r.running++; frame.close(); await new Promise(done => setTimeout(done, ms)); r.running--; r.runs++; return { result: { by: name }, ms }; },
+                    terminate() { r.terminated = true; r.terminatedWhileRunning ||= r.running > 0; } };
+                return r;
+            };
+            const until = test => new Promise(done => { const poll = setInterval(() => { if (test()) { clearInterval(poll); done(); } }, 10); });
+            const scheduler = new AnalysisScheduler({ monitor: { fps: 60 } });
+            const results = [], errors = [];
+            scheduler.on('result', (id, model, result) => results.push(result.by));
+            scheduler.on('error', (model, error) => errors.push(error.message));
+            scheduler.addStream('stream', video);
+            const slow = runner('slow', 60), fast = runner('fast', 10);
+            scheduler.addModel('mask', slow, { input: { width: 32, height: 24 }, maxHz: 50 });
+            scheduler.start();
+            await until(() => slow.runs >= 3);
+            scheduler.addModel('mask', fast, { input: { width: 32, height: 24 }, maxHz: 50 });
+            await until(() => fast.runs >= 5 && slow.terminated);
+            scheduler.stop();
+            clearInterval(timer);
+            const firstFast = results.indexOf('fast');
+            return { errors, slow, fast, slowAfterSwitch: results.slice(firstFast).filter(by => by === 'slow').length };
+        }"""
+    )
+    assert outcome["errors"] == []
+    assert outcome["slow"]["terminated"] and not outcome["slow"]["terminatedWhileRunning"]
+    assert not outcome["fast"]["terminated"]
+    assert outcome["slowAfterSwitch"] <= 1  # at most the frame it was working on
+
+
+# Started on every page at once: the page's frames and longest main-thread task over `seconds`,
+# and how many new analysis results each remote stream got meanwhile.
+MEASURE_RESPONSIVENESS = """seconds => {
+    const ids = window.ensemble.state().peers.map(peer => peer.id);
+    const counts = () => ids.map(id => window.ensemble.analysis(id).results);
+    const before = counts();
+    let longest = 0, frames = 0;
+    const observer = new PerformanceObserver(list => { for (const e of list.getEntries()) longest = Math.max(longest, e.duration); });
+    observer.observe({ type: 'longtask' });
+    window.__responsiveness = new Promise(done => {
+        const start = performance.now();
+        const tick = now => {
+            frames++;
+            if (now - start < seconds * 1000) return requestAnimationFrame(tick);
+            observer.disconnect();
+            const results = counts().map((after, i) => ({ mask: after.mask - before[i].mask, faces: after.faces - before[i].faces }));
+            done({ fps: frames / seconds, longest, results });
+        };
+        requestAnimationFrame(tick);
+    });
+}"""
+
+
+def test_four_people_each_analysing_three_remote_streams_keep_their_pages_responsive(launch, tmp_path, page_errors):
+    """Four browsers in a room, every one analysing the three streams it receives. They
+    are pages of one Chromium here (one process per person did not fit on two cores);
+    each still has its own renderer, workers and connections."""
+    with ServerProcess(tmp_path, max_peers_per_room=4) as server:
+        browser = launch("bars")
+        pages = []
+        for name in "ABCD":
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.on("pageerror", lambda error: page_errors.append(str(error)))
+            page.goto(room_url(server, "four", name, analysis="on"))
+            pages.append(page)
+        for page in pages:
+            wait_connected(page, 3, timeout=60_000)
+        for page in pages:
+            for peer in state(page)["peers"]:
+                wait_for_analysis(page, peer["id"], timeout=ANALYSIS_START_MS)
+        for page in pages:
+            page.evaluate(MEASURE_RESPONSIVENESS, 5)
+        reports = [page.evaluate("() => window.__responsiveness") for page in pages]
+        for report in reports:
+            # Two cores carry four people's pages, twelve encoders, twelve decoders and
+            # eight analysis workers here; a laptop carries one page.
+            assert report["fps"] >= 10, reports
+            assert report["longest"] < 200, reports
+            assert all(stream["mask"] >= 2 and stream["faces"] >= 1 for stream in report["results"]), reports

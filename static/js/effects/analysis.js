@@ -24,6 +24,9 @@ const BACKENDS = {
   bodypix: [{ backend: "wasm" }],
 };
 
+/** A backend takes over only below this fraction of the current one's time (GPU paths win by 5–10× where they win). */
+const SWITCH_BELOW = 0.8;
+
 /** How often each model may look at one stream, and the shape of its input. */
 const SCHEDULE = {
   mask: (info) => ({ input: info.input, maxHz: 15 }),
@@ -148,6 +151,7 @@ export class Analysis extends Emitter {
       mask: mask ? { width: mask.width, height: mask.height, coverage: round(mask.coverage), box: mask.box, centroid: mask.centroid } : null,
       inferenceMs: { mask: round(stream.ms.mask), faces: round(stream.ms.faces) },
       hz: { mask: round(stream.hz.mask), faces: round(stream.hz.faces) },
+      results: { mask: stream.count.mask ?? 0, faces: stream.count.faces ?? 0 },
       engine: { mask: this.info.mask?.engine ?? null, faces: this.info.faces?.engine ?? null },
       where: { mask: this.info.mask?.where ?? null, faces: this.info.faces?.where ?? null },
       backend: { mask: this.info.mask?.backend ?? null, faces: this.info.faces?.backend ?? null },
@@ -190,21 +194,29 @@ export class Analysis extends Emitter {
       this.#memory.remember(key, null); // the remembered backend no longer starts: measure again
       return this.#startModel(model, engine, options, where);
     }
-    const tried = recalled ? remembered.tried : { [started.info.backend]: Math.round(started.info.probeMs) };
+    const timed = typeof started.info.probeMs === "number" ? { [started.info.backend]: Math.round(started.info.probeMs) } : {};
+    const tried = recalled ? remembered.tried : timed;
     this.#use(model, started, { choice: recalled ? "remembered" : "measuring", tried, measuredAt: recalled ? remembered.measuredAt : null });
     const others = candidates.filter((one) => one !== candidate);
     // On the main thread a trial would freeze the page for seconds: there the first backend stays.
     if (!recalled && started.runner.where === "worker") this.#tryOthers(model, engine, options, { key, candidate, started, tried }, others);
   }
 
-  /** Time each other backend in a worker of its own; switch to one that beats the current, remember the winner. */
+  /**
+   * Start each other backend in a worker of its own and time it right after the current one,
+   * so both see the same load (a time taken while the page was starting up can be several
+   * times too long); switch to one that is clearly faster and remember the winner.
+   */
   async #tryOthers(model, engine, options, best, others) {
     const { key, tried } = best;
     for (const candidate of others) {
       try {
         const trial = await startEngine(engine, { ...options, ...candidate }, { preferWorker: true, fallback: false });
-        tried[trial.info.backend] = Math.round(trial.info.probeMs);
-        if (trial.info.probeMs < best.started.info.probeMs) {
+        const currentMs = await best.started.runner.probe();
+        const trialMs = await trial.runner.probe();
+        tried[best.started.info.backend] = Math.round(currentMs);
+        tried[trial.info.backend] = Math.round(trialMs);
+        if (trialMs < currentMs * SWITCH_BELOW) {
           best = { ...best, candidate, started: trial };
           this.#use(model, trial, { choice: "measuring", tried }); // the scheduler retires the slower runner
         } else trial.runner.terminate();
@@ -213,7 +225,7 @@ export class Analysis extends Emitter {
       }
     }
     const measuredAt = new Date().toISOString();
-    this.#memory.remember(key, { candidate: best.candidate, backend: best.started.info.backend, probeMs: best.started.info.probeMs, tried, measuredAt });
+    this.#memory.remember(key, { candidate: best.candidate, backend: best.started.info.backend, tried, measuredAt });
     this.info[model] = { ...this.info[model], choice: "measured", tried, measuredAt };
   }
 

@@ -3,7 +3,7 @@ import { fitFrame } from "./frames.js";
 /**
  * Runs one analysis engine, in a Web Worker when the browser can (module
  * workers with OffscreenCanvas), else on the main thread. Both runners have
- * the same two calls: `init(options)` and `run(frame)`.
+ * the same calls: `init(options)`, `probe()` and `run(frame, size, options)`.
  */
 
 const ENGINE_MODULES = {
@@ -50,6 +50,11 @@ export class WorkerRunner {
     return (await this.#send({ type: "init", engine: this.#engine, options })).info;
   }
 
+  /** Time the engine's backend now (ms a frame), to compare it with another under the same load. */
+  async probe() {
+    return (await this.#send({ type: "probe" })).ms;
+  }
+
   /**
    * @param {VideoFrame | ImageBitmap} frame (transferred: unusable here afterwards)
    * @param {{width: number, height: number}} size the engine's input size @param {object} [options] for this frame
@@ -93,6 +98,10 @@ export class InlineRunner {
     } catch (error) {
       throw new EngineError(this.#engineName, error.message);
     }
+  }
+
+  probe() {
+    return this.#engine.probe();
   }
 
   async run(frame, size, options) {

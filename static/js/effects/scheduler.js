@@ -166,6 +166,8 @@ export class StreamState {
   ms = {};
   /** @type {Record<string, number>} results per second, smoothed */
   hz = {};
+  /** @type {Record<string, number>} results so far */
+  count = {};
   /** @type {Record<string, number>} when each model last took a frame of this stream */
   #takenAt = {};
   /** @type {Record<string, number>} */
@@ -201,6 +203,7 @@ export class StreamState {
       this.hz[model] = this.hz[model] === undefined ? rate : this.hz[model] * 0.8 + rate * 0.2;
     }
     this.#finishedAt[model] = now;
+    this.count[model] = (this.count[model] ?? 0) + 1;
     this.results[model] = result;
     this.ms[model] = ms;
   }

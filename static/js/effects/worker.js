@@ -1,6 +1,6 @@
 /**
  * The analysis worker: hosts one engine (selfie, faces or bodypix) and answers
- * `init` and `run` messages with a result or an error, never both. Frames come
+ * `init`, `probe` (time the backend now) and `run` messages with a result or an error, never both. Frames come
  * in transferred: VideoFrames, scaled here to the engine's input size, or
  * ImageBitmaps already at that size (see frames.js).
  */
@@ -20,6 +20,8 @@ self.onmessage = async ({ data }) => {
     if (data.type === "init") {
       engine = new (await ENGINES[data.engine]()).Engine();
       self.postMessage({ type: "ready", id: data.id, info: await engine.init(data.options) });
+    } else if (data.type === "probe") {
+      self.postMessage({ type: "probed", id: data.id, ms: await engine.probe() });
     } else if (data.type === "run") {
       const start = performance.now();
       frame = await fitFrame(frame, data.size);

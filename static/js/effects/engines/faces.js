@@ -55,10 +55,13 @@ export class Engine {
     if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend is not available`);
     await tf.ready();
     await this.#load(net);
-    // A short probe: software WebGL takes seconds per frame, and a longer one would show it no better.
-    const probeMs = await medianMs(() => this.#detect(tf.zeros([PROBE.height, PROBE.width, 3], "int32")), 1);
     const threads = backend === "wasm" && tf.env().getBool("WASM_HAS_MULTITHREAD_SUPPORT");
-    return { engine: "face-api", detector, inputSize: detector === "ssd" ? 512 : inputSize, backend: threads ? "wasm-threads" : backend, input: this.input, probeMs };
+    return { engine: "face-api", detector, inputSize: detector === "ssd" ? 512 : inputSize, backend: threads ? "wasm-threads" : backend, input: this.input, probeMs: await this.probe() };
+  }
+
+  /** Median ms to search a small blank frame (to compare backends). Short: software WebGL takes seconds a frame. */
+  probe() {
+    return medianMs(() => this.#detect(tf.zeros([PROBE.height, PROBE.width, 3], "int32")), 1);
   }
 
   /**

@@ -32,8 +32,12 @@ export class Engine {
       outputConfidenceMasks: true,
       outputCategoryMask: false,
     });
-    const probeMs = await medianMs(() => this.run(new ImageData(this.#model.width, this.#model.height)), 4); // reading the mask back included
-    return { engine: "selfie", model, backend: delegate.toLowerCase(), input: this.input, probeMs };
+    return { engine: "selfie", model, backend: delegate.toLowerCase(), input: this.input, probeMs: await this.probe() };
+  }
+
+  /** Median ms to segment a blank frame, reading the mask back included (to compare backends). */
+  probe() {
+    return medianMs(() => this.run(new ImageData(this.#model.width, this.#model.height)), 4);
   }
 
   /** The size frames should have when they arrive here. */
