@@ -51,8 +51,10 @@ e2e: setup system-packages
 
 # Benchmarks take minutes; their results go into docs/benchmarks.md by hand.
 bench: setup system-packages
+	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	$(PY) bench/join_time.py
 	$(PY) bench/analysis.py
+	$(PY) bench/scene.py
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor test-artifacts

@@ -2,15 +2,15 @@
 
     .venv/bin/python bench/scene.py [--people 2 3 5] [--seconds 8]
 
-One viewing browser (a demo photo as camera, analysis on) and N-1 senders
-(pages of one other Chromium, analysis off, another demo photo as their
-camera) in one room. The
-viewer opens the scene, waits until every stream has a mask (the analysis
-engines are warm), and for each participant count measures three drawings of
-it: every picture whole (no background removal), everyone cut out with their
-masks, and cut out on canvases kept in
-memory (`?canvas=cpu`) instead of the browser's accelerated ones. It reports
-the scene's own frames per second and median draw time, the page's frames per
+One viewing browser (a demo photo as camera, analysis on) and N-1 other
+members (bench/relay.py: ready-made VP8 video of other demo photos over real
+WebRTC, at almost no cost to this machine, standing in for the other people's
+machines) in one room. The viewer opens the scene, waits until every stream
+has a mask (the analysis engines are warm), and for each participant count
+measures three drawings of it: every picture whole (no background removal),
+everyone cut out with their masks, and cut out on canvases kept in memory
+(`?canvas=cpu`) instead of the browser's accelerated ones. It reports the
+scene's own frames per second and median draw time, the page's frames per
 second and its longest main-thread task.
 """
 
@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from bench.analysis import MEASURE  # noqa: E402
+from bench.analysis import BACKENDS_CHOSEN, MEASURE  # noqa: E402
+from bench.relay import relay_members  # noqa: E402
 from tests.browsers import CHROMIUM, PHOTO_FACES, chromium_flags, make_photo_camera  # noqa: E402
 from tests.servers import ServerProcess  # noqa: E402
 
@@ -57,31 +58,25 @@ def open_viewer(browser, server, room, count, canvas):
 
 def row(driver, server, folder, count, seconds):
     photos = sorted(PHOTO_FACES)
-    browsers = []
     room = f"scene-{count}"
-    try:
-        # The senders share one browser process (one camera for all): five processes did not fit on two cores.
-        senders = driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(make_photo_camera(folder, photos[1])))
-        browsers.append(senders)
-        for index in range(count - 1):
-            senders.new_page().goto(f"{server.url}/r/{room}?name=P{index + 1}&analysis=off")
+    with relay_members(server.url, room, [photos[1 + index % (len(photos) - 1)] for index in range(count - 1)]):
         viewer = driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(make_photo_camera(folder, photos[0])))
-        browsers.append(viewer)
-        page = open_viewer(viewer, server, room, count, "accelerated")
-        # Engines warm first (they compile at start), so every variant is measured with analysis running.
-        page.wait_for_function(EVERYONE_MASKED, timeout=180_000)
-        set_removal(page, False)
-        whole = measure(page, seconds)
-        set_removal(page, True)
-        cut = measure(page, seconds)
-        page.close()
-        page = open_viewer(viewer, server, room, count, "cpu")
-        page.wait_for_function(EVERYONE_MASKED, timeout=180_000)
-        cpu = measure(page, seconds)
-        return f"| {count} | {whole} | {cut} | {cpu} |"
-    finally:
-        for browser in browsers:
-            browser.close()
+        try:
+            page = open_viewer(viewer, server, room, count, "accelerated")
+            # Engines warm first (they compile at start), so every variant is measured with analysis running.
+            page.wait_for_function(EVERYONE_MASKED, timeout=180_000)
+            page.wait_for_function(BACKENDS_CHOSEN, timeout=180_000)
+            set_removal(page, False)
+            whole = measure(page, seconds)
+            set_removal(page, True)
+            cut = measure(page, seconds)
+            page.close()
+            page = open_viewer(viewer, server, room, count, "cpu")
+            page.wait_for_function(EVERYONE_MASKED, timeout=180_000)
+            cpu = measure(page, seconds)
+        finally:
+            viewer.close()
+    return f"| {count} | {whole} | {cut} | {cpu} |"
 
 
 def main():
