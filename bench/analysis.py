@@ -31,14 +31,14 @@ from bench.relay import relay_members  # noqa: E402
 from tests.browsers import CHROMIUM, PHOTO_FACES, chromium_flags, make_camera  # noqa: E402
 from tests.servers import ServerProcess  # noqa: E402
 
-ENGINE_TIMES = """async ([engine, options, runs]) => {
+ENGINE_TIMES = """async ([engine, options, runs, wanted]) => {
     const { startEngine } = await import('/static/js/effects/runner.js');
     const { runner, info } = await startEngine(engine, options);
     const photo = await (await fetch('/bench-photo.jpg')).blob();
     const times = [];
     for (let i = 0; i < runs + 1; i++) {
         const frame = await createImageBitmap(photo, { resizeWidth: info.input.width, resizeHeight: info.input.height });
-        const { ms } = await runner.run(frame, info.input);
+        const { ms } = await runner.run(frame, info.input, wanted);
         if (i > 0) times.push(ms);
     }
     runner.terminate();
@@ -87,13 +87,17 @@ NAIVE = """async () => {
 
 def engine_table(page, runs):
     rows = []
-    cases = [("selfie", {"model": model, "delegate": delegate}, f"selfie {model}") for model in ("landscape", "general") for delegate in ("CPU", "GPU")]
-    cases += [("faces", {"detector": "tiny", "inputSize": size, "backend": backend}, f"face-api tiny {size} + landmarks + expressions")
+    everything = {"landmarks": True, "expressions": True}
+    faces_only = {"landmarks": False, "expressions": False}
+    cases = [("selfie", {"model": model, "delegate": delegate}, None, f"selfie {model}") for model in ("landscape", "general") for delegate in ("CPU", "GPU")]
+    # What the room runs unless a tile shows landmarks or expressions: the detector alone.
+    cases += [("faces", {"detector": "tiny", "inputSize": size, "backend": "wasm"}, faces_only, f"face-api tiny {size}, faces only") for size in (160, 224, 416)]
+    cases += [("faces", {"detector": "tiny", "inputSize": size, "backend": backend}, everything, f"face-api tiny {size} + landmarks + expressions")
               for size in (224, 320, 416) for backend in ("wasm", "webgl")]
-    cases += [("faces", {"detector": "ssd", "backend": backend}, "face-api SSD MobileNet + landmarks + expressions") for backend in ("wasm", "webgl")]
-    for engine, options, label in cases:
+    cases += [("faces", {"detector": "ssd", "backend": backend}, everything, "face-api SSD MobileNet + landmarks + expressions") for backend in ("wasm", "webgl")]
+    for engine, options, wanted, label in cases:
         try:
-            result = page.evaluate(ENGINE_TIMES, [engine, options, runs])
+            result = page.evaluate(ENGINE_TIMES, [engine, options, runs, wanted])
             rows.append(f"| {label} | {result['backend']} | {result['median']:.0f} ms |")
         except Exception as error:  # one engine failing to start is a result too
             rows.append(f"| {label} | {options.get('delegate', options.get('backend'))} | failed: {str(error).splitlines()[0][:80]} |")
@@ -140,14 +144,14 @@ def streams_row(driver, server, folder, count, seconds, fps):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--streams", type=int, nargs="+", default=[1, 2, 3, 5])
+    parser.add_argument("--streams", type=int, nargs="*", default=[1, 2, 3, 5], help="remote stream counts (none: only the engine table)")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--fps", type=int, default=15, help="the senders' camera frame rate")
     parser.add_argument("--skip-engines", action="store_true", help="only the table with remote streams")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as driver:
-        with ServerProcess(folder, max_peers_per_room=max(options.streams) + 2) as server:
+        with ServerProcess(folder, max_peers_per_room=max(options.streams, default=0) + 2) as server:
             browser = driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(make_camera(folder, "bars")))
             page = browser.new_page()
             photo = (Path(__file__).resolve().parent.parent / "node_modules/@vladmandic/face-api/demo/sample1.jpg").read_bytes()
@@ -157,6 +161,8 @@ def main():
                 print("| model | backend | median per inference |\n| --- | --- | --- |", flush=True)
                 engine_table(page, options.runs)
             browser.close()
+            if not options.streams:
+                return
             print("\n| remote streams | scheduled: received fps | masks / faces per s per stream | page fps | longest task "
                   "| naive: received fps | masks / faces per s per stream | page fps | longest task |\n"
                   "| --- | --- | --- | --- | --- | --- | --- | --- | --- |", flush=True)

@@ -259,6 +259,8 @@ def test_four_people_each_analysing_three_remote_streams_keep_their_pages_respon
         for page in pages:
             for peer in state(page)["peers"]:
                 wait_for_analysis(page, peer["id"], timeout=ANALYSIS_START_MS)
+        for page in pages:  # the first visit's backend trials are over (a later visit has none)
+            page.wait_for_function("() => Object.values(window.ensemble.engines()).every(e => e.choice === 'measured')", timeout=ANALYSIS_START_MS)
         for page in pages:
             page.evaluate(MEASURE_RESPONSIVENESS, 5)
         reports = [page.evaluate("() => window.__responsiveness") for page in pages]
