@@ -153,7 +153,10 @@ export class AnalysisScheduler extends Emitter {
 }
 
 const IDLE_MS = 30;
-const MAX_DELAY_MS = 1000;
+// The most the scheduler holds a model back between inferences. A page that stays slow with
+// analysis held back is slow for other reasons (decoding, encoding, other tabs); each model
+// then still looks at the streams about twice a second, so effects keep following people.
+const MAX_DELAY_MS = 500;
 
 /** One remote stream: its video, switches and the latest result of each model. */
 export class StreamState {
