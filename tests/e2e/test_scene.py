@@ -199,6 +199,25 @@ def test_an_edit_shows_on_everyone_elses_canvas_within_a_second(server, open_pag
     assert scene_of(bea)["placements"][-1]["name"] == "Bea"  # drawn last: in front
 
 
+def test_quick_edits_in_a_row_build_on_each_other(server, open_page):
+    ada, bea = two_in_scene(server, open_page, "quick")
+    target = placement(ada, "Bea")
+    ada.mouse.click(*on_screen(ada, target["x"] + target["width"] / 2, target["y"] + target["height"] / 2)[:2])  # selects Bea
+    x, scale = target["x"] / 1280, target["width"] / 1280
+    # Four keys within one task, so no frame is drawn between them: each must start from the one before.
+    ada.evaluate(
+        """() => { const canvas = document.querySelector('canvas[data-scene=canvas]');
+            for (const key of ['+', '+', ']', 'ArrowRight']) canvas.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true, cancelable: true })); }"""
+    )
+    expected = {"scale": scale * 1.21, "x": x - (scale * 1.21 - scale) / 2 + 0.01}
+    bea.wait_for_function(
+        """e => { const bea = window.ensemble.scene().scene.participants?.find(p => p.name === 'Bea');
+            return bea && Math.abs(bea.scale - e.scale) < 0.002 && Math.abs(bea.x - e.x) < 0.002 && bea.z >= 1; }""",
+        arg=expected,
+        timeout=5000,
+    )
+
+
 def test_two_people_editing_at_once_both_keep_their_change(server, open_page):
     ada, bea = two_in_scene(server, open_page, "together")
     # Both edit from version 0 at the same moment: one of them gets a version conflict and applies theirs again on top.

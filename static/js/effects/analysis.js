@@ -19,9 +19,9 @@ export const FACE_PRESETS = {
  * timed in the background.
  */
 const BACKENDS = {
-  selfie: [{ delegate: "CPU" }, { delegate: "GPU" }],
-  faces: [{ backend: "wasm" }, { backend: "webgl" }],
-  bodypix: [{ backend: "wasm" }],
+  selfie: [{ options: { delegate: "CPU" }, label: "cpu" }, { options: { delegate: "GPU" }, label: "gpu", gpu: true }],
+  faces: [{ options: { backend: "wasm" }, label: "wasm" }, { options: { backend: "webgl" }, label: "webgl", gpu: true }],
+  bodypix: [{ options: { backend: "wasm" }, label: "wasm" }],
 };
 
 /** A backend takes over only below this fraction of the current one's time (GPU paths win by 5–10× where they win). */
@@ -38,10 +38,11 @@ const SCHEDULE = {
  * each in its worker) on the fastest backend of this device, feeds them
  * through one scheduler and answers what is known about each stream.
  *
- * Backends are chosen by measuring, never by assumption: the first visit
- * starts on the backend that needs no GPU, times the others in the background
- * and switches if one is faster; the outcome is remembered for this device
- * (BackendMemory), so later visits start on the winner straight away.
+ * Backends are chosen by measuring: the first visit starts on the backend
+ * that needs no GPU, times the others in the background and switches if one
+ * is clearly faster; the outcome is remembered for this device
+ * (BackendMemory), so later visits start on the winner straight away. GPU
+ * backends are not tried where the graphics renderer is itself software.
  *
  * Events: `ready(info)`, `problem(model, message)`, `result(streamId, model)`.
  */
@@ -184,11 +185,11 @@ export class Analysis extends Emitter {
     const key = `${engine} ${JSON.stringify(options)}`;
     const candidates = BACKENDS[engine];
     const remembered = this.#memory.recall(key);
-    const recalled = remembered && candidates.find((one) => sameOptions(one, remembered.candidate));
+    const recalled = remembered && candidates.find((one) => sameOptions(one.options, remembered.candidate));
     const candidate = recalled ?? candidates[0];
     let started;
     try {
-      started = await startEngine(engine, { ...options, ...candidate }, where);
+      started = await startEngine(engine, { ...options, ...candidate.options }, where);
     } catch (error) {
       if (!recalled) throw error;
       this.#memory.remember(key, null); // the remembered backend no longer starts: measure again
@@ -210,8 +211,12 @@ export class Analysis extends Emitter {
   async #tryOthers(model, engine, options, best, others) {
     const { key, tried } = best;
     for (const candidate of others) {
+      if (candidate.gpu && this.#memory.softwareRenderer) {
+        tried[candidate.label] = `not tried: WebGL renders in software here (${this.#memory.softwareRenderer})`;
+        continue;
+      }
       try {
-        const trial = await startEngine(engine, { ...options, ...candidate }, { preferWorker: true, fallback: false });
+        const trial = await startEngine(engine, { ...options, ...candidate.options }, { preferWorker: true, fallback: false });
         const currentMs = await best.started.runner.probe();
         const trialMs = await trial.runner.probe();
         tried[best.started.info.backend] = Math.round(currentMs);
@@ -221,11 +226,11 @@ export class Analysis extends Emitter {
           this.#use(model, trial, { choice: "measuring", tried }); // the scheduler retires the slower runner
         } else trial.runner.terminate();
       } catch (error) {
-        tried[Object.values(candidate).join(" ").toLowerCase()] = `unavailable (${error.message})`;
+        tried[candidate.label] = `unavailable (${error.message})`;
       }
     }
     const measuredAt = new Date().toISOString();
-    this.#memory.remember(key, { candidate: best.candidate, backend: best.started.info.backend, tried, measuredAt });
+    this.#memory.remember(key, { candidate: best.candidate.options, backend: best.started.info.backend, tried, measuredAt });
     this.info[model] = { ...this.info[model], choice: "measured", tried, measuredAt };
   }
 

@@ -15,10 +15,20 @@ export class BackendMemory {
   #storage;
   #device;
 
-  /** @param {{storage?: Storage | null, device?: string}} [options] */
-  constructor({ storage = safeLocalStorage(), device = describeDevice() } = {}) {
+  /** @param {{storage?: Storage | null, renderer?: string}} [options] */
+  constructor({ storage = safeLocalStorage(), renderer = graphicsRenderer() } = {}) {
     this.#storage = storage;
-    this.#device = device;
+    this.renderer = renderer;
+    this.#device = `${navigator.userAgent} | ${navigator.hardwareConcurrency} cores | ${renderer}`;
+  }
+
+  /**
+   * The name of the software rasterizer standing in for a GPU here (SwiftShader, llvmpipe,
+   * Microsoft's basic renderer), else null. With one, GPU backends run 10–15× slower than
+   * the CPU ones (docs/benchmarks.md), and merely timing them keeps every core busy for 15–20 s.
+   */
+  get softwareRenderer() {
+    return this.renderer.match(SOFTWARE_RENDERERS)?.[0] ?? null;
   }
 
   /** @param {string} key engine and its options @returns {BackendChoice | null} */
@@ -58,20 +68,20 @@ export class BackendMemory {
   }
 }
 
-/** Browser, core count and graphics renderer: what decides which backend is fastest. */
-export function describeDevice() {
-  let renderer = "no WebGL";
+const SOFTWARE_RENDERERS = /swiftshader|llvmpipe|softpipe|basic render driver|software/i;
+
+/** The graphics renderer WebGL reports ("no WebGL" without one). */
+export function graphicsRenderer() {
   try {
     const gl = document.createElement("canvas").getContext("webgl");
-    if (gl) {
-      const debug = gl.getExtension("WEBGL_debug_renderer_info");
-      renderer = String(gl.getParameter(debug ? debug.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
-      gl.getExtension("WEBGL_lose_context")?.loseContext();
-    }
+    if (!gl) return "no WebGL";
+    const debug = gl.getExtension("WEBGL_debug_renderer_info");
+    const renderer = String(gl.getParameter(debug ? debug.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+    gl.getExtension("WEBGL_lose_context")?.loseContext();
+    return renderer;
   } catch {
-    // no canvas here (a worker) or WebGL refused: the renderer stays unknown
+    return "no WebGL"; // no canvas here (a worker) or WebGL refused
   }
-  return `${navigator.userAgent} | ${navigator.hardwareConcurrency} cores | ${renderer}`;
 }
 
 function safeLocalStorage() {

@@ -69,7 +69,7 @@ export class SceneEditor extends Emitter {
     if (!name) return;
     const others = this.#compositor.placements.filter((placement) => placement.name !== name).map((placement) => placement.z);
     const z = direction > 0 ? Math.max(0, ...others) + 1 : Math.min(0, ...others) - 1;
-    this.emit("edit", (scene) => withParticipant(scene, name, { ...this.#current(name), z }));
+    this.emit("edit", (scene) => withParticipant(scene, name, { ...this.#geometry(scene, name), z }));
   }
 
   /** Outline the selected person and its scale handle (on the overlay canvas, never in photos). */
@@ -159,8 +159,10 @@ export class SceneEditor extends Emitter {
     const step = (event.shiftKey ? 5 : 1) * KEY_STEP;
     const move = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] }[event.key];
     if (move) {
-      const changes = { x: placement.x / width + move[0], y: placement.y / height + move[1], scale: placement.width / width };
-      this.emit("edit", (scene) => withParticipant(scene, placement.name, changes));
+      this.emit("edit", (scene) => {
+        const { x, y, scale } = this.#geometry(scene, placement.name);
+        return withParticipant(scene, placement.name, { x: x + move[0], y: y + move[1], scale });
+      });
     } else if (event.key === "+" || event.key === "=") this.#scaleBy(placement, 1.1);
     else if (event.key === "-") this.#scaleBy(placement, 1 / 1.1);
     else if (event.key === "]" || event.key === "PageUp") this.restack(1);
@@ -173,21 +175,26 @@ export class SceneEditor extends Emitter {
   /** Scale a person about the centre of their picture. */
   #scaleBy(placement, factor) {
     const { width, height } = this.#canvas;
-    const scaledWidth = clamp(placement.width * factor, 0.02 * width, 4 * width);
-    const scaledHeight = (placement.height * scaledWidth) / placement.width;
-    const changes = {
-      x: (placement.x + (placement.width - scaledWidth) / 2) / width,
-      y: (placement.y + (placement.height - scaledHeight) / 2) / height,
-      scale: scaledWidth / width,
-    };
-    this.emit("edit", (scene) => withParticipant(scene, placement.name, changes));
+    const heightPerWidth = (placement.height / placement.width) * (width / height); // picture height per unit of scale
+    this.emit("edit", (scene) => {
+      const { x, y, scale } = this.#geometry(scene, placement.name);
+      const scaled = clamp(scale * factor, 0.02, 4);
+      return withParticipant(scene, placement.name, { x: x + (scale - scaled) / 2, y: y + ((scale - scaled) * heightPerWidth) / 2, scale: scaled });
+    });
   }
 
-  /** Where a person is now, as scene fields (so a first edit pins an automatically placed person). */
-  #current(name) {
+  /**
+   * A person's x, y and scale in `scene`, the scene an edit is applied to: their entry's,
+   * or for a person the layout placed, where the last frame drew them (so a first edit pins
+   * them there). Edits read them when applied, not when made, so quick edits in a row (a
+   * wheel turn, then `]`) build on each other instead of each starting from the last frame.
+   */
+  #geometry(scene, name) {
+    const entry = scene.participants?.find((candidate) => candidate.name === name);
     const placement = this.#compositor.placements.find((candidate) => candidate.name === name);
     const { width, height } = this.#canvas;
-    return placement ? { x: placement.x / width, y: placement.y / height, scale: placement.width / width } : {};
+    const drawn = placement ? { x: placement.x / width, y: placement.y / height, scale: placement.width / width } : {};
+    return { x: entry?.x ?? drawn.x, y: entry?.y ?? drawn.y, scale: entry?.scale ?? drawn.scale };
   }
 
   #select(name) {
