@@ -57,9 +57,10 @@ export class StatsOverlay {
 /** "faces: wasm-threads (measured here: wasm-threads 45 ms, webgl 700 ms)", for one model. */
 function describeChoice(model, engine) {
   if (!engine) return `${model}: starting…`;
+  const how = { measuring: "measuring the others", measured: "measured here", remembered: `measured here on ${engine.measuredAt?.slice(0, 10)}` }[engine.choice];
   const tried = Object.entries(engine.tried ?? {})
-    .map(([backend, ms]) => (typeof ms === "number" ? `${backend} ${ms} ms` : `${backend} ${ms}`))
+    .map(([backend, ms]) => `${backend} ${typeof ms === "number" ? `${ms} ms` : ms}`)
     .join(", ");
-  const how = { measuring: "measuring the others", measured: "measured here", remembered: `measured here on ${engine.measuredAt?.slice(0, 10)}` }[engine.choice] ?? "";
-  return `${model}: ${engine.backend}${how || tried ? ` (${[how, tried].filter(Boolean).join(": ")})` : ""}`;
+  const detail = [how, tried].filter(Boolean).join(": ");
+  return detail ? `${model}: ${engine.backend} (${detail})` : `${model}: ${engine.backend}`;
 }
