@@ -51,13 +51,13 @@ PHOTO_FACES = {
 }
 
 
-def make_photo_camera(folder, photo, fps=10):
-    """A still photo as a fake camera: 640 px wide, `fps` frames a second, 1 s (looped by Chromium)."""
-    path = Path(folder) / f"{photo}-{fps}fps.y4m"
+def make_photo_camera(folder, photo):
+    """A still photo as a fake camera: 640 px wide, 10 fps, 1 s (looped by Chromium)."""
+    path = Path(folder) / f"{photo}.y4m"
     if not path.exists():
         subprocess.run(
             [shutil.which("ffmpeg") or "ffmpeg", "-loglevel", "error", "-loop", "1", "-i", str(DEMO_PHOTOS / f"{photo}.jpg"),
-             "-vf", "scale=640:-2,format=yuv420p", "-r", str(fps), "-t", "1", str(path)],
+             "-vf", "scale=640:-2,format=yuv420p", "-r", "10", "-t", "1", str(path)],
             check=True,
         )
     return path
@@ -82,4 +82,3 @@ def chromium_flags(camera=None, grant=True, extra=()):
     if camera:
         flags.append(f"--use-file-for-fake-video-capture={camera}")
     return [*flags, *extra]
-

@@ -155,7 +155,6 @@ export class SceneEditor extends Emitter {
   #key(event) {
     const placement = this.#compositor.placements.find((candidate) => candidate.name === this.selected);
     if (!placement) return;
-    const { width, height } = this.#canvas;
     const step = (event.shiftKey ? 5 : 1) * KEY_STEP;
     const move = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] }[event.key];
     if (move) {
