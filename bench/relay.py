@@ -34,16 +34,17 @@ from aiortc.contrib.media import MediaBlackhole  # noqa: E402
 from aiortc.sdp import candidate_from_sdp  # noqa: E402
 
 from ensemble.client import EnsembleClient  # noqa: E402
-from tests.browsers import DEMO_PHOTOS  # noqa: E402
+from tests.browsers import framed_photo  # noqa: E402
 
 
 def make_video(folder, photo, fps):
-    """A 4 s VP8 WebM of a demo photo with a key frame every second (a receiver can start within one)."""
+    """A 4 s VP8 WebM of a demo photo or close-up with a key frame every second (a receiver can start within one)."""
     path = Path(folder) / f"{photo}-{fps}fps.webm"
     if not path.exists():
+        source, framing = framed_photo(photo)
         subprocess.run(
-            [shutil.which("ffmpeg") or "ffmpeg", "-loglevel", "error", "-loop", "1", "-i", str(DEMO_PHOTOS / f"{photo}.jpg"),
-             "-vf", "scale=640:-2,noise=alls=6:allf=t,format=yuv420p", "-r", str(fps), "-t", "4",
+            [shutil.which("ffmpeg") or "ffmpeg", "-loglevel", "error", "-loop", "1", "-i", str(source),
+             "-vf", f"{framing},noise=alls=6:allf=t,format=yuv420p", "-r", str(fps), "-t", "4",
              "-c:v", "libvpx", "-b:v", "600k", "-g", str(fps), "-deadline", "realtime", "-cpu-used", "8", "-an", str(path)],
             check=True,
         )

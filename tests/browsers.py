@@ -51,13 +51,54 @@ PHOTO_FACES = {
 }
 
 
+# One person close to the camera, as a webcam shows them: a 4:3 crop of a demo
+# photo (x, y, width, height in the 1920 px original) and, read by hand off the
+# crop, the centre of the face (fractions of width and height).
+CLOSE_UPS = {
+    # sample1's left woman: clown make-up, black bow, looking into the camera
+    "sample1-left": ("sample1", (135, 180, 720, 540), (0.53, 0.55)),
+    # sample1's right woman: laughing, head tilted to her right
+    "sample1-right": ("sample1", (1200, 90, 720, 540), (0.52, 0.44)),
+    # sample3's middle woman: smiling, turned a little to her left
+    "sample3-middle": ("sample3", (780, 30, 720, 540), (0.59, 0.60)),
+}
+
+
+def framed_photo(photo):
+    """A demo photo or close-up (CLOSE_UPS) as ffmpeg input: (file, filter making it 640 px wide)."""
+    if photo in CLOSE_UPS:
+        original, (x, y, width, height), _ = CLOSE_UPS[photo]
+        return DEMO_PHOTOS / f"{original}.jpg", f"crop={width}:{height}:{x}:{y},scale=640:-2"
+    return DEMO_PHOTOS / f"{photo}.jpg", "scale=640:-2"
+
+
 def make_photo_camera(folder, photo):
-    """A still photo as a fake camera: 640 px wide, 10 fps, 1 s (looped by Chromium)."""
+    """A still photo or close-up as a fake camera: 640 px wide, 10 fps, 1 s (looped by Chromium)."""
     path = Path(folder) / f"{photo}.y4m"
     if not path.exists():
+        source, framing = framed_photo(photo)
         subprocess.run(
-            [shutil.which("ffmpeg") or "ffmpeg", "-loglevel", "error", "-loop", "1", "-i", str(DEMO_PHOTOS / f"{photo}.jpg"),
-             "-vf", "scale=640:-2,format=yuv420p", "-r", "10", "-t", "1", str(path)],
+            [shutil.which("ffmpeg") or "ffmpeg", "-loglevel", "error", "-loop", "1", "-i", str(source),
+             "-vf", f"{framing},format=yuv420p", "-r", "10", "-t", "1", str(path)],
+            check=True,
+        )
+    return path
+
+
+def make_slideshow_camera(folder, photos, seconds):
+    """Photos or close-ups shown in turn for `seconds` each, 640x480 (a group photo is
+    letterboxed), 10 fps, as one fake camera (looped by Chromium)."""
+    path = Path(folder) / f"{'+'.join(photos)}-{seconds}s.y4m"
+    if not path.exists():
+        inputs, chains = [], []
+        for index, photo in enumerate(photos):
+            source, framing = framed_photo(photo)
+            inputs += ["-loop", "1", "-t", str(seconds), "-framerate", "10", "-i", str(source)]
+            chains.append(f"[{index}]{framing},pad=640:480:(ow-iw)/2:(oh-ih)/2,setsar=1[v{index}]")
+        joined = "".join(f"[v{index}]" for index in range(len(photos)))
+        subprocess.run(
+            [shutil.which("ffmpeg") or "ffmpeg", "-loglevel", "error", *inputs, "-filter_complex",
+             ";".join(chains) + f";{joined}concat=n={len(photos)}:v=1,format=yuv420p", "-r", "10", str(path)],
             check=True,
         )
     return path

@@ -5,7 +5,7 @@ import math
 import pytest
 from playwright.sync_api import expect
 
-from tests.browsers import CHROMIUM, PHOTO_FACES, chromium_flags, make_photo_camera
+from tests.browsers import CHROMIUM, CLOSE_UPS, PHOTO_FACES, chromium_flags, make_photo_camera, make_slideshow_camera
 from tests.e2e.helpers import room_url, state, wait_connected
 from tests.servers import ROOT, ServerProcess
 
@@ -86,6 +86,86 @@ def test_faces_and_people_are_found_where_a_person_sees_them(photo, viewer, serv
     finally:
         sender.close()
         viewer.wait_for_function("() => window.ensemble.state().peers.length === 0", timeout=5000)
+
+
+def test_a_face_close_to_the_camera_is_found_with_a_smaller_input_and_a_group_at_the_full_one(server, playwright_driver, open_page, tmp_path):
+    """TinyFaceDetector's input follows the faces: one person close to the camera is looked
+    for at a fraction of the cost of the preset for small faces (416), and when the picture
+    changes to a group the full preset finds all of them again."""
+    camera = make_slideshow_camera(tmp_path, ["sample1-left", "sample1"], seconds=3)
+    sender = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(camera))
+    try:
+        sender.new_page().goto(room_url(server, "close-up", "Sender", analysis="off"))
+        viewer = open_page(room_url(server, "close-up", "Viewer", faces="416", analysis="on"))
+        wait_connected(viewer, 1)
+        sender_id = state(viewer)["peers"][0]["id"]
+        wait_for_analysis(viewer, sender_id)
+        # Every faces result for 12 s (two turns of the slideshow): how many faces, at what input, where.
+        seen = viewer.evaluate(
+            """async id => {
+                const seen = [];
+                let last = window.ensemble.analysis(id).results.faces;
+                const end = performance.now() + 12000;
+                while (performance.now() < end) {
+                    await new Promise(done => setTimeout(done, 20));
+                    const a = window.ensemble.analysis(id);
+                    if (a.results.faces === last) continue;
+                    last = a.results.faces;
+                    seen.push({ input: a.faceInput, faces: a.faces.map(f => [f.x + f.width / 2, f.y + f.height / 2]) });
+                }
+                return seen;
+            }""",
+            sender_id,
+        )
+    finally:
+        sender.close()
+    close_up = [index for index, one in enumerate(seen) if len(one["faces"]) == 1 and one["input"] <= 160]
+    group = [index for index, one in enumerate(seen) if len(one["faces"]) == 3]
+    assert len(close_up) >= 5, seen
+    assert group and max(group) > min(close_up), seen  # found in full after the close-up, too
+    assert all(seen[index]["input"] >= 320 for index in group), seen
+    expected = CLOSE_UPS["sample1-left"][2]
+    for index in close_up:
+        assert math.dist(seen[index]["faces"][0], expected) < 0.09, (expected, seen[index])
+
+
+def test_the_face_input_is_scanned_in_full_again_when_faces_may_have_been_missed(server, open_page):
+    page = open_page(server.url + "/")
+    widths = page.evaluate(
+        """async () => {
+            const { FaceInputSizer } = await import('/static/js/effects/sizers.js');
+            const sizer = new FaceInputSizer({ largest: 224, rescanMs: 1000 });
+            const face = width => ({ x: 0.3, y: 0.3, width, height: width });
+            const stream = { video: { videoWidth: 640, videoHeight: 480 }, results: {} };
+            const found = (width, faces, now) => { stream.results.faces = { faces }; sizer.seen(stream, { width }, { faces }, now); };
+            const widths = {};
+            widths.first = sizer.width(stream, 0);
+            found(224, [face(0.45)], 0);                  // one big face: a box of 0.45 of the width
+            widths.bigFace = sizer.width(stream, 100);
+            found(128, [face(0.45)], 100);
+            widths.stillBig = sizer.width(stream, 200);
+            widths.secondLater = sizer.width(stream, 1000);
+            found(224, [face(0.45), face(0.1)], 1000);    // a newcomer, far from the camera
+            widths.smallFace = sizer.width(stream, 1100);
+            found(224, [face(0.3)], 1100);
+            widths.mediumFace = sizer.width(stream, 1200);
+            found(192, [], 1200);                         // found nobody at the smaller input
+            widths.lost = sizer.width(stream, 1300);
+            found(224, [], 1300);
+            widths.nobody = sizer.width(stream, 1400);
+            return widths;
+        }"""
+    )
+    assert widths == {
+        "first": 224,  # nothing known yet: the full preset
+        "bigFace": 128,  # 56 px of box needs 56 / 0.45 = 124 px of input
+        "stillBig": 128,
+        "secondLater": 224,  # a full scan every second
+        "smallFace": 224,  # 56 / 0.1 = 560: no more than the preset
+        "mediumFace": 192,
+        "lost": 224,  # fewer faces than the last full scan: look again in full
+        "nobody": 224,
+    }
 
 
 def test_switching_analysis_off_for_a_tile_stops_it_and_the_page_switch_stops_all(viewer, server, open_page):
@@ -190,6 +270,7 @@ def test_a_faster_backend_takes_over_without_losing_a_frame_or_an_error(server, 
     outcome = page.evaluate(
         """async () => {
             const { AnalysisScheduler } = await import('/static/js/effects/scheduler.js');
+            const { fixedSize } = await import('/static/js/effects/sizers.js');
             // A video with a new picture every 50 ms.
             const canvas = Object.assign(document.createElement('canvas'), { width: 64, height: 48 });
             const paint = canvas.getContext('2d');
@@ -210,10 +291,10 @@ def test_a_faster_backend_takes_over_without_losing_a_frame_or_an_error(server, 
             scheduler.on('error', (model, error) => errors.push(error.message));
             scheduler.addStream('stream', video);
             const slow = runner('slow', 60), fast = runner('fast', 10);
-            scheduler.addModel('mask', slow, { input: { width: 32, height: 24 }, maxHz: 50 });
+            scheduler.addModel('mask', slow, { sizer: fixedSize({ width: 32, height: 24 }), maxHz: 50 });
             scheduler.start();
             await until(() => slow.runs >= 3);
-            scheduler.addModel('mask', fast, { input: { width: 32, height: 24 }, maxHz: 50 });
+            scheduler.addModel('mask', fast, { sizer: fixedSize({ width: 32, height: 24 }), maxHz: 50 });
             await until(() => fast.runs >= 5 && slow.terminated);
             scheduler.stop();
             clearInterval(timer);

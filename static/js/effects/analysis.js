@@ -3,6 +3,7 @@ import { BackendMemory } from "./backend-memory.js";
 import { MISSING_WEIGHTS } from "./engines/bodypix.js";
 import { startEngine } from "./runner.js";
 import { AnalysisScheduler } from "./scheduler.js";
+import { FaceInputSizer, fixedSize } from "./sizers.js";
 
 /** Face detector presets: TinyFaceDetector's input size follows the face size expected. */
 export const FACE_PRESETS = {
@@ -27,10 +28,13 @@ const BACKENDS = {
 /** A backend takes over only below this fraction of the current one's time (GPU paths win by 5–10× where they win). */
 const SWITCH_BELOW = 0.8;
 
-/** How often each model may look at one stream, and the shape of its input. */
+/**
+ * How often each model may look at one stream, and how big its frames go in.
+ * TinyFaceDetector's input follows the faces it finds, up to the preset (see FaceInputSizer).
+ */
 const SCHEDULE = {
-  mask: (info) => ({ input: info.input, maxHz: 15 }),
-  faces: (info) => ({ input: info.input, keepAspect: true, maxHz: 8 }),
+  mask: (info) => ({ sizer: fixedSize(info.input), maxHz: 15 }),
+  faces: (info) => ({ sizer: info.detector === "tiny" ? new FaceInputSizer({ largest: info.inputSize }) : fixedSize(info.input, true), maxHz: 8 }),
 };
 
 /**
@@ -153,6 +157,7 @@ export class Analysis extends Emitter {
       inferenceMs: { mask: round(stream.ms.mask), faces: round(stream.ms.faces) },
       hz: { mask: round(stream.hz.mask), faces: round(stream.hz.faces) },
       results: { mask: stream.count.mask ?? 0, faces: stream.count.faces ?? 0 },
+      faceInput: stream.results.faces?.inputSize ?? null,
       engine: { mask: this.info.mask?.engine ?? null, faces: this.info.faces?.engine ?? null },
       where: { mask: this.info.mask?.where ?? null, faces: this.info.faces?.where ?? null },
       backend: { mask: this.info.mask?.backend ?? null, faces: this.info.faces?.backend ?? null },

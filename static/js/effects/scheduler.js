@@ -1,5 +1,5 @@
 import { Emitter } from "../emitter.js";
-import { grab, inputSize } from "./frames.js";
+import { grab } from "./frames.js";
 
 /**
  * Shares the analysis budget across remote streams.
@@ -7,14 +7,15 @@ import { grab, inputSize } from "./frames.js";
  * Each model (`mask`, `faces`) has one runner and at most one inference in
  * flight. Its loop takes the next stream in round-robin order that has a new
  * video frame, grabs that frame (see frames.js; nothing waits in a queue:
- * frames in between are simply not analysed), runs it at the model's input size and
- * keeps the result as the stream's latest. A per-stream rate cap and a delay
+ * frames in between are simply not analysed), runs it at the size the model's
+ * sizer picks for that stream (see sizers.js) and keeps the result as the
+ * stream's latest. A per-stream rate cap and a delay
  * that grows when the page drops below `targetFps` leave time for drawing.
  *
  * Events: `result(streamId, model, result)`, `error(model, error)`.
  */
 export class AnalysisScheduler extends Emitter {
-  /** @type {Map<string, {runner: any, input: {width: number, height: number}, keepAspect: boolean, maxHz: number, delayMs: number, failures: number}>} */
+  /** @type {Map<string, {runner: any, sizer: Sizer, maxHz: number, delayMs: number, failures: number}>} */
   #models = new Map();
   /** @type {Map<string, StreamState>} */
   #streams = new Map();
@@ -35,10 +36,10 @@ export class AnalysisScheduler extends Emitter {
   /**
    * Add a model, or give it another runner: the old one finishes its frame and is terminated.
    * @param {string} model @param {{run: Function, terminate?: Function}} runner
-   * @param {{input: {width: number, height: number}, keepAspect?: boolean, maxHz: number}} options
+   * @param {{sizer: Sizer, maxHz: number}} options
    */
-  addModel(model, runner, { input, keepAspect = false, maxHz }) {
-    this.#models.set(model, { runner, input, keepAspect, maxHz, delayMs: 0, failures: 0 });
+  addModel(model, runner, { sizer, maxHz }) {
+    this.#models.set(model, { runner, sizer, maxHz, delayMs: 0, failures: 0 });
     this.#cursor.set(model, 0);
     if (this.#running) this.#pump(model);
   }
@@ -109,9 +110,10 @@ export class AnalysisScheduler extends Emitter {
       }
       const [id, stream] = picked;
       try {
-        const size = inputSize(stream.video, slot.input, slot.keepAspect);
+        const size = slot.sizer.size(stream);
         const { result, ms } = await slot.runner.run(await grab(stream.video, size), size, stream.wants[model]);
         slot.failures = 0;
+        slot.sizer.seen(stream, size, result);
         // A stream switched off or removed meanwhile keeps what it showed before.
         if (this.#streams.get(id) === stream && stream.enabled && this.#enabled) {
           stream.record(model, result, ms);
@@ -151,6 +153,8 @@ export class AnalysisScheduler extends Emitter {
     else if (fps >= this.#targetFps + 4) slot.delayMs = Math.max(0, slot.delayMs * 0.7 - 2);
   }
 }
+
+/** @typedef {import("./sizers.js").Sizer} Sizer */
 
 const IDLE_MS = 30;
 // The most the scheduler holds a model back between inferences. A page that stays slow with

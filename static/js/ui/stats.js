@@ -38,7 +38,7 @@ export class StatsOverlay {
         row([
           name,
           model,
-          engine ? `${engine.engine}${engine.inputSize ? ` ${engine.inputSize}` : ""} (${engine.where})` : "starting…",
+          engine ? `${engine.engine}${describeInput(model, engine, analysis)} (${engine.where})` : "starting…",
           analysis?.backend[model] ?? "",
           analysis?.inferenceMs[model]?.toFixed(0) ?? "–",
           analysis?.enabled ? (analysis?.hz[model]?.toFixed(1) ?? "–") : "off",
@@ -52,6 +52,13 @@ export class StatsOverlay {
     choices.textContent = ["mask", "faces"].map((model) => describeChoice(model, engines[model])).join(" · ");
     this.#element.replaceChildren(summary, table, choices);
   }
+}
+
+/** " 128 of 224 px": the face detector's input for this stream's last result, and the most it may take. */
+function describeInput(model, engine, analysis) {
+  if (model !== "faces" || !engine.inputSize) return "";
+  const used = analysis?.faceInput;
+  return used && used !== engine.inputSize ? ` ${used} of ${engine.inputSize} px` : ` ${engine.inputSize} px`;
 }
 
 /** "faces: wasm-threads (measured here: wasm-threads 45 ms, webgl 700 ms)", for one model. */

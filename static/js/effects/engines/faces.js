@@ -35,6 +35,7 @@ function useWorkerEnvironment() {
 }
 
 export class Engine {
+  /** @type {(inputSize: number) => object} the detector's options for an input of this width */
   #options = null;
   #landmarks = true;
   #expressions = true;
@@ -50,7 +51,7 @@ export class Engine {
     this.#landmarks = landmarks;
     this.#expressions = expressions;
     const net = detector === "ssd" ? faceapi.nets.ssdMobilenetv1 : faceapi.nets.tinyFaceDetector;
-    this.#options = detector === "ssd" ? new faceapi.SsdMobilenetv1Options({ minConfidence: 0.4 }) : new faceapi.TinyFaceDetectorOptions({ inputSize, scoreThreshold: 0.4 });
+    this.#options = detector === "ssd" ? always(new faceapi.SsdMobilenetv1Options({ minConfidence: 0.4 })) : tinyOptions(inputSize);
     this.input = detector === "ssd" ? { width: 512, height: 384 } : { width: inputSize, height: Math.round((inputSize * 3) / 4) };
     if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend is not available`);
     await tf.ready();
@@ -65,13 +66,14 @@ export class Engine {
   }
 
   /**
-   * @param {ImageBitmap} frame
+   * @param {ImageBitmap} frame TinyFaceDetector looks at it at its own width (see FaceInputSizer)
    * @param {{landmarks?: boolean, expressions?: boolean}} [wanted] per frame: the extra nets cost
    *   more than the detector itself, so they run only while something shows their results
    */
   async run(frame, wanted = {}) {
-    const faces = await this.#detect(tf.browser.fromPixels(frame), frame.width, frame.height, wanted);
-    return { faces };
+    const options = this.#options(frame.width);
+    const faces = await this.#detect(tf.browser.fromPixels(frame), frame.width, frame.height, wanted, options);
+    return { faces, inputSize: options.inputSize ?? this.input.width };
   }
 
   close() {
@@ -85,11 +87,11 @@ export class Engine {
   }
 
   /** Detect on a tensor (disposed here); boxes and points normalised to 0..1. */
-  async #detect(tensor, width = tensor.shape[1], height = tensor.shape[0], wanted = {}) {
+  async #detect(tensor, width = tensor.shape[1], height = tensor.shape[0], wanted = {}, options = this.#options()) {
     const landmarks = this.#landmarks && (wanted.landmarks ?? true);
     const expressions = this.#expressions && (wanted.expressions ?? true);
     try {
-      let task = faceapi.detectAllFaces(tensor, this.#options);
+      let task = faceapi.detectAllFaces(tensor, options);
       if (landmarks) task = task.withFaceLandmarks(true);
       if (expressions) task = task.withFaceExpressions();
       const found = await task;
@@ -98,6 +100,20 @@ export class Engine {
       tensor.dispose();
     }
   }
+}
+
+function always(options) {
+  return () => options;
+}
+
+/** TinyFaceDetector's options per input width (a multiple of 32), `preset` when none is given. */
+function tinyOptions(preset) {
+  const made = new Map();
+  return (width = preset) => {
+    const inputSize = Math.max(32, Math.ceil(width / 32) * 32);
+    if (!made.has(inputSize)) made.set(inputSize, new faceapi.TinyFaceDetectorOptions({ inputSize, scoreThreshold: 0.4 }));
+    return made.get(inputSize);
+  };
 }
 
 function describeFace(item, width, height) {
