@@ -12,9 +12,12 @@ scheduler, then with the naive approach in the same browser: every frame of
 every stream analysed on the main thread, one after the other.
 
 In a real room every other member is another person's machine. Here they are
-bench/relay.py's members: each sends a face-api demo photo as ready-made VP8
-video (640 px, 15 fps, camera noise) over real WebRTC, at almost no cost to
-this machine, so the two cores measure the one browser.
+bench/relay.py's members: each sends a picture as ready-made VP8 video (640
+px, 15 fps, camera noise) over real WebRTC, at almost no cost to this
+machine, so the two cores measure the one browser. `--pictures close-ups`:
+one person close to the camera in each stream, as webcams show people
+(tests/browsers.py CLOSE_UPS); `groups`: the whole demo photos, three to
+five small faces each. The viewer uses the default face preset (224) for both.
 """
 
 import argparse
@@ -28,7 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from bench.relay import relay_members  # noqa: E402
-from tests.browsers import CHROMIUM, PHOTO_FACES, chromium_flags, make_camera  # noqa: E402
+from tests.browsers import CHROMIUM, CLOSE_UPS, PHOTO_FACES, chromium_flags, make_camera  # noqa: E402
+
+PICTURES = {"close-ups": sorted(CLOSE_UPS), "groups": sorted(PHOTO_FACES)}
 from tests.servers import ServerProcess  # noqa: E402
 
 ENGINE_TIMES = """async ([engine, options, runs, wanted]) => {
@@ -129,16 +134,16 @@ def measure_viewer(browser, server, room, count, mode, seconds):
         page.close()
 
 
-def streams_row(driver, server, folder, count, seconds, fps):
-    photos = sorted(PHOTO_FACES)
-    room = f"streams-{count}"
+def streams_row(driver, server, folder, count, seconds, fps, pictures):
+    photos = PICTURES[pictures]
+    room = f"streams-{pictures}-{count}"
     with relay_members(server.url, room, [photos[index % len(photos)] for index in range(count)], fps):
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(make_camera(folder, "bars")))
         try:
             (m1, f1, s1), (m2, f2, s2) = (measure_viewer(browser, server, room, count, mode, seconds) for mode in ("scheduled", "naive"))
         finally:
             browser.close()
-    return (f"| {count} | {s1['received']:.0f} | {m1:.1f} / {f1:.1f} | {s1['fps']:.0f} | {s1['longest']:.0f} ms "
+    return (f"| {pictures} | {count} | {s1['received']:.0f} | {m1:.1f} / {f1:.1f} | {s1['fps']:.0f} | {s1['longest']:.0f} ms "
             f"| {s2['received']:.0f} | {m2:.1f} / {f2:.1f} | {s2['fps']:.0f} | {s2['longest']:.0f} ms |")
 
 
@@ -148,6 +153,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--fps", type=int, default=15, help="the senders' camera frame rate")
+    parser.add_argument("--pictures", nargs="+", choices=sorted(PICTURES), default=["close-ups", "groups"], help="what the streams show")
     parser.add_argument("--skip-engines", action="store_true", help="only the table with remote streams")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as driver:
@@ -163,14 +169,15 @@ def main():
             browser.close()
             if not options.streams:
                 return
-            print("\n| remote streams | scheduled: received fps | masks / faces per s per stream | page fps | longest task "
+            print("\n| streams show | remote streams | scheduled: received fps | masks / faces per s per stream | page fps | longest task "
                   "| naive: received fps | masks / faces per s per stream | page fps | longest task |\n"
-                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |", flush=True)
-            for count in options.streams:
-                try:
-                    print(streams_row(driver, server, folder, count, options.seconds, options.fps), flush=True)
-                except Exception as error:  # an overloaded run is reported, not hidden
-                    print(f"| {count} | did not finish: {str(error).splitlines()[0][:100]} |", flush=True)
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |", flush=True)
+            for pictures in options.pictures:
+                for count in options.streams:
+                    try:
+                        print(streams_row(driver, server, folder, count, options.seconds, options.fps, pictures), flush=True)
+                    except Exception as error:  # an overloaded run is reported, not hidden
+                        print(f"| {pictures} | {count} | did not finish: {str(error).splitlines()[0][:100]} |", flush=True)
 
 
 if __name__ == "__main__":

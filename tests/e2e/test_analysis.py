@@ -168,6 +168,41 @@ def test_the_face_input_is_scanned_in_full_again_when_faces_may_have_been_missed
     }
 
 
+def test_frames_reach_the_models_in_the_colours_the_browser_shows(server, open_page):
+    """Frames are scaled for the models from the decoded video's planes; the picture must be the
+    one Chromium itself draws, colours included (a swapped U and V would turn faces blue)."""
+    page = open_page(server.url + "/", "bars")
+    compared = page.evaluate(
+        """async () => {
+            const { fitFrame } = await import('/static/js/effects/frames.js');
+            const stream = await navigator.mediaDevices.getUserMedia({ video: true });
+            const video = Object.assign(document.createElement('video'), { muted: true, srcObject: stream });
+            await video.play();
+            await new Promise(done => setTimeout(done, 500));
+            const size = { width: 160, height: 120 };
+            const frame = new VideoFrame(video);
+            const format = frame.format;
+            const reference = await createImageBitmap(frame, { resizeWidth: 160, resizeHeight: 120 });
+            const ours = await fitFrame(frame, size);
+            const canvas = new OffscreenCanvas(160, 120);
+            const context = canvas.getContext('2d');
+            context.drawImage(reference, 0, 0);
+            const theirs = context.getImageData(0, 0, 160, 120).data;
+            const difference = [0, 0, 0];
+            for (let i = 0; i < theirs.length; i += 4) for (let c = 0; c < 3; c++) difference[c] += Math.abs(theirs[i + c] - ours.data[i + c]);
+            const spread = [0, 0, 0];  // how far the picture is from flat grey: the comparison means something
+            for (let i = 0; i < theirs.length; i += 4) for (let c = 0; c < 3; c++) spread[c] += Math.abs(theirs[i + c] - 128);
+            const pixels = theirs.length / 4;
+            return { format, kind: ours.constructor.name, closed: frame.format === null,
+                     difference: difference.map(d => d / pixels), spread: spread.map(d => d / pixels) };
+        }"""
+    )
+    assert compared["format"] in ("I420", "NV12") and compared["kind"] == "ImageData", compared
+    assert compared["closed"], compared  # the frame's memory goes back at once
+    assert all(spread > 20 for spread in compared["spread"]), compared
+    assert all(difference < 10 for difference in compared["difference"]), compared
+
+
 def test_switching_analysis_off_for_a_tile_stops_it_and_the_page_switch_stops_all(viewer, server, open_page):
     sender = open_page(room_url(server, "photos", "Bars", analysis="off"), "mandel")
     wait_connected(viewer, 1)

@@ -106,13 +106,13 @@ export class InlineRunner {
 
   async run(frame, size, options) {
     const start = performance.now();
-    const bitmap = await fitFrame(frame, size);
+    const pixels = await fitFrame(frame, size);
     try {
-      return { result: await this.#engine.run(bitmap, options), ms: performance.now() - start };
+      return { result: await this.#engine.run(pixels, options), ms: performance.now() - start };
     } catch (error) {
       throw new EngineError(this.#engineName, error.message);
     } finally {
-      bitmap.close();
+      pixels.close?.(); // ImageData has nothing to close
     }
   }
 

@@ -32,6 +32,6 @@ self.onmessage = async ({ data }) => {
   } catch (error) {
     self.postMessage({ type: "error", id: data.id, error: { name: error.name, message: error.message } });
   } finally {
-    frame?.close();
+    frame?.close?.(); // ImageData has nothing to close
   }
 };

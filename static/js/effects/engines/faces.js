@@ -66,7 +66,7 @@ export class Engine {
   }
 
   /**
-   * @param {ImageBitmap} frame TinyFaceDetector looks at it at its own width (see FaceInputSizer)
+   * @param {ImageBitmap | ImageData} frame TinyFaceDetector looks at it at its own width (see FaceInputSizer)
    * @param {{landmarks?: boolean, expressions?: boolean}} [wanted] per frame: the extra nets cost
    *   more than the detector itself, so they run only while something shows their results
    */
