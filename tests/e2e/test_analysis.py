@@ -343,6 +343,48 @@ def test_a_faster_backend_takes_over_without_losing_a_frame_or_an_error(server, 
     assert outcome["slowAfterSwitch"] <= 1  # at most the frame it was working on
 
 
+def test_a_model_ahead_of_its_target_rate_gives_its_time_to_one_behind(server, open_page):
+    """The masks should come 8 times a second and faces 4; while one model falls short and the
+    other is above its target, the one ahead pauses after each inference as long as it took."""
+    page = open_page(server.url + "/")
+    rates = page.evaluate(
+        """async () => {
+            const { AnalysisScheduler } = await import('/static/js/effects/scheduler.js');
+            const { fixedSize } = await import('/static/js/effects/sizers.js');
+            const canvas = Object.assign(document.createElement('canvas'), { width: 64, height: 48 });
+            const paint = canvas.getContext('2d');
+            const timer = setInterval(() => { paint.fillStyle = `hsl(${Math.random() * 360} 60% 50%)`; paint.fillRect(0, 0, 64, 48); }, 30);
+            const video = Object.assign(document.createElement('video'), { muted: true, srcObject: canvas.captureStream(30) });
+            document.body.append(video);
+            await video.play();
+            const runner = ms => ({ runs: 0, async run(frame) { frame.close(); await new Promise(done => setTimeout(done, ms)); this.runs++; return { result: {}, ms }; } });
+            // Masks take 100 ms here (at most 10 a second); faces 40 ms.
+            const measure = async maskTarget => {
+                const scheduler = new AnalysisScheduler({ monitor: { fps: 60 } });
+                const mask = runner(100), faces = runner(40);
+                scheduler.addStream('stream', video);
+                scheduler.addModel('mask', mask, { sizer: fixedSize({ width: 32, height: 24 }), maxHz: 50, targetHz: maskTarget });
+                scheduler.addModel('faces', faces, { sizer: fixedSize({ width: 32, height: 24 }), maxHz: 50, targetHz: 2 });
+                scheduler.start();
+                await new Promise(done => setTimeout(done, 1000));
+                const before = faces.runs;
+                await new Promise(done => setTimeout(done, 2000));
+                const result = { faces: (faces.runs - before) / 2, pause: scheduler.delays().faces };
+                scheduler.stop();
+                await new Promise(done => setTimeout(done, 200));
+                return result;
+            };
+            const masksBehind = await measure(20), masksOnTarget = await measure(5);
+            clearInterval(timer);
+            return { masksBehind, masksOnTarget };
+        }"""
+    )
+    behind, on_target = rates["masksBehind"], rates["masksOnTarget"]
+    assert behind["pause"] >= 30 and on_target["pause"] == 0, rates
+    assert behind["faces"] < 0.75 * on_target["faces"], rates
+    assert behind["faces"] >= 2, rates  # never below its own target for it
+
+
 # Started on every page at once: the page's frames and longest main-thread task over `seconds`,
 # and how many new analysis results each remote stream got meanwhile.
 MEASURE_RESPONSIVENESS = """seconds => {

@@ -9,13 +9,18 @@ import { grab } from "./frames.js";
  * video frame, grabs that frame (see frames.js; nothing waits in a queue:
  * frames in between are simply not analysed), runs it at the size the model's
  * sizer picks for that stream (see sizers.js) and keeps the result as the
- * stream's latest. A per-stream rate cap and a delay
- * that grows when the page drops below `targetFps` leave time for drawing.
+ * stream's latest. A per-stream rate cap and a delay that grows when the
+ * page drops below `targetFps` leave time for drawing.
+ *
+ * Each model also has a rate it should reach on every stream (`targetHz`):
+ * while one falls short and another is above its own, the one ahead pauses
+ * after each inference for as long as that inference took, so where the
+ * models share the cores the one behind gets that time.
  *
  * Events: `result(streamId, model, result)`, `error(model, error)`.
  */
 export class AnalysisScheduler extends Emitter {
-  /** @type {Map<string, {runner: any, sizer: Sizer, maxHz: number, delayMs: number, failures: number}>} */
+  /** @type {Map<string, {runner: any, sizer: Sizer, maxHz: number, targetHz: number, delayMs: number, waitMs: number, failures: number}>} */
   #models = new Map();
   /** @type {Map<string, StreamState>} */
   #streams = new Map();
@@ -36,10 +41,11 @@ export class AnalysisScheduler extends Emitter {
   /**
    * Add a model, or give it another runner: the old one finishes its frame and is terminated.
    * @param {string} model @param {{run: Function, terminate?: Function}} runner
-   * @param {{sizer: Sizer, maxHz: number}} options
+   * @param {{sizer: Sizer, maxHz: number, targetHz?: number}} options results a second per stream: at most `maxHz`,
+   *   and `targetHz` before the other models get more than theirs
    */
-  addModel(model, runner, { sizer, maxHz }) {
-    this.#models.set(model, { runner, sizer, maxHz, delayMs: 0, failures: 0 });
+  addModel(model, runner, { sizer, maxHz, targetHz = 0 }) {
+    this.#models.set(model, { runner, sizer, maxHz, targetHz, delayMs: 0, waitMs: 0, failures: 0 });
     this.#cursor.set(model, 0);
     if (this.#running) this.#pump(model);
   }
@@ -84,9 +90,9 @@ export class AnalysisScheduler extends Emitter {
     return [...this.#streams.keys()];
   }
 
-  /** The current extra delay between inferences per model (ms), for the stats overlay. */
+  /** The pause after each inference per model (ms), for the stats overlay: for the page, or for another model. */
   delays() {
-    return Object.fromEntries([...this.#models].map(([model, slot]) => [model, Math.round(slot.delayMs)]));
+    return Object.fromEntries([...this.#models].map(([model, slot]) => [model, Math.round(slot.waitMs)]));
   }
 
   start() {
@@ -109,6 +115,7 @@ export class AnalysisScheduler extends Emitter {
         continue;
       }
       const [id, stream] = picked;
+      const start = performance.now();
       try {
         const size = slot.sizer.size(stream);
         const { result, ms } = await slot.runner.run(await grab(stream.video, size), size, stream.wants[model]);
@@ -125,7 +132,8 @@ export class AnalysisScheduler extends Emitter {
         await sleep(Math.min(5000, 200 * 2 ** slot.failures)); // a failing engine backs off
       }
       this.#adapt(slot);
-      if (slot.delayMs > 0) await sleep(slot.delayMs);
+      slot.waitMs = Math.max(slot.delayMs, this.#aheadOfOthers(model, slot) ? performance.now() - start : 0);
+      if (slot.waitMs > 0) await sleep(slot.waitMs);
     }
     if (this.#models.get(model) !== slot) slot.runner.terminate?.(); // replaced by a faster one
   }
@@ -144,6 +152,14 @@ export class AnalysisScheduler extends Emitter {
       }
     }
     return null;
+  }
+
+  /** Whether `model` reaches its target rate on every stream while another model falls short of its own. */
+  #aheadOfOthers(model, slot) {
+    const enabled = [...this.#streams.values()].filter((stream) => stream.enabled);
+    const lowest = (name) => Math.min(...enabled.map((stream) => stream.hz[name] ?? Infinity));
+    if (lowest(model) < slot.targetHz) return false;
+    return [...this.#models].some(([other, { targetHz }]) => other !== model && lowest(other) < targetHz);
   }
 
   /** Slow down while the page draws below the target frame rate; speed up again when it recovers. */

@@ -47,7 +47,7 @@ export class StatsOverlay {
     }
     const summary = document.createElement("p");
     const worst = longTasks.length ? Math.max(...longTasks.slice(-50)) : 0;
-    summary.textContent = `page ${fps} fps · longest recent main-thread task ${worst} ms · extra delay mask ${delays.mask ?? 0} ms, faces ${delays.faces ?? 0} ms`;
+    summary.textContent = `page ${fps} fps · longest recent main-thread task ${worst} ms · pause after each mask ${delays.mask ?? 0} ms, faces ${delays.faces ?? 0} ms`;
     const choices = document.createElement("p");
     choices.textContent = ["mask", "faces"].map((model) => describeChoice(model, engines[model])).join(" · ");
     this.#element.replaceChildren(summary, table, choices);
