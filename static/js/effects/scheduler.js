@@ -115,10 +115,12 @@ export class AnalysisScheduler extends Emitter {
         continue;
       }
       const [id, stream] = picked;
-      const start = performance.now();
+      let busyMs = 0;
       try {
+        const start = performance.now();
         const size = slot.sizer.size(stream);
         const { result, ms } = await slot.runner.run(await grab(stream.video, size), size, stream.wants[model]);
+        busyMs = performance.now() - start;
         slot.failures = 0;
         slot.sizer.seen(stream, size, result);
         // A stream switched off or removed meanwhile keeps what it showed before.
@@ -132,7 +134,7 @@ export class AnalysisScheduler extends Emitter {
         await sleep(Math.min(5000, 200 * 2 ** slot.failures)); // a failing engine backs off
       }
       this.#adapt(slot);
-      slot.waitMs = Math.max(slot.delayMs, this.#aheadOfOthers(model, slot) ? performance.now() - start : 0);
+      slot.waitMs = Math.max(slot.delayMs, this.#aheadOfOthers(model, slot) ? busyMs : 0);
       if (slot.waitMs > 0) await sleep(slot.waitMs);
     }
     if (this.#models.get(model) !== slot) slot.runner.terminate?.(); // replaced by a faster one

@@ -25,7 +25,7 @@ export function fixedSize(input, keepAspect = false) {
  * The detector's cost grows with the square of its input (here: 96 px ≈ 7 ms,
  * 128 ≈ 11 ms, 224 ≈ 35 ms), and it finds a face once its box is about
  * `boxPixels` wide in the input. Someone close to their camera is found at
- * 96–128 px; the small faces of a group need the full preset. So a stream
+ * 128–192 px; the small faces of a group need the full preset. So a stream
  * is scanned at `largest` (the preset the user chose), and while every face
  * it showed is big, its next frames go in only as large as the smallest of
  * those faces needs. A full scan comes again every `rescanMs`, at once when
