@@ -300,19 +300,28 @@ def test_backends_are_timed_once_per_device_and_remembered(server, launch, open_
     context.close()
 
 
+# For the scheduler with stand-in runners, in a page: a playing video with a new picture `fps` times a second.
+CHANGING_VIDEO = """
+            const changingVideo = async fps => {
+                const canvas = Object.assign(document.createElement('canvas'), { width: 64, height: 48 });
+                const paint = canvas.getContext('2d');
+                const timer = setInterval(() => { paint.fillStyle = `hsl(${Math.random() * 360} 60% 50%)`; paint.fillRect(0, 0, 64, 48); }, 1000 / fps);
+                const video = Object.assign(document.createElement('video'), { muted: true, srcObject: canvas.captureStream(fps) });
+                document.body.append(video);
+                await video.play();
+                return { video, stop: () => clearInterval(timer) };
+            };"""
+
+
 def test_a_faster_backend_takes_over_without_losing_a_frame_or_an_error(server, open_page):
     page = open_page(server.url + "/")
     outcome = page.evaluate(
         """async () => {
             const { AnalysisScheduler } = await import('/static/js/effects/scheduler.js');
-            const { fixedSize } = await import('/static/js/effects/sizers.js');
-            // A video with a new picture every 50 ms.
-            const canvas = Object.assign(document.createElement('canvas'), { width: 64, height: 48 });
-            const paint = canvas.getContext('2d');
-            const timer = setInterval(() => { paint.fillStyle = `hsl(${Math.random() * 360} 60% 50%)`; paint.fillRect(0, 0, 64, 48); }, 50);
-            const video = Object.assign(document.createElement('video'), { muted: true, srcObject: canvas.captureStream(20) });
-            document.body.append(video);
-            await video.play();
+            const { fixedSize } = await import('/static/js/effects/sizers.js');"""
+        + CHANGING_VIDEO
+        + """
+            const { video, stop: stopVideo } = await changingVideo(20);
             const runner = (name, ms) => {
                 const r = { name, runs: 0, running: 0, terminated: false, terminatedWhileRunning: false,
                     async run(frame) { r.running++; frame.close(); await new Promise(done => setTimeout(done, ms)); r.running--; r.runs++; return { result: { by: name }, ms }; },
@@ -332,7 +341,7 @@ def test_a_faster_backend_takes_over_without_losing_a_frame_or_an_error(server, 
             scheduler.addModel('mask', fast, { sizer: fixedSize({ width: 32, height: 24 }), maxHz: 50 });
             await until(() => fast.runs >= 5 && slow.terminated);
             scheduler.stop();
-            clearInterval(timer);
+            stopVideo();
             const firstFast = results.indexOf('fast');
             return { errors, slow, fast, slowAfterSwitch: results.slice(firstFast).filter(by => by === 'slow').length };
         }"""
@@ -350,13 +359,10 @@ def test_a_model_ahead_of_its_target_rate_gives_its_time_to_one_behind(server, o
     rates = page.evaluate(
         """async () => {
             const { AnalysisScheduler } = await import('/static/js/effects/scheduler.js');
-            const { fixedSize } = await import('/static/js/effects/sizers.js');
-            const canvas = Object.assign(document.createElement('canvas'), { width: 64, height: 48 });
-            const paint = canvas.getContext('2d');
-            const timer = setInterval(() => { paint.fillStyle = `hsl(${Math.random() * 360} 60% 50%)`; paint.fillRect(0, 0, 64, 48); }, 30);
-            const video = Object.assign(document.createElement('video'), { muted: true, srcObject: canvas.captureStream(30) });
-            document.body.append(video);
-            await video.play();
+            const { fixedSize } = await import('/static/js/effects/sizers.js');"""
+        + CHANGING_VIDEO
+        + """
+            const { video, stop: stopVideo } = await changingVideo(30);
             const runner = ms => ({ runs: 0, async run(frame) { frame.close(); await new Promise(done => setTimeout(done, ms)); this.runs++; return { result: {}, ms }; } });
             // Masks take 100 ms here (at most 10 a second); faces 40 ms.
             const measure = async maskTarget => {
@@ -375,7 +381,7 @@ def test_a_model_ahead_of_its_target_rate_gives_its_time_to_one_behind(server, o
                 return result;
             };
             const masksBehind = await measure(20), masksOnTarget = await measure(5);
-            clearInterval(timer);
+            stopVideo();
             return { masksBehind, masksOnTarget };
         }"""
     )
