@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from ensemble.client import EnsembleClient
-from tests.browsers import CHROMIUM, DEMO_PHOTOS, PHOTO_FACES, chromium_flags, make_photo_camera
+from tests.browsers import CHROMIUM, DEMO_PHOTOS, PHOTO_FACES, chromium_flags, make_photo_camera, make_slideshow_camera
 from tests.e2e.helpers import room_url, wait_connected
 from tests.e2e.test_analysis import ANALYSIS_START_MS
 
@@ -160,6 +160,46 @@ def test_everyone_is_cut_out_into_their_slot_over_the_background(server, photo_p
         best = min(differences, key=differences.get)
         assert best == photo, (name, differences)
         assert differences[photo] < 0.75 * min(d for other, d in differences.items() if other != photo), (name, differences)
+
+
+# The mean red, green and blue of the scene canvas inside box (x0, y0, x1, y1).
+MEAN_COLOUR = """([x0, y0, x1, y1]) => {
+    const region = document.createElement('canvas');
+    Object.assign(region, { width: x1 - x0, height: y1 - y0 });
+    const context = region.getContext('2d');
+    context.drawImage(document.querySelector('canvas[data-scene=canvas]'), -x0, -y0);
+    const { data } = context.getImageData(0, 0, region.width, region.height);
+    const sums = [0, 0, 0];
+    for (let i = 0; i < data.length; i += 4) for (let c = 0; c < 3; c++) sums[c] += data[i + c];
+    return sums.map(sum => sum / (data.length / 4));
+}"""
+
+
+def test_cut_out_people_keep_moving_while_analysis_is_paused(server, playwright_driver, open_page, tmp_path):
+    """With analysis switched off the scene keeps the last mask, and the video seen through it stays live."""
+    camera = make_slideshow_camera(tmp_path, ["sample1-left", "sample3-middle"], seconds=1)
+    sender = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(camera))
+    try:
+        sender.new_page().goto(room_url(server, "paused", "Cy"))
+        viewer = open_page(room_url(server, "paused", "Ada", analysis="on"))
+        wait_connected(viewer, 1)
+        open_scene(viewer)
+        cy = viewer.evaluate("() => window.ensemble.state().peers[0].id")
+        viewer.wait_for_function("id => window.ensemble.analysis(id)?.mask", arg=cy, timeout=ANALYSIS_START_MS)
+        viewer.get_by_role("button", name="Analysis on").click()
+        viewer.wait_for_function("id => !window.ensemble.analysis(id).enabled", arg=cy)
+        mask = viewer.evaluate("id => window.ensemble.analysis(id).results.mask", cy)
+        slot = placement(viewer, "Cy")
+        box = (round(slot["x"]), round(slot["y"]), round(slot["x"] + slot["width"]), round(slot["y"] + slot["height"]))
+        means = []
+        for _ in range(6):  # three turns of the slideshow
+            means.append(viewer.evaluate(MEAN_COLOUR, box))
+            viewer.wait_for_timeout(500)
+        assert viewer.evaluate("id => window.ensemble.analysis(id).results.mask", cy) == mask  # no new mask meanwhile
+    finally:
+        sender.close()
+    spread = max(max(abs(a[c] - b[c]) for c in range(3)) for a in means for b in means)
+    assert spread > 8, means  # the two pictures through the same mask
 
 
 def test_an_edit_shows_on_everyone_elses_canvas_within_a_second(server, open_page):
