@@ -18,7 +18,7 @@ export class SceneCompositor {
   canvas;
   #context;
   #scene = withDefaults({});
-  /** @type {Map<string, Source & {mask: any, maskCanvas: HTMLCanvasElement, picture: HTMLCanvasElement, drawn: string}>} */
+  /** @type {Map<string, Source & {mask: any, maskCanvas: HTMLCanvasElement, cut: HTMLCanvasElement, picture: string}>} */
   #sources = new Map();
   /** @type {import("./layout.js").Placement[]} */
   #placements = [];
@@ -55,7 +55,7 @@ export class SceneCompositor {
     const kept = new Map();
     for (const source of sources) {
       const known = this.#sources.get(source.id);
-      kept.set(source.id, known ? Object.assign(known, source) : { ...source, mask: null, maskCanvas: document.createElement("canvas"), picture: document.createElement("canvas"), drawn: "" });
+      kept.set(source.id, known ? Object.assign(known, source) : { ...source, mask: null, maskCanvas: document.createElement("canvas"), cut: document.createElement("canvas"), picture: "" });
     }
     this.#sources = kept;
   }
@@ -142,38 +142,40 @@ export class SceneCompositor {
     const source = this.#sources.get(placement.id);
     const latest = this.#latest(placement.id);
     const rect = { x: placement.x, y: placement.y, width: placement.width, height: placement.height, mirror: placement.mirror };
-    const mask = placement.effects.removeBackground ? (latest?.results.mask?.mask ?? null) : null;
     context.globalAlpha = placement.opacity;
-    context.drawImage(this.#picture(source, mask, rect), rect.x, rect.y);
+    const mask = latest?.results.mask?.mask;
+    if (placement.effects.removeBackground && mask) context.drawImage(this.#cutOut(source, mask, rect), rect.x, rect.y);
+    else drawMirrored(context, source.video, rect);
     context.globalAlpha = 1;
     for (const face of latest?.results.faces?.faces ?? []) drawFace(context, face, rect, placement.effects);
   }
 
   /**
-   * The person at the size they are placed: their video, cut out through `mask` when
-   * there is one. Drawn again only when the video shows a new frame, or the mask or the
-   * size changed: the scene draws at 30 fps, cameras send 10–30, and drawing a video is
-   * most of a frame's cost without a GPU.
+   * The person alone: the video drawn through the mask, at the size it is placed.
+   * Cut out again only when the video shows a new frame, the mask or the size changed:
+   * the scene draws at 30 fps and cameras send 15–30, and drawing a video costs the most
+   * of a frame without a GPU.
    */
-  #picture(source, mask, rect) {
+  #cutOut(source, mask, rect) {
     const width = Math.max(1, Math.round(rect.width));
     const height = Math.max(1, Math.round(rect.height));
-    const drawn = `${source.video.getVideoPlaybackQuality().totalVideoFrames} ${width}x${height} ${rect.mirror}`;
-    if (source.mask === mask && source.drawn === drawn) return source.picture;
-    if (mask && source.mask !== mask) paintMask(mask, source.maskCanvas);
-    Object.assign(source, { mask, drawn });
-    const picture = source.picture;
-    if (picture.width !== width || picture.height !== height) Object.assign(picture, { width, height });
-    const context = /** @type {CanvasRenderingContext2D} */ (picture.getContext("2d", this.#canvasOptions));
-    const whole = { x: 0, y: 0, width, height, mirror: rect.mirror };
-    context.globalCompositeOperation = "copy";
-    if (mask) {
-      drawMirrored(context, source.maskCanvas, whole);
-      context.globalCompositeOperation = "source-in";
+    const cut = source.cut;
+    const picture = `${source.video.getVideoPlaybackQuality().totalVideoFrames} ${width}x${height} ${rect.mirror}`;
+    if (source.mask === mask && source.picture === picture) return cut;
+    if (source.mask !== mask) {
+      paintMask(mask, source.maskCanvas);
+      source.mask = mask;
     }
+    source.picture = picture;
+    if (cut.width !== width || cut.height !== height) Object.assign(cut, { width, height });
+    const context = /** @type {CanvasRenderingContext2D} */ (cut.getContext("2d", this.#canvasOptions));
+    context.globalCompositeOperation = "copy";
+    const whole = { x: 0, y: 0, width, height, mirror: rect.mirror };
+    drawMirrored(context, source.maskCanvas, whole);
+    context.globalCompositeOperation = "source-in";
     drawMirrored(context, source.video, whole);
     context.globalCompositeOperation = "source-over";
-    return picture;
+    return cut;
   }
 
   #drawOverlay(context, overlay, width) {
