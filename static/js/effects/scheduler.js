@@ -156,12 +156,16 @@ export class AnalysisScheduler extends Emitter {
     return null;
   }
 
-  /** Whether `model` reaches its target rate on every stream while another model falls short of its own. */
+  /**
+   * Whether `model` is known to reach its target rate on every stream while another model
+   * is known to fall short of its own on one. A rate not known yet counts neither way.
+   */
   #aheadOfOthers(model, slot) {
+    const now = performance.now();
     const enabled = [...this.#streams.values()].filter((stream) => stream.enabled);
-    const lowest = (name) => Math.min(...enabled.map((stream) => stream.hz[name] ?? Infinity));
-    if (lowest(model) < slot.targetHz) return false;
-    return [...this.#models].some(([other, { targetHz }]) => other !== model && lowest(other) < targetHz);
+    const rates = (name) => enabled.map((stream) => stream.rate(name, now));
+    if (!enabled.length || !rates(model).every((hz) => hz !== undefined && hz >= slot.targetHz)) return false;
+    return [...this.#models].some(([other, { targetHz }]) => other !== model && rates(other).some((hz) => hz !== undefined && hz < targetHz));
   }
 
   /** Slow down while the page draws below the target frame rate; speed up again when it recovers. */
@@ -218,6 +222,15 @@ export class StreamState {
     this.#framesAt[model] = frames;
     this.#takenAt[model] = now;
     return true;
+  }
+
+  /**
+   * Results a second of `model` for this stream: the smoothed rate, or lower once the next
+   * result is later than that rate would have it; undefined before the second result.
+   */
+  rate(model, now = performance.now()) {
+    const hz = this.hz[model];
+    return hz === undefined ? undefined : Math.min(hz, 1000 / Math.max(1, now - this.#finishedAt[model]));
   }
 
   record(model, result, ms) {
