@@ -300,8 +300,11 @@ def test_backends_are_timed_once_per_device_and_remembered(server, launch, open_
     context.close()
 
 
-# For the scheduler with stand-in runners, in a page: a playing video with a new picture `fps` times a second.
-CHANGING_VIDEO = """
+# For the scheduler with stand-in runners, in a page: the scheduler, its fixed sizer, and a
+# playing video with a new picture `fps` times a second.
+SCHEDULER_SETUP = """
+            const { AnalysisScheduler } = await import('/static/js/effects/scheduler.js');
+            const { fixedSize } = await import('/static/js/effects/sizers.js');
             const changingVideo = async fps => {
                 const canvas = Object.assign(document.createElement('canvas'), { width: 64, height: 48 });
                 const paint = canvas.getContext('2d');
@@ -316,10 +319,8 @@ CHANGING_VIDEO = """
 def test_a_faster_backend_takes_over_without_losing_a_frame_or_an_error(server, open_page):
     page = open_page(server.url + "/")
     outcome = page.evaluate(
-        """async () => {
-            const { AnalysisScheduler } = await import('/static/js/effects/scheduler.js');
-            const { fixedSize } = await import('/static/js/effects/sizers.js');"""
-        + CHANGING_VIDEO
+        """async () => {"""
+        + SCHEDULER_SETUP
         + """
             const { video, stop: stopVideo } = await changingVideo(20);
             const runner = (name, ms) => {
@@ -357,10 +358,8 @@ def test_a_model_ahead_of_its_target_rate_gives_its_time_to_one_behind(server, o
     other is above its target, the one ahead pauses after each inference as long as it took."""
     page = open_page(server.url + "/")
     rates = page.evaluate(
-        """async () => {
-            const { AnalysisScheduler } = await import('/static/js/effects/scheduler.js');
-            const { fixedSize } = await import('/static/js/effects/sizers.js');"""
-        + CHANGING_VIDEO
+        """async () => {"""
+        + SCHEDULER_SETUP
         + """
             const { video, stop: stopVideo } = await changingVideo(30);
             const runner = ms => ({ runs: 0, async run(frame) { frame.close(); await new Promise(done => setTimeout(done, ms)); this.runs++; return { result: {}, ms }; } });
