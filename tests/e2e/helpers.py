@@ -49,3 +49,25 @@ def room_url(server, room, name=None, **params):
     params.setdefault("analysis", "off")
     query = "&".join(f"{key}={value}" for key, value in ({"name": name} if name else {}).items() | params.items())
     return f"{server.url}/r/{room}" + (f"?{query}" if query else "")
+
+
+ANALYSIS_START_MS = 90_000  # two engines start (wasm compile, backend timing) on a busy 2-core machine
+
+
+# Both models have started and their backend trials are over.
+BACKENDS_MEASURED = "() => ['mask', 'faces'].every(model => window.ensemble.engines()[model]?.choice === 'measured')"
+
+
+def analysis_of(page, peer_id):
+    return page.evaluate("id => window.ensemble.analysis(id)", peer_id)
+
+
+def wait_for_analysis(page, peer_id, faces=True, timeout=ANALYSIS_START_MS):
+    """Until the stream has a mask and (if asked) a face result newer than its arrival."""
+    page.wait_for_function(
+        """([id, faces]) => { const a = window.ensemble.analysis(id);
+            return a && a.mask && a.hz.mask > 0 && (!faces || a.hz.faces > 0); }""",
+        arg=[peer_id, faces],
+        timeout=timeout,
+    )
+    return analysis_of(page, peer_id)

@@ -6,30 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browsers import CHROMIUM, CLOSE_UPS, PHOTO_FACES, chromium_flags, make_photo_camera, make_slideshow_camera
-from tests.e2e.helpers import room_url, state, wait_connected
-from tests.servers import ROOT, ServerProcess
-
-ANALYSIS_START_MS = 90_000  # two engines start (wasm compile, backend timing) on a busy 2-core machine
-
-
-# Both models have started and their backend trials are over.
-BACKENDS_MEASURED = "() => ['mask', 'faces'].every(model => window.ensemble.engines()[model]?.choice === 'measured')"
-
-
-def analysis_of(page, peer_id):
-    return page.evaluate("id => window.ensemble.analysis(id)", peer_id)
-
-
-def wait_for_analysis(page, peer_id, faces=True, timeout=ANALYSIS_START_MS):
-    """Until the stream has a mask and (if asked) a face result newer than its arrival."""
-    page.wait_for_function(
-        """([id, faces]) => { const a = window.ensemble.analysis(id);
-            return a && a.mask && a.hz.mask > 0 && (!faces || a.hz.faces > 0); }""",
-        arg=[peer_id, faces],
-        timeout=timeout,
-    )
-    return analysis_of(page, peer_id)
-
+from tests.e2e.helpers import ANALYSIS_START_MS, BACKENDS_MEASURED, analysis_of, room_url, state, wait_connected, wait_for_analysis
+from tests.servers import ROOT
 
 @pytest.fixture(scope="module")
 def viewer(playwright_driver, server, cameras):
@@ -392,64 +370,3 @@ def test_a_model_ahead_of_its_target_rate_gives_its_time_to_one_behind(server, o
 
 # Started on every page at once: the page's frames and longest main-thread task over `seconds`,
 # and how many new analysis results each remote stream got meanwhile.
-MEASURE_RESPONSIVENESS = """seconds => {
-    const ids = window.ensemble.state().peers.map(peer => peer.id);
-    const counts = () => ids.map(id => window.ensemble.analysis(id).results);
-    const before = counts();
-    let longest = 0, frames = 0;
-    const observer = new PerformanceObserver(list => { for (const e of list.getEntries()) longest = Math.max(longest, e.duration); });
-    observer.observe({ type: 'longtask' });
-    window.__responsiveness = new Promise(done => {
-        const start = performance.now();
-        const tick = now => {
-            frames++;
-            if (now - start < seconds * 1000) return requestAnimationFrame(tick);
-            observer.disconnect();
-            const results = counts().map((after, i) => ({ mask: after.mask - before[i].mask, faces: after.faces - before[i].faces }));
-            done({ fps: frames / seconds, longest, results });
-        };
-        requestAnimationFrame(tick);
-    });
-}"""
-
-
-def test_four_people_each_analysing_three_remote_streams_keep_their_pages_responsive(launch, tmp_path, page_errors):
-    """Four browsers in a room, every one analysing the three streams it receives. They
-    are pages of one Chromium here (one process per person did not fit on two cores);
-    each still has its own renderer, workers and connections."""
-    with ServerProcess(tmp_path, max_peers_per_room=4) as server:
-        browser = launch("small")
-        # A first visit on this device times the backends once; the four pages are later
-        # visits (with what it kept in localStorage), each in a window of its own.
-        sender = browser.new_page()
-        sender.goto(room_url(server, "first-visit", "Sender", analysis="off"))
-        first_visit = browser.new_page()
-        first_visit.goto(room_url(server, "first-visit", "Viewer", analysis="on"))
-        wait_connected(first_visit, 1)
-        first_visit.wait_for_function(BACKENDS_MEASURED, timeout=ANALYSIS_START_MS)
-        kept = first_visit.context.storage_state()
-        sender.close()
-        first_visit.close()
-        pages = []
-        for name in "ABCD":
-            page = browser.new_context(storage_state=kept, viewport={"width": 1280, "height": 800}).new_page()
-            page.on("pageerror", lambda error: page_errors.append(str(error)))
-            page.goto(room_url(server, "four", name, analysis="on"))
-            pages.append(page)
-        for page in pages:
-            wait_connected(page, 3, timeout=60_000)
-        for page in pages:
-            for peer in state(page)["peers"]:
-                wait_for_analysis(page, peer["id"], timeout=ANALYSIS_START_MS)
-        for page in pages:
-            page.evaluate(MEASURE_RESPONSIVENESS, 8)
-        reports = [page.evaluate("() => window.__responsiveness") for page in pages]
-        for report in reports:
-            # The main thread is never blocked for long.
-            assert report["longest"] < 200, reports
-            # The page keeps drawing. Two cores carry four people's pages here, with twelve
-            # encoders, twelve decoders and eight analysis workers (the pages drew 5-25 fps
-            # in trial runs); a laptop carries one page.
-            assert report["fps"] >= 4, reports
-            # Analysis gives way to the page, but never stops: every stream keeps getting results.
-            assert all(stream["mask"] >= 1 and stream["faces"] >= 1 for stream in report["results"]), reports

@@ -10,8 +10,7 @@ from PIL import Image
 
 from ensemble.client import EnsembleClient
 from tests.browsers import CHROMIUM, DEMO_PHOTOS, PHOTO_FACES, chromium_flags, make_photo_camera, make_slideshow_camera
-from tests.e2e.helpers import room_url, wait_connected
-from tests.e2e.test_analysis import ANALYSIS_START_MS
+from tests.e2e.helpers import ANALYSIS_START_MS, room_url, wait_connected
 
 MAGENTA = (255, 0, 255)  # a background colour none of the photos has
 
