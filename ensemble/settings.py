@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS_FILE = ROOT / "config" / "defaults.env"
 ASYNC_MODES = ("gevent", "eventlet", "threading")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+ICE_TRANSPORT_POLICIES = ("all", "relay")
 
 
 class SettingsError(ValueError):
@@ -36,6 +37,7 @@ class Settings:
     turn_username: str
     turn_password: str
     turn_ttl_seconds: int
+    ice_transport_policy: str
     upload_folder: str
     upload_max_bytes: int
 
@@ -48,6 +50,10 @@ class Settings:
             raise SettingsError(f"PORT must be between 1 and 65535, not {self.port}")
         if self.max_peers_per_room < 2:
             raise SettingsError("MAX_PEERS_PER_ROOM must be at least 2")
+        if self.ice_transport_policy not in ICE_TRANSPORT_POLICIES:
+            raise SettingsError(f"ICE_TRANSPORT_POLICY must be all or relay, not {self.ice_transport_policy!r}")
+        if self.ice_transport_policy == "relay" and not self.turn_urls:
+            raise SettingsError("ICE_TRANSPORT_POLICY=relay sends all media through TURN: set TURN_URLS too")
         if self.upload_max_bytes < 1024:
             raise SettingsError("UPLOAD_MAX_BYTES must be at least 1024")
 

@@ -106,6 +106,7 @@ class Signaling:
             "chat": joined.chat,
             "scene": joined.scene.public(),
             "iceServers": ice_servers(self._settings, peer_id, self._wall_clock()),
+            "iceTransportPolicy": self._settings.ice_transport_policy,
         }
 
     def on_leave(self, connection, payload):

@@ -53,7 +53,8 @@ def healthz():
 
 @blueprint.get("/api/ice-servers")
 def api_ice_servers():
-    return jsonify(iceServers=ice_servers(_settings(), secrets.token_urlsafe(9), time.time()))
+    settings = _settings()
+    return jsonify(iceServers=ice_servers(settings, secrets.token_urlsafe(9), time.time()), iceTransportPolicy=settings.ice_transport_policy)
 
 
 @blueprint.get("/api/scene-schema")

@@ -1,6 +1,7 @@
-"""Start the real server (`python server.py`) on a free loopback port."""
+"""Start the real server (`python server.py`) and a real coturn on free loopback ports."""
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -72,3 +73,78 @@ class ServerProcess:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class CoturnProcess:
+    """Debian's coturn (`turnserver`) on a free loopback port, checking credentials made
+    from a shared secret as ours are (`use-auth-secret`), relaying between loopback peers."""
+
+    def __init__(self, log_dir, secret="coturn-test-secret"):
+        self.secret = secret
+        self.port = free_udp_port()
+        self.url = f"turn:127.0.0.1:{self.port}?transport=udp"
+        self.log_path = Path(log_dir) / f"coturn-{self.port}.log"
+        self._process = None
+
+    def start(self, timeout=10):
+        log = open(self.log_path, "ab")
+        self._process = subprocess.Popen(
+            [
+                "turnserver",
+                # plain UDP/TCP on loopback, relaying to loopback peers (the browsers here)
+                "--listening-ip=127.0.0.1", f"--listening-port={self.port}", "--relay-ip=127.0.0.1",
+                "--allow-loopback-peers", "--no-tls", "--no-dtls", "--no-cli", "--fingerprint",
+                # the TURN REST credentials our server hands out
+                "--use-auth-secret", f"--static-auth-secret={self.secret}", "--realm=ensemble.test",
+                # its files in the test's folder, its log where `log()` reads it
+                f"--db={self.log_path.with_suffix('.db')}", f"--pidfile={self.log_path.with_suffix('.pid')}",
+                "--log-file=stdout", "--simple-log", "--verbose",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"turnserver exited with {self._process.returncode}:\n{self.log()}")
+            if stun_answers("127.0.0.1", self.port):
+                return self
+        raise RuntimeError(f"turnserver did not answer within {timeout} s:\n{self.log()}")
+
+    def stop(self):
+        if self._process and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+    def log(self):
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def free_udp_port(host="127.0.0.1"):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def stun_answers(host, port, timeout=0.3):
+    """Whether a STUN Binding request to host:port gets a Binding success response (RFC 5389)."""
+    transaction = secrets.token_bytes(12)
+    request = (0x0001).to_bytes(2, "big") + (0).to_bytes(2, "big") + (0x2112A442).to_bytes(4, "big") + transaction
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.settimeout(timeout)
+        probe.sendto(request, (host, port))
+        try:
+            answer = probe.recv(2048)
+        except OSError:
+            return False
+    return answer[:2] == (0x0101).to_bytes(2, "big") and answer[8:20] == transaction

@@ -150,8 +150,21 @@ function main() {
     tile?.setStream(stream);
     if (tile && analyse && stream.getVideoTracks().length) roomEffects.attach(id, tile);
   });
-  mesh.on("connection", (id, state) => tiles.get(id)?.setConnectionState(state));
+  let relayRefusedBy = ""; // the peer the last "relay refused" notice is about
+  mesh.on("connection", (id, state) => {
+    tiles.get(id)?.setConnectionState(state);
+    if (state === "connected" && id === relayRefusedBy) notice.hide("relay-refused");
+  });
   mesh.on("error", (id, error) => console.warn(`connection to ${id} failed; restarting ICE`, error));
+  mesh.on("relay-refused", (id, { url, code, text }) => {
+    relayRefusedBy = id;
+    const name = mesh.peers().find((peer) => peer.id === id)?.name ?? "someone";
+    notice.show(
+      `Cannot connect to ${name}: the relay server ${url.split("?")[0]} answered “${code} ${text}”. ` +
+        "Whoever runs this site should check its TURN settings (TURN_URLS, TURN_SECRET).",
+      { code: "relay-refused" },
+    );
+  });
 
   // --- analysis -----------------------------------------------------------------
   roomEffects.on("problem", (message) => notice.show(message, { kind: "info", code: "analysis" }));

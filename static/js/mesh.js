@@ -14,12 +14,12 @@ import { PeerLink } from "./peer.js";
  *
  * Events: `peer-added(info)`, `peer-updated(info)`, `peer-removed(id)`,
  * `stream(id, MediaStream)`, `connection(id, state)`, `signal(to, kind, data)`,
- * `error(id, error)`.
+ * `error(id, error)`, `relay-refused(id, {url, code, text})`.
  */
 export class Mesh extends Emitter {
   #selfId = "";
-  /** @type {RTCIceServer[]} */
-  #iceServers = [];
+  /** @type {RTCConfiguration} */
+  #configuration = {};
   #localStream;
   /** @type {Map<string, PeerInfo>} */
   #peers = new Map();
@@ -34,12 +34,14 @@ export class Mesh extends Emitter {
 
   /**
    * Start over for a (re)joined room: drop every old link, connect to `peers`.
-   * @param {string} selfId @param {RTCIceServer[]} iceServers @param {PeerInfo[]} peers
+   * @param {string} selfId
+   * @param {RTCConfiguration} configuration the room's ICE servers and transport policy
+   * @param {PeerInfo[]} peers
    */
-  start(selfId, iceServers, peers) {
+  start(selfId, configuration, peers) {
     this.reset();
     this.#selfId = selfId;
-    this.#iceServers = iceServers;
+    this.#configuration = configuration;
     for (const peer of peers) {
       this.addPeer(peer);
       this.#link(peer.id, true);
@@ -117,10 +119,11 @@ export class Mesh extends Emitter {
   #link(id, initiate) {
     const existing = this.#links.get(id);
     if (existing) return existing;
-    const link = new PeerLink({ polite: this.#selfId > id, iceServers: this.#iceServers, localStream: this.#localStream, initiate });
+    const link = new PeerLink({ polite: this.#selfId > id, configuration: this.#configuration, localStream: this.#localStream, initiate });
     link.on("signal", (kind, data) => this.emit("signal", id, kind, data));
     link.on("track", (stream) => this.emit("stream", id, stream));
     link.on("state", (state) => this.emit("connection", id, state));
+    link.on("relay-refused", (error) => this.emit("relay-refused", id, error));
     link.on("error", (error) => {
       this.emit("error", id, error);
       link.restartIce();

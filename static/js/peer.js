@@ -14,7 +14,10 @@ const STALLED_STATES = ["new", "disconnected"];
  * to deliver and takes the other side's signals through `handleSignal`.
  *
  * Events: `signal(kind, data)`, `track(stream)` when remote media arrives,
- * `state(connectionState)`, `error(error)` (the one failure path).
+ * `state(connectionState)`, `error(error)` (the one failure path), and
+ * `relay-refused({url, code, text})` once when the link has not connected after a
+ * while and a TURN server refused or did not answer us (a site's TURN settings are
+ * wrong, or its relay is down: with relay-only ICE nothing can connect then).
  */
 export class PeerLink extends Emitter {
   #pc;
@@ -28,22 +31,29 @@ export class PeerLink extends Emitter {
   #closed = false;
   #lastInbound = null;
   #watchdog = 0;
+  /** @type {{url: string, code: number, text: string} | null} the last TURN server error */
+  #relayError = null;
+  #relayErrorReported = false;
 
   /**
-   * @param {{polite: boolean, iceServers: RTCIceServer[], localStream: MediaStream, initiate: boolean}} options
-   *   `initiate`: this side makes the first offer (the other side's link is created by that offer)
+   * @param {{polite: boolean, configuration: RTCConfiguration, localStream: MediaStream, initiate: boolean}} options
+   *   `configuration`: ICE servers and transport policy; `initiate`: this side makes the
+   *   first offer (the other side's link is created by that offer)
    */
-  constructor({ polite, iceServers, localStream, initiate }) {
+  constructor({ polite, configuration, localStream, initiate }) {
     super();
     this.#polite = polite;
     this.remoteStream = new MediaStream();
-    this.#pc = new RTCPeerConnection({ iceServers });
+    this.#pc = new RTCPeerConnection(configuration);
     this.#pc.onnegotiationneeded = () => this.#offer();
     this.#pc.onicecandidate = ({ candidate }) => {
       if (candidate) this.emit("signal", "candidate", candidate.toJSON());
     };
     this.#pc.ontrack = ({ track }) => this.#addRemoteTrack(track);
     this.#pc.onconnectionstatechange = () => this.#onConnectionState();
+    this.#pc.onicecandidateerror = ({ url, errorCode, errorText }) => {
+      if (/^turns?:/.test(url ?? "")) this.#relayError = { url, code: errorCode, text: errorText.replace(/\.$/, "") };
+    };
     for (const track of localStream.getTracks()) {
       this.#senders.set(track.kind, this.#pc.addTrack(track, localStream));
     }
@@ -98,16 +108,20 @@ export class PeerLink extends Emitter {
 
   /**
    * A connection-quality summary from WebRTC statistics since the last call.
+   * `relayed`: the media goes through a TURN server (null before a route is chosen).
    * @returns {Promise<{quality: "good" | "fair" | "poor" | "unknown", rttMs: number | null,
-   *   lossPercent: number, fps: number, framesDecoded: number}>}
+   *   lossPercent: number, fps: number, framesDecoded: number, relayed: boolean | null}>}
    */
   async quality() {
     const report = await this.#pc.getStats();
     let rtt = null;
+    let relayed = null;
     const inbound = { lost: 0, received: 0, fps: 0, framesDecoded: 0 };
     report.forEach((stat) => {
       if (stat.type === "candidate-pair" && stat.nominated && stat.state === "succeeded") {
         rtt = stat.currentRoundTripTime ?? rtt;
+        const ends = [report.get(stat.localCandidateId), report.get(stat.remoteCandidateId)];
+        relayed = ends.some((end) => end?.candidateType === "relay");
       } else if (stat.type === "inbound-rtp") {
         inbound.lost += stat.packetsLost ?? 0;
         inbound.received += stat.packetsReceived ?? 0;
@@ -128,6 +142,7 @@ export class PeerLink extends Emitter {
       lossPercent: Math.round(lossPercent * 10) / 10,
       fps: inbound.fps,
       framesDecoded: inbound.framesDecoded,
+      relayed,
     };
   }
 
@@ -207,6 +222,10 @@ export class PeerLink extends Emitter {
    */
   #checkConnected() {
     if (this.#closed || !STALLED_STATES.includes(this.#pc.connectionState)) return;
+    if (this.#relayError && !this.#relayErrorReported) {
+      this.#relayErrorReported = true;
+      this.emit("relay-refused", this.#relayError);
+    }
     this.restartIce();
     this.#watchdog = setTimeout(() => this.#checkConnected(), CONNECT_TIMEOUT_MS);
   }

@@ -51,7 +51,7 @@ export class RoomSession extends Emitter {
     // Rejoining keeps the name the room gave us, so "Ada (2)" stays "Ada (2)".
     this.#wanted.name = reply.name;
     this.self = { id: reply.id, name: reply.name };
-    this.#mesh.start(reply.id, reply.iceServers, reply.peers);
+    this.#mesh.start(reply.id, { iceServers: reply.iceServers, iceTransportPolicy: reply.iceTransportPolicy ?? "all" }, reply.peers);
     this.emit("joined", reply);
     return reply;
   }

@@ -23,6 +23,12 @@ def test_environment_beats_dotenv_which_beats_defaults(tmp_path):
     assert settings.stun_urls == ("stun:a:3478", "stun:b:3478")
 
 
+def test_relay_only_is_a_setting_for_sites_with_turn():
+    assert load_settings(environ={}, dotenv_path=None).ice_transport_policy == "all"
+    settings = load_settings(environ={"ICE_TRANSPORT_POLICY": "relay", "TURN_URLS": "turn:t:3478"}, dotenv_path=None)
+    assert settings.ice_transport_policy == "relay"
+
+
 def test_flask_run_always_serves_threaded():
     assert load_settings(environ={"FLASK_RUN_FROM_CLI": "true", "ASYNC_MODE": "gevent"}, dotenv_path=None).async_mode == "threading"
 
@@ -35,6 +41,8 @@ def test_flask_run_always_serves_threaded():
         ({"PORT": "70000"}, "PORT must be between"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({"MAX_PEERS_PER_ROOM": "1"}, "MAX_PEERS_PER_ROOM"),
+        ({"ICE_TRANSPORT_POLICY": "turn-only"}, "ICE_TRANSPORT_POLICY must be all or relay"),
+        ({"ICE_TRANSPORT_POLICY": "relay"}, "set TURN_URLS too"),
     ],
 )
 def test_bad_settings_name_the_setting(environ, words):

@@ -37,7 +37,7 @@ def test_join_answers_with_identity_peers_chat_scene_and_ice_servers(joined):
     assert [peer["name"] for peer in reply["peers"]] == ["Ada"]
     assert [message["text"] for message in reply["chat"]] == ["before you came"]
     assert reply["scene"] == {"scene": None, "version": 0, "by": None}
-    assert reply["iceServers"] == []
+    assert reply["iceServers"] == [] and reply["iceTransportPolicy"] == "all"
     assert reply["id"] != second.eio_sid and len(reply["id"]) >= 12
 
 

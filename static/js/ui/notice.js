@@ -31,7 +31,9 @@ export class Notice {
     this.#element.hidden = false;
   }
 
-  hide() {
+  /** Hide the notice; with `code`, only if that is the notice shown. @param {string} [code] */
+  hide(code) {
+    if (code !== undefined && this.#element.dataset.code !== code) return;
     this.#element.hidden = true;
     this.#element.dataset.code = "";
   }

@@ -74,11 +74,12 @@ export class Tile {
     if (state !== "connected") this.setQuality({ quality: "unknown" });
   }
 
-  /** @param {{quality: string, rttMs?: number | null, lossPercent?: number}} report */
+  /** @param {{quality: string, rttMs?: number | null, lossPercent?: number, relayed?: boolean | null}} report */
   setQuality(report) {
     this.qualityDot.className = `quality ${report.quality}`;
     const details = report.rttMs != null ? ` (${report.rttMs} ms, ${report.lossPercent}% lost)` : "";
-    this.qualityDot.title = QUALITY_LABELS[report.quality] + details;
+    const route = report.relayed ? ", through the relay server" : "";
+    this.qualityDot.title = QUALITY_LABELS[report.quality] + details + route;
   }
 
   remove() {

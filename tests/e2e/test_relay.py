@@ -1,0 +1,53 @@
+"""Calls through a real coturn: a site that sends all media through its TURN server
+(ICE_TRANSPORT_POLICY=relay, credentials made from coturn's shared secret), and what
+people are told when that server refuses the site's credentials."""
+
+import re
+
+import pytest
+
+from tests.e2e.helpers import room_url, state, wait_connected, wait_videos_playing
+from tests.servers import CoturnProcess, ServerProcess
+
+REMOTE_QUALITY = ".tile:not(.self) .quality"
+
+
+@pytest.fixture
+def coturn(tmp_path):
+    with CoturnProcess(tmp_path) as server:
+        yield server
+
+
+def test_with_relay_only_the_call_goes_through_the_turn_server(coturn, open_page, tmp_path):
+    settings = {"turn_urls": coturn.url, "turn_secret": coturn.secret, "ice_transport_policy": "relay"}
+    with ServerProcess(tmp_path, **settings) as server:
+        ada = open_page(room_url(server, "relayed", "Ada"), "bars")
+        bob = open_page(room_url(server, "relayed", "Bob"), "mandel")
+        for page in (ada, bob):
+            wait_connected(page, 1)
+            wait_videos_playing(page, 1)
+            # The connection dot's tooltip says which way the media goes.
+            page.wait_for_function(
+                f"() => document.querySelector('{REMOTE_QUALITY}')?.title.includes('through the relay server')", timeout=10_000
+            )
+        # coturn let each browser in with the time-limited name the server made for it.
+        allocated = set(re.findall(r"user <\d+:([\w-]+)>: incoming packet ALLOCATE processed, success", coturn.log()))
+        assert {state(ada)["self"]["id"], state(bob)["self"]["id"]} <= allocated, coturn.log()[-2000:]
+        assert ada.locator("#notice").is_hidden()
+
+
+def test_a_turn_server_refusing_the_sites_credentials_is_explained(coturn, open_page, tmp_path):
+    settings = {"turn_urls": coturn.url, "turn_secret": "not-" + coturn.secret, "ice_transport_policy": "relay"}
+    with ServerProcess(tmp_path, **settings) as server:
+        ada = open_page(room_url(server, "refused", "Ada"), "bars")
+        bob = open_page(room_url(server, "refused", "Bob"), "mandel")
+        for page, other in ((ada, "Bob"), (bob, "Ada")):
+            notice = page.locator("#notice[data-code='relay-refused']")
+            notice.wait_for(state="visible", timeout=20_000)
+            text = notice.inner_text()
+            assert f"Cannot connect to {other}" in text and f"turn:127.0.0.1:{coturn.port}" in text and "401" in text, text
+            assert "TURN_SECRET" in text
+        # Nothing got through, and the tile says it is still trying rather than showing a frozen picture.
+        assert [peer["connectionState"] for peer in state(ada)["peers"]] != ["connected"]
+        assert ada.locator(REMOTE_QUALITY).get_attribute("title") == "Connecting…"
+        assert "ALLOCATE processed, success" not in coturn.log()
