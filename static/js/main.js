@@ -150,19 +150,19 @@ function main() {
     tile?.setStream(stream);
     if (tile && analyse && stream.getVideoTracks().length) roomEffects.attach(id, tile);
   });
-  let relayRefusedBy = ""; // the peer the last "relay refused" notice is about
+  let relayNoticeFor = ""; // the peer the last "relay unusable" notice is about
   mesh.on("connection", (id, state) => {
     tiles.get(id)?.setConnectionState(state);
-    if (state === "connected" && id === relayRefusedBy) notice.hide("relay-refused");
+    if (state === "connected" && id === relayNoticeFor) notice.hide("relay-unusable");
   });
   mesh.on("error", (id, error) => console.warn(`connection to ${id} failed; restarting ICE`, error));
-  mesh.on("relay-refused", (id, { url, code, text }) => {
-    relayRefusedBy = id;
+  mesh.on("relay-unusable", (id, { url, problem }) => {
+    relayNoticeFor = id;
     const name = mesh.peers().find((peer) => peer.id === id)?.name ?? "someone";
     notice.show(
-      `Cannot connect to ${name}: the relay server ${url.split("?")[0]} answered “${code} ${text}”. ` +
-        "Whoever runs this site should check its TURN settings (TURN_URLS, TURN_SECRET).",
-      { code: "relay-refused" },
+      `Cannot connect to ${name}: the relay server ${url.split("?")[0]} ${problem}. ` +
+        "Whoever runs this site should check that it runs and the TURN settings (TURN_URLS, TURN_SECRET).",
+      { code: "relay-unusable" },
     );
   });
 

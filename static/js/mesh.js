@@ -14,7 +14,7 @@ import { PeerLink } from "./peer.js";
  *
  * Events: `peer-added(info)`, `peer-updated(info)`, `peer-removed(id)`,
  * `stream(id, MediaStream)`, `connection(id, state)`, `signal(to, kind, data)`,
- * `error(id, error)`, `relay-refused(id, {url, code, text})`.
+ * `error(id, error)`, `relay-unusable(id, {url, problem})`.
  */
 export class Mesh extends Emitter {
   #selfId = "";
@@ -123,7 +123,7 @@ export class Mesh extends Emitter {
     link.on("signal", (kind, data) => this.emit("signal", id, kind, data));
     link.on("track", (stream) => this.emit("stream", id, stream));
     link.on("state", (state) => this.emit("connection", id, state));
-    link.on("relay-refused", (error) => this.emit("relay-refused", id, error));
+    link.on("relay-unusable", (report) => this.emit("relay-unusable", id, report));
     link.on("error", (error) => {
       this.emit("error", id, error);
       link.restartIce();

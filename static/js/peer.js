@@ -15,9 +15,10 @@ const STALLED_STATES = ["new", "disconnected"];
  *
  * Events: `signal(kind, data)`, `track(stream)` when remote media arrives,
  * `state(connectionState)`, `error(error)` (the one failure path), and
- * `relay-refused({url, code, text})` once when the link has not connected after a
- * while and a TURN server refused or did not answer us (a site's TURN settings are
- * wrong, or its relay is down: with relay-only ICE nothing can connect then).
+ * `relay-unusable({url, problem})` once when the link has not connected after a
+ * while and no TURN server gave us a relay address: it refused our credentials
+ * (`problem` is its answer) or did not answer. The site's TURN settings are wrong
+ * or its relay is down; with relay-only ICE nothing can connect then.
  */
 export class PeerLink extends Emitter {
   #pc;
@@ -31,9 +32,12 @@ export class PeerLink extends Emitter {
   #closed = false;
   #lastInbound = null;
   #watchdog = 0;
+  /** @type {string[]} */
+  #turnUrls;
+  #relayGathered = false;
   /** @type {{url: string, code: number, text: string} | null} the last TURN server error */
   #relayError = null;
-  #relayErrorReported = false;
+  #relayReported = false;
 
   /**
    * @param {{polite: boolean, configuration: RTCConfiguration, localStream: MediaStream, initiate: boolean}} options
@@ -45,9 +49,12 @@ export class PeerLink extends Emitter {
     this.#polite = polite;
     this.remoteStream = new MediaStream();
     this.#pc = new RTCPeerConnection(configuration);
+    this.#turnUrls = (configuration.iceServers ?? []).flatMap((server) => [server.urls].flat()).filter((url) => /^turns?:/.test(url));
     this.#pc.onnegotiationneeded = () => this.#offer();
     this.#pc.onicecandidate = ({ candidate }) => {
-      if (candidate) this.emit("signal", "candidate", candidate.toJSON());
+      if (!candidate) return;
+      if (candidate.type === "relay") this.#relayGathered = true;
+      this.emit("signal", "candidate", candidate.toJSON());
     };
     this.#pc.ontrack = ({ track }) => this.#addRemoteTrack(track);
     this.#pc.onconnectionstatechange = () => this.#onConnectionState();
@@ -222,9 +229,12 @@ export class PeerLink extends Emitter {
    */
   #checkConnected() {
     if (this.#closed || !STALLED_STATES.includes(this.#pc.connectionState)) return;
-    if (this.#relayError && !this.#relayErrorReported) {
-      this.#relayErrorReported = true;
-      this.emit("relay-refused", this.#relayError);
+    if (this.#turnUrls.length && !this.#relayGathered && !this.#relayReported) {
+      this.#relayReported = true;
+      const error = this.#relayError;
+      this.emit("relay-unusable", error
+        ? { url: error.url, problem: `answered “${error.code} ${error.text}”` }
+        : { url: this.#turnUrls[0], problem: "did not answer" });
     }
     this.restartIce();
     this.#watchdog = setTimeout(() => this.#checkConnected(), CONNECT_TIMEOUT_MS);

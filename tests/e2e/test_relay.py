@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.e2e.helpers import room_url, state, wait_connected, wait_videos_playing
-from tests.servers import CoturnProcess, ServerProcess
+from tests.servers import CoturnProcess, ServerProcess, free_udp_port
 
 REMOTE_QUALITY = ".tile:not(.self) .quality"
 
@@ -42,12 +42,23 @@ def test_a_turn_server_refusing_the_sites_credentials_is_explained(coturn, open_
         ada = open_page(room_url(server, "refused", "Ada"), "bars")
         bob = open_page(room_url(server, "refused", "Bob"), "mandel")
         for page, other in ((ada, "Bob"), (bob, "Ada")):
-            notice = page.locator("#notice[data-code='relay-refused']")
+            notice = page.locator("#notice[data-code='relay-unusable']")
             notice.wait_for(state="visible", timeout=20_000)
             text = notice.inner_text()
-            assert f"Cannot connect to {other}" in text and f"turn:127.0.0.1:{coturn.port}" in text and "401" in text, text
+            assert f"Cannot connect to {other}" in text and f"turn:127.0.0.1:{coturn.port} answered “401 Unauthorized”" in text, text
             assert "TURN_SECRET" in text
         # Nothing got through, and the tile says it is still trying rather than showing a frozen picture.
         assert [peer["connectionState"] for peer in state(ada)["peers"]] != ["connected"]
         assert ada.locator(REMOTE_QUALITY).get_attribute("title") == "Connecting…"
         assert "ALLOCATE processed, success" not in coturn.log()
+
+
+def test_a_turn_server_that_does_not_answer_is_explained(open_page, tmp_path):
+    silent = f"turn:127.0.0.1:{free_udp_port()}?transport=udp"  # nothing listens there
+    with ServerProcess(tmp_path, turn_urls=silent, turn_secret="secret", ice_transport_policy="relay") as server:
+        ada = open_page(room_url(server, "silent", "Ada"), "bars")
+        open_page(room_url(server, "silent", "Bob"), "mandel")
+        notice = ada.locator("#notice[data-code='relay-unusable']")
+        notice.wait_for(state="visible", timeout=20_000)
+        assert f"Cannot connect to Bob: the relay server {silent.split('?')[0]} did not answer" in notice.inner_text()
+        assert ada.locator(REMOTE_QUALITY).get_attribute("title") == "Connecting…"
