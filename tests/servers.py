@@ -12,14 +12,61 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def free_port(host="127.0.0.1"):
-    with socket.socket() as probe:
+def free_port(host="127.0.0.1", kind=socket.SOCK_STREAM):
+    with socket.socket(socket.AF_INET, kind) as probe:
         probe.bind((host, 0))
         return probe.getsockname()[1]
 
 
-class ServerProcess:
+class ChildProcess:
+    """A program the tests start: started until it answers, stopped, its output kept in `log_path`.
+    A subclass sets `name` and `log_path` and gives `command()` and `answers()`."""
+
+    name = ""
+    log_path: Path
+    _process = None
+
+    def command(self):
+        raise NotImplementedError
+
+    def answers(self):
+        raise NotImplementedError
+
+    def start(self, timeout=15, **popen):
+        log = open(self.log_path, "ab")
+        self._process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, **popen)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self._process.returncode}:\n{self.log()}")
+            if self.answers():
+                return self
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not answer within {timeout} s:\n{self.log()}")
+
+    def stop(self):
+        if self._process and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+    def log(self):
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class ServerProcess(ChildProcess):
     """`python server.py` in a child process; its log is kept for inspection."""
+
+    name = "server"
 
     def __init__(self, log_dir, async_mode="gevent", port=None, **settings):
         self.port = port or free_port()
@@ -33,107 +80,52 @@ class ServerProcess:
             "PYTHONUNBUFFERED": "1",
             **{key.upper(): str(value) for key, value in settings.items()},
         }
-        self._process = None
+
+    def command(self):
+        return [sys.executable, str(ROOT / "server.py")]
 
     def start(self, timeout=15):
-        log = open(self.log_path, "ab")
-        self._process = subprocess.Popen(
-            [sys.executable, str(ROOT / "server.py")], cwd=ROOT, env=self._env, stdout=log, stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"server exited with {self._process.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"server did not answer within {timeout} s:\n{self.log()}")
+        return super().start(timeout, cwd=ROOT, env=self._env)
 
-    def stop(self):
-        if self._process and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+    def answers(self):
+        try:
+            with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
 
     def restart(self):
         self.stop()
         return self.start()
 
-    def log(self):
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-
-class CoturnProcess:
+class CoturnProcess(ChildProcess):
     """Debian's coturn (`turnserver`) on a free loopback port, checking credentials made
     from a shared secret as ours are (`use-auth-secret`), relaying between loopback peers."""
 
+    name = "turnserver"
+
     def __init__(self, log_dir, secret="coturn-test-secret"):
         self.secret = secret
-        self.port = free_udp_port()
+        self.port = free_port(kind=socket.SOCK_DGRAM)
         self.url = f"turn:127.0.0.1:{self.port}?transport=udp"
         self.log_path = Path(log_dir) / f"coturn-{self.port}.log"
-        self._process = None
 
-    def start(self, timeout=10):
-        log = open(self.log_path, "ab")
-        self._process = subprocess.Popen(
-            [
-                "turnserver",
-                # plain UDP/TCP on loopback, relaying to loopback peers (the browsers here)
-                "--listening-ip=127.0.0.1", f"--listening-port={self.port}", "--relay-ip=127.0.0.1",
-                "--allow-loopback-peers", "--no-tls", "--no-dtls", "--no-cli", "--fingerprint",
-                # the TURN REST credentials our server hands out
-                "--use-auth-secret", f"--static-auth-secret={self.secret}", "--realm=ensemble.test",
-                # its files in the test's folder, its log where `log()` reads it
-                f"--db={self.log_path.with_suffix('.db')}", f"--pidfile={self.log_path.with_suffix('.pid')}",
-                "--log-file=stdout", "--simple-log", "--verbose",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"turnserver exited with {self._process.returncode}:\n{self.log()}")
-            if stun_answers("127.0.0.1", self.port):
-                return self
-        raise RuntimeError(f"turnserver did not answer within {timeout} s:\n{self.log()}")
+    def command(self):
+        return [
+            "turnserver",
+            # plain UDP/TCP on loopback, relaying to loopback peers (the browsers here)
+            "--listening-ip=127.0.0.1", f"--listening-port={self.port}", "--relay-ip=127.0.0.1",
+            "--allow-loopback-peers", "--no-tls", "--no-dtls", "--no-cli", "--fingerprint",
+            # the TURN REST credentials our server hands out
+            "--use-auth-secret", f"--static-auth-secret={self.secret}", "--realm=ensemble.test",
+            # its files in the test's folder, its log where `log()` reads it
+            f"--db={self.log_path.with_suffix('.db')}", f"--pidfile={self.log_path.with_suffix('.pid')}",
+            "--log-file=stdout", "--simple-log", "--verbose",
+        ]
 
-    def stop(self):
-        if self._process and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-
-    def log(self):
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-
-def free_udp_port(host="127.0.0.1"):
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
+    def answers(self):
+        return stun_answers("127.0.0.1", self.port)
 
 
 def stun_answers(host, port, timeout=0.3):

@@ -3,11 +3,12 @@
 people are told when that server refuses the site's credentials."""
 
 import re
+import socket
 
 import pytest
 
 from tests.e2e.helpers import room_url, state, wait_connected, wait_videos_playing
-from tests.servers import CoturnProcess, ServerProcess, free_udp_port
+from tests.servers import CoturnProcess, ServerProcess, free_port
 
 REMOTE_QUALITY = ".tile:not(.self) .quality"
 
@@ -54,7 +55,7 @@ def test_a_turn_server_refusing_the_sites_credentials_is_explained(coturn, open_
 
 
 def test_a_turn_server_that_does_not_answer_is_explained(open_page, tmp_path):
-    silent = f"turn:127.0.0.1:{free_udp_port()}?transport=udp"  # nothing listens there
+    silent = f"turn:127.0.0.1:{free_port(kind=socket.SOCK_DGRAM)}?transport=udp"  # nothing listens there
     with ServerProcess(tmp_path, turn_urls=silent, turn_secret="secret", ice_transport_policy="relay") as server:
         ada = open_page(room_url(server, "silent", "Ada"), "bars")
         open_page(room_url(server, "silent", "Bob"), "mandel")
