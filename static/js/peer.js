@@ -4,6 +4,7 @@ import { Emitter } from "./emitter.js";
 
 const CONNECT_TIMEOUT_MS = 5000;
 const STALLED_STATES = ["new", "disconnected"];
+const isTurnUrl = (/** @type {string | undefined} */ url) => /^turns?:/.test(url ?? "");
 
 /**
  * One RTCPeerConnection to one remote peer, negotiated with the "perfect
@@ -49,7 +50,7 @@ export class PeerLink extends Emitter {
     this.#polite = polite;
     this.remoteStream = new MediaStream();
     this.#pc = new RTCPeerConnection(configuration);
-    this.#turnUrls = (configuration.iceServers ?? []).flatMap((server) => [server.urls].flat()).filter((url) => /^turns?:/.test(url));
+    this.#turnUrls = (configuration.iceServers ?? []).flatMap((server) => [server.urls].flat()).filter(isTurnUrl);
     this.#pc.onnegotiationneeded = () => this.#offer();
     this.#pc.onicecandidate = ({ candidate }) => {
       if (!candidate) return;
@@ -59,7 +60,7 @@ export class PeerLink extends Emitter {
     this.#pc.ontrack = ({ track }) => this.#addRemoteTrack(track);
     this.#pc.onconnectionstatechange = () => this.#onConnectionState();
     this.#pc.onicecandidateerror = ({ url, errorCode, errorText }) => {
-      if (/^turns?:/.test(url ?? "")) this.#relayError = { url, code: errorCode, text: errorText.replace(/\.$/, "") };
+      if (isTurnUrl(url)) this.#relayError = { url, code: errorCode, text: errorText.replace(/\.$/, "") };
     };
     for (const track of localStream.getTracks()) {
       this.#senders.set(track.kind, this.#pc.addTrack(track, localStream));
@@ -232,9 +233,8 @@ export class PeerLink extends Emitter {
     if (this.#turnUrls.length && !this.#relayGathered && !this.#relayReported) {
       this.#relayReported = true;
       const error = this.#relayError;
-      this.emit("relay-unusable", error
-        ? { url: error.url, problem: `answered “${error.code} ${error.text}”` }
-        : { url: this.#turnUrls[0], problem: "did not answer" });
+      const problem = error ? `answered “${error.code} ${error.text}”` : "did not answer";
+      this.emit("relay-unusable", { url: error?.url ?? this.#turnUrls[0], problem });
     }
     this.restartIce();
     this.#watchdog = setTimeout(() => this.#checkConnected(), CONNECT_TIMEOUT_MS);
