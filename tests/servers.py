@@ -114,6 +114,7 @@ class CoturnProcess(ChildProcess):
     def command(self):
         return [
             "turnserver",
+            "-n",  # no configuration file: this machine's /etc/turnserver.conf plays no part
             # plain UDP/TCP on loopback, relaying to loopback peers (the browsers here)
             "--listening-ip=127.0.0.1", f"--listening-port={self.port}", "--relay-ip=127.0.0.1",
             "--allow-loopback-peers", "--no-tls", "--no-dtls", "--no-cli", "--fingerprint",
