@@ -105,9 +105,9 @@ class CoturnProcess(ChildProcess):
 
     name = "turnserver"
 
-    def __init__(self, log_dir, secret="coturn-test-secret"):
+    def __init__(self, log_dir, secret="coturn-test-secret", port=None):
         self.secret = secret
-        self.port = free_port(kind=socket.SOCK_DGRAM)
+        self.port = port or free_port(kind=socket.SOCK_DGRAM)
         self.url = f"turn:127.0.0.1:{self.port}?transport=udp"
         self.log_path = Path(log_dir) / f"coturn-{self.port}.log"
 

@@ -161,7 +161,7 @@ function main() {
     const name = mesh.peers().find((peer) => peer.id === id)?.name ?? "someone";
     notice.show(
       `Cannot connect to ${name}: the relay server ${url.split("?")[0]} ${problem}. ` +
-        "Whoever runs this site should check that it runs and the TURN settings (TURN_URLS, TURN_SECRET).",
+        "Whoever runs this site should check that the relay runs and the site's TURN settings (TURN_URLS, TURN_SECRET).",
       { code: "relay-unusable" },
     );
   });

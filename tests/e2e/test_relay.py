@@ -1,6 +1,6 @@
 """Calls through a real coturn: a site that sends all media through its TURN server
 (ICE_TRANSPORT_POLICY=relay, credentials made from coturn's shared secret), and what
-people are told when that server refuses the site's credentials."""
+people are told when that server refuses the site's credentials or does not answer."""
 
 import re
 import socket
@@ -54,12 +54,17 @@ def test_a_turn_server_refusing_the_sites_credentials_is_explained(coturn, open_
         assert "ALLOCATE processed, success" not in coturn.log()
 
 
-def test_a_turn_server_that_does_not_answer_is_explained(open_page, tmp_path):
-    silent = f"turn:127.0.0.1:{free_port(kind=socket.SOCK_DGRAM)}?transport=udp"  # nothing listens there
-    with ServerProcess(tmp_path, turn_urls=silent, turn_secret="secret", ice_transport_policy="relay") as server:
+def test_a_turn_server_that_does_not_answer_is_explained_until_it_is_back(open_page, tmp_path):
+    port = free_port(kind=socket.SOCK_DGRAM)  # nothing listens there yet
+    with ServerProcess(tmp_path, turn_urls=f"turn:127.0.0.1:{port}?transport=udp", turn_secret="secret", ice_transport_policy="relay") as server:
         ada = open_page(room_url(server, "silent", "Ada"), "bars")
         open_page(room_url(server, "silent", "Bob"), "mandel")
         notice = ada.locator("#notice[data-code='relay-unusable']")
         notice.wait_for(state="visible", timeout=20_000)
-        assert f"Cannot connect to Bob: the relay server {silent.split('?')[0]} did not answer" in notice.inner_text()
+        assert f"Cannot connect to Bob: the relay server turn:127.0.0.1:{port} did not answer" in notice.inner_text()
         assert ada.locator(REMOTE_QUALITY).get_attribute("title") == "Connecting…"
+        # The relay starts: the links keep retrying, connect through it, and the notice goes.
+        with CoturnProcess(tmp_path, secret="secret", port=port):
+            wait_connected(ada, 1, timeout=30_000)
+            wait_videos_playing(ada, 1)
+            notice.wait_for(state="hidden", timeout=5000)
