@@ -4,6 +4,11 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 CONNECTED_PEERS = "() => (window.ensemble?.state().peers ?? []).filter(p => p.connectionState === 'connected').length"
 
+ANALYSIS_START_MS = 90_000  # two engines start (wasm compile, backend timing) on a busy 2-core machine
+
+# Both models have started and their backend trials are over.
+BACKENDS_MEASURED = "() => ['mask', 'faces'].every(model => window.ensemble.engines()[model]?.choice === 'measured')"
+
 
 def wait_connected(page, count, timeout=15_000):
     """Until `count` remote peers are connected (and no more are listed)."""
@@ -49,13 +54,6 @@ def room_url(server, room, name=None, **params):
     params.setdefault("analysis", "off")
     query = "&".join(f"{key}={value}" for key, value in ({"name": name} if name else {}).items() | params.items())
     return f"{server.url}/r/{room}" + (f"?{query}" if query else "")
-
-
-ANALYSIS_START_MS = 90_000  # two engines start (wasm compile, backend timing) on a busy 2-core machine
-
-
-# Both models have started and their backend trials are over.
-BACKENDS_MEASURED = "() => ['mask', 'faces'].every(model => window.ensemble.engines()[model]?.choice === 'measured')"
 
 
 def analysis_of(page, peer_id):
