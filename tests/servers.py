@@ -33,8 +33,8 @@ class ChildProcess:
         raise NotImplementedError
 
     def start(self, timeout=15, **popen):
-        log = open(self.log_path, "ab")
-        self._process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, **popen)
+        with open(self.log_path, "ab") as log:  # the child keeps its own copy of the handle
+            self._process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, **popen)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
