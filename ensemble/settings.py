@@ -11,6 +11,9 @@ DEFAULTS_FILE = ROOT / "config" / "defaults.env"
 ASYNC_MODES = ("gevent", "eventlet", "threading")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 ICE_TRANSPORT_POLICIES = ("all", "relay")
+LOG_FORMATS = ("text", "json")
+# Flask-SocketIO hands any other scheme to Kombu; ours speak to Redis itself.
+REDIS_SCHEMES = ("redis://", "rediss://")
 
 
 class SettingsError(ValueError):
@@ -40,6 +43,8 @@ class Settings:
     ice_transport_policy: str
     upload_folder: str
     upload_max_bytes: int
+    redis_url: str
+    log_format: str
 
     def __post_init__(self):
         if self.async_mode not in ASYNC_MODES:
@@ -54,6 +59,10 @@ class Settings:
             raise SettingsError(f"ICE_TRANSPORT_POLICY must be all or relay, not {self.ice_transport_policy!r}")
         if self.ice_transport_policy == "relay" and not self.turn_urls:
             raise SettingsError("ICE_TRANSPORT_POLICY=relay sends all media through TURN: set TURN_URLS too")
+        if self.log_format not in LOG_FORMATS:
+            raise SettingsError(f"LOG_FORMAT must be text or json, not {self.log_format!r}")
+        if self.redis_url and not self.redis_url.startswith(REDIS_SCHEMES):
+            raise SettingsError("REDIS_URL must start with redis:// or rediss://")
         if self.upload_max_bytes < 1024:
             raise SettingsError("UPLOAD_MAX_BYTES must be at least 1024")
 

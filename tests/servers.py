@@ -141,3 +141,34 @@ def stun_answers(host, port, timeout=0.3):
         except OSError:
             return False
     return answer[:2] == (0x0101).to_bytes(2, "big") and answer[8:20] == transaction
+
+
+class RedisProcess(ChildProcess):
+    """Debian's redis-server on a free loopback port, without persistence: a restart starts
+    empty, as a Redis without a disk does."""
+
+    name = "redis-server"
+
+    def __init__(self, log_dir, port=None):
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.log_path = Path(log_dir) / f"redis-{self.port}.log"
+        self._dir = Path(log_dir)
+
+    def command(self):
+        return [
+            "redis-server", "--bind", "127.0.0.1", "--port", str(self.port),
+            "--save", "", "--appendonly", "no", "--dir", str(self._dir), "--protected-mode", "yes",
+        ]
+
+    def answers(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as link:
+                link.sendall(b"PING\r\n")
+                return link.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def restart(self):
+        self.stop()
+        return self.start()
