@@ -20,6 +20,7 @@ ERROR_CODES = {
     "rate_limited": "Too many events; slow down.",
     "version_conflict": "The scene changed since your version.",
     "unsupported_image": "Only complete PNG, JPEG or WebP pictures can be used.",
+    "unavailable": "The server cannot reach its room store; try again in a moment.",
     "internal": "The server failed; the event had no effect.",
 }
 

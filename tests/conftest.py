@@ -2,6 +2,7 @@ import pytest
 
 from ensemble import create_app
 from ensemble.settings import load_settings
+from tests.servers import RedisProcess
 
 
 def make_settings(**changes):
@@ -48,3 +49,10 @@ def joined(connect):
         return client, reply
 
     return join
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """One real redis-server for the session; tests keep apart by key prefix or by database."""
+    with RedisProcess(tmp_path_factory.mktemp("redis")) as process:
+        yield process

@@ -144,12 +144,13 @@ def stun_answers(host, port, timeout=0.3):
 
 
 class RedisProcess(ChildProcess):
-    """Debian's redis-server on a free loopback port, without persistence: a restart starts
-    empty, as a Redis without a disk does."""
+    """Debian's redis-server on a free loopback port, without persistence (a restart starts
+    empty, as a Redis without a disk does) unless `persist` (an append-only file)."""
 
     name = "redis-server"
 
-    def __init__(self, log_dir, port=None):
+    def __init__(self, log_dir, port=None, persist=False):
+        self.persist = persist
         self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.log_path = Path(log_dir) / f"redis-{self.port}.log"
@@ -158,7 +159,8 @@ class RedisProcess(ChildProcess):
     def command(self):
         return [
             "redis-server", "--bind", "127.0.0.1", "--port", str(self.port),
-            "--save", "", "--appendonly", "no", "--dir", str(self._dir), "--protected-mode", "yes",
+            "--save", "", "--appendonly", "yes" if self.persist else "no", "--dir", str(self._dir),
+            "--protected-mode", "yes",
         ]
 
     def answers(self):

@@ -1,10 +1,12 @@
 """Room state behind one interface: who is in which room, its chat and its scene.
 
-The in-memory registry serves one process; a shared implementation (Redis)
-will serve several behind the same interface, so nothing outside this package
-keeps room state.
+The in-memory registry serves one process; the Redis one serves several
+processes as one server, behind the same interface, so nothing outside this
+package keeps room state.
 """
 
+import hashlib
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
@@ -24,6 +26,13 @@ class WrongPassword(ProtocolError):
 class NotJoined(ProtocolError):
     def __init__(self):
         super().__init__("not_joined")
+
+
+class Unavailable(ProtocolError):
+    """The shared room store cannot be reached; the event had no effect."""
+
+    def __init__(self):
+        super().__init__("unavailable")
 
 
 class VersionConflict(ProtocolError):
@@ -68,6 +77,16 @@ class Joined:
     left: Peer | None = None  # the membership this join replaced, if any
 
 
+@dataclass(frozen=True)
+class Upkeep:
+    """What one round of upkeep changed: peers removed because the process serving
+    them stopped (or left while the store was unreachable), and this process's
+    peers put back into a store that had lost them."""
+
+    gone: list[Peer] = field(default_factory=list)
+    restored: list[Peer] = field(default_factory=list)
+
+
 @dataclass
 class RoomLimits:
     max_peers: int = 6
@@ -110,12 +129,42 @@ class RoomRegistry(ABC):
     def room_count(self) -> int:
         """Rooms currently remembered, empty ones in their grace period included."""
 
+    @abstractmethod
+    def served(self) -> tuple[int, int]:
+        """(rooms, peers) with members connected to this process."""
 
-def unique_name(name, taken, limit=40):
-    """`name`, or `name (2)`, `name (3)`… whichever is free, never longer than `limit`."""
-    candidate, number = name, 1
-    while candidate.casefold() in {other.casefold() for other in taken}:
+    # A registry shared by several processes overrides these.
+    upkeep_seconds: float | None = None  # how often `upkeep` wants to run; None: never
+
+    def upkeep(self) -> Upkeep:
+        """Prove this process alive, sweep stopped ones, heal the shared store."""
+        return Upkeep()
+
+    def health(self) -> dict:
+        """Whether the store answers: `{"ok": bool, ...}` with details for /healthz."""
+        return {"ok": True}
+
+    def others_alive(self) -> dict[str, float]:
+        """Other server processes and the age of their last heartbeat in seconds."""
+        return {}
+
+
+def name_candidates(name, limit=40):
+    """`name`, then `name (2)`, `name (3)`…, each at most `limit` characters."""
+    yield name
+    number = 1
+    while True:
         number += 1
         suffix = f" ({number})"
-        candidate = name[: limit - len(suffix)].rstrip() + suffix
-    return candidate
+        yield name[: limit - len(suffix)].rstrip() + suffix
+
+
+def unique_name(name, taken, limit=40):
+    """The first of `name_candidates` that no name in `taken` equals, ignoring case."""
+    folded = {other.casefold() for other in taken}
+    return next(candidate for candidate in name_candidates(name, limit) if candidate.casefold() not in folded)
+
+
+def hash_password(password, salt=None):
+    salt = salt or os.urandom(16)
+    return salt, hashlib.pbkdf2_hmac("sha256", password.encode(), salt, 20_000)

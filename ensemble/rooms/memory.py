@@ -1,19 +1,15 @@
 """Room registry for a single server process."""
 
-import hashlib
 import hmac
-import os
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
 
-from . import Joined, NotJoined, Peer, RoomFull, RoomLimits, RoomRegistry, SceneState, WrongPassword, VersionConflict, unique_name
-
-
-def hash_password(password, salt=None):
-    salt = salt or os.urandom(16)
-    return salt, hashlib.pbkdf2_hmac("sha256", password.encode(), salt, 20_000)
+from . import (
+    Joined, NotJoined, Peer, RoomFull, RoomLimits, RoomRegistry, SceneState, VersionConflict, WrongPassword,
+    hash_password, unique_name,
+)
 
 
 @dataclass
@@ -87,6 +83,10 @@ class MemoryRegistry(RoomRegistry):
         with self._lock:
             self._forget_expired_rooms()
             return len(self._rooms)
+
+    def served(self):
+        with self._lock:
+            return sum(1 for state in self._rooms.values() if state.peers), len(self._peers)
 
     def _check_entry(self, state, replaces, password):
         if not state.admits(password):

@@ -4,6 +4,7 @@ import pytest
 
 from ensemble.rooms import RoomFull, RoomLimits, VersionConflict, WrongPassword, unique_name
 from ensemble.rooms.memory import MemoryRegistry
+from ensemble.rooms.redis import RedisRegistry
 
 
 class Clock:
@@ -19,10 +20,15 @@ def clock():
     return Clock()
 
 
-@pytest.fixture(params=["memory"])
+LIMITS = RoomLimits(max_peers=3, grace_seconds=60, chat_history=5)
+
+
+@pytest.fixture(params=["memory", "redis"])
 def registry(request, clock):
-    limits = RoomLimits(max_peers=3, grace_seconds=60, chat_history=5)
-    return {"memory": lambda: MemoryRegistry(limits, clock)}[request.param]()
+    if request.param == "memory":
+        return MemoryRegistry(LIMITS, clock)
+    redis_url = request.getfixturevalue("redis_server").url
+    return RedisRegistry(redis_url, LIMITS, clock, prefix=f"{request.node.name}:")
 
 
 def test_first_joiner_creates_the_room_and_later_ones_see_earlier(registry):

@@ -1,0 +1,292 @@
+"""Room registry in Redis, shared by several server processes.
+
+Every change runs as one Lua script (redis_scripts.lua), so two processes racing
+for the last place or the same name cannot both win. Each process also keeps
+its own members in memory: they are its connections, so it answers "is this
+sender a member" without a round trip, and it can put them back when Redis
+lost them. `upkeep()`, every two seconds, proves this process alive, removes
+the members of processes that stopped proving it, and heals the store.
+"""
+
+import json
+import logging
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+from . import (
+    Joined, NotJoined, Peer, RoomFull, RoomLimits, RoomRegistry, SceneState, Unavailable, Upkeep, VersionConflict,
+    WrongPassword, hash_password, name_candidates,
+)
+
+log = logging.getLogger(__name__)
+SCRIPTS = Path(__file__).with_name("redis_scripts.lua")
+# Errors that mean "Redis is not answering", as opposed to a bug in a script.
+STORE_ERRORS = (RedisConnectionError, RedisTimeoutError, ReadOnlyError)
+HEARTBEAT_SECONDS = 2.0
+# A process whose heartbeat is this old is taken for dead and its peers removed.
+HEARTBEAT_EXPIRY_SECONDS = 10
+
+
+class StoreUnreachable(RuntimeError):
+    """Redis did not answer when the server started."""
+
+
+def redacted(url):
+    """The URL without its password, for logs and errors."""
+    return re.sub(r"//([^:@/]*):[^@/]*@", r"//\1:***@", url)
+
+
+def connect(url, **options):
+    """A client that gives up within about two seconds instead of hanging."""
+    options = {"socket_connect_timeout": 2, "socket_timeout": 2, "retry": Retry(NoBackoff(), 1), **options}
+    return redis.Redis.from_url(url, decode_responses=True, **options)
+
+
+class StoreHealth:
+    """Whether Redis answers, said in the log once when it stops and once when it is back."""
+
+    def __init__(self, url):
+        self.url = redacted(url)
+        self.ok = True
+        self.error = ""
+        self.failures = 0
+        self._lock = threading.Lock()
+
+    def failed(self, error):
+        with self._lock:
+            self.failures += 1
+            was_ok, self.ok, self.error = self.ok, False, str(error) or type(error).__name__
+        if was_ok:
+            log.error("Redis at %s is unreachable (%s); events are answered 'unavailable' until it is back", self.url, self.error)
+
+    def succeeded(self):
+        with self._lock:
+            was_ok, self.ok, self.error = self.ok, True, ""
+        if not was_ok:
+            log.warning("Redis at %s answers again", self.url)
+
+
+def _load_scripts(client):
+    """The sections of redis_scripts.lua, each prefixed with the common part."""
+    sections = re.split(r"^--\[\[ (\w+) \]\]\n", SCRIPTS.read_text(), flags=re.MULTILINE)
+    named = dict(zip(sections[1::2], sections[2::2]))
+    common = named.pop("common")
+    return {name: client.register_script(common + body) for name, body in named.items()}
+
+
+@dataclass(frozen=True)
+class _Member:
+    """One of this process's own peers, with what it takes to put it back."""
+
+    peer: Peer
+    fold: str
+    salt: str
+    digest: str
+
+
+def _encode(peer, fold, process):
+    return json.dumps(
+        {"id": peer.id, "room": peer.room, "name": peer.name, "fold": fold, "audio": peer.audio, "video": peer.video, "process": process},
+        separators=(",", ":"), ensure_ascii=False,
+    )
+
+
+def _decode(raw):
+    data = json.loads(raw)
+    return Peer(data["id"], data["room"], data["name"], data["audio"], data["video"])
+
+
+class RedisRegistry(RoomRegistry):
+    upkeep_seconds = HEARTBEAT_SECONDS
+
+    def __init__(self, url, limits=None, clock=time.time, prefix="ensemble:", health=None, heartbeat_expiry=HEARTBEAT_EXPIRY_SECONDS):
+        self._limits = limits or RoomLimits()
+        self._clock = clock
+        self._prefix = prefix
+        self.health_state = health or StoreHealth(url)
+        self.process_id = secrets.token_hex(6)
+        self._heartbeat_expiry_ms = int(heartbeat_expiry * 1000)
+        self._client = connect(url)
+        try:
+            self._client.ping()
+        except STORE_ERRORS as error:
+            raise StoreUnreachable(f"Redis at {redacted(url)} cannot be reached: {error}") from None
+        self._scripts = _load_scripts(self._client)
+        self._members: dict[str, _Member] = {}
+        self._joining: set[str] = set()
+        self._salts: dict[str, bytes] = {}
+        self._ages: dict[str, float] = {}
+
+    # --- the registry interface -------------------------------------------------
+
+    def join(self, peer_id, room, name, password=None, audio=True, video=True, replaces=None):
+        self._joining.add(peer_id)
+        try:
+            return self._join(peer_id, room, name, password, audio, video, replaces)
+        finally:
+            self._joining.discard(peer_id)
+
+    def leave(self, peer_id):
+        """Never fails: a member leaves this process at once, and Redis hears of it now
+        or, if it cannot be reached, at the first upkeep after it is back."""
+        member = self._members.pop(peer_id, None)
+        try:
+            raw = self._run("leave", peer_id, *self._grace_args())
+        except Unavailable:
+            raw = None
+        if member is not None:
+            return member.peer
+        return _decode(raw) if raw else None
+
+    def peer(self, peer_id):
+        member = self._members.get(peer_id)
+        if member is not None:
+            return member.peer
+        raw = self._store(self._client.get, self._key("peer", peer_id))
+        return _decode(raw) if raw else None
+
+    def set_media(self, peer_id, audio, video):
+        raw = self._run("media", peer_id, int(audio), int(video))
+        if raw is None:
+            raise NotJoined()
+        peer = _decode(raw)
+        member = self._members.get(peer_id)
+        if member is not None:
+            self._members[peer_id] = _Member(peer, member.fold, member.salt, member.digest)
+        return peer
+
+    def add_chat(self, room, message):
+        self._run("chat", room, json.dumps(message, separators=(",", ":"), ensure_ascii=False), self._limits.chat_history)
+
+    def set_scene(self, room, scene, base_version, by):
+        reply = self._run("scene", room, json.dumps(scene, separators=(",", ":"), ensure_ascii=False), base_version, by)
+        if reply[0] == "conflict":
+            raise VersionConflict(SceneState(json.loads(reply[1]) if reply[1] else None, int(reply[2]), reply[3] or None))
+        return SceneState(scene, int(reply[1]), by)
+
+    def room_count(self):
+        def count():
+            with self._client.pipeline() as pipe:
+                pipe.zremrangebyscore(self._key("rooms"), "-inf", self._clock())
+                pipe.zcard(self._key("rooms"))
+                return pipe.execute()[1]
+
+        return self._store(count)
+
+    def served(self):
+        members = list(self._members.values())
+        return len({member.peer.room for member in members}), len(members)
+
+    # --- several processes --------------------------------------------------------
+
+    def upkeep(self):
+        """Beat, put back this process's members that Redis lost, take out the ones
+        that left while it was unreachable, sweep stopped processes."""
+        return self._store(self._upkeep)
+
+    def health(self):
+        state = self.health_state
+        return {"ok": state.ok, "redis": state.url, **({"error": state.error} if not state.ok else {})}
+
+    def others_alive(self):
+        return dict(self._ages)
+
+    # --- inside -------------------------------------------------------------------
+
+    def _join(self, peer_id, room, name, password, audio, video, replaces):
+        candidates = []
+        for candidate in name_candidates(name):
+            fold = candidate.casefold()
+            peer = Peer(peer_id, room, candidate, audio, video)
+            candidates += [fold, _encode(peer, fold, self.process_id)]
+            if len(candidates) > 2 * self._limits.max_peers:
+                break
+        salt = self._salts.get(room)
+        for _ in range(2):
+            salt, digest = hash_password(password, salt) if password else (b"", b"")
+            reply = self._run(
+                "join", room, peer_id, self.process_id, *self._grace_args(), self._limits.max_peers,
+                replaces or "", salt.hex(), digest.hex(), *candidates,
+            )
+            if reply[0] != "salt":
+                break
+            if not password:
+                raise WrongPassword()
+            salt = bytes.fromhex(reply[1])
+        if reply[0] == "error":
+            raise WrongPassword() if reply[1] == "wrong_password" else RoomFull(self._limits.max_peers)
+        status, raw, left, others, chat, scene, version, by, room_salt, room_digest = reply
+        if room_digest:
+            self._salts[room] = bytes.fromhex(room_salt)
+        peer = _decode(raw)
+        left_peer = _decode(left) if left else None
+        if left_peer is not None:
+            self._members.pop(left_peer.id, None)
+        self._members[peer_id] = _Member(peer, json.loads(raw)["fold"], room_salt, room_digest)
+        return Joined(
+            peer,
+            sorted((_decode(other) for other in others if other), key=lambda other: other.id),
+            [json.loads(message) for message in chat],
+            SceneState(json.loads(scene) if scene else None, int(version), by or None),
+            left_peer,
+        )
+
+    def _upkeep(self):
+        now = self._clock()
+        own = self._key("proc", self.process_id)
+        with self._client.pipeline() as pipe:
+            pipe.set(own, now, px=self._heartbeat_expiry_ms)
+            pipe.sadd(self._key("procs"), self.process_id)
+            pipe.smembers(own + ":peers")
+            pipe.smembers(self._key("procs"))
+            _, _, stored, processes = pipe.execute()
+        busy = set(self._joining)
+        members = dict(self._members)
+        gone = []
+        for peer_id in stored - members.keys() - busy:
+            raw = self._scripts["leave"](args=[self._prefix, peer_id, *self._grace_args()])
+            if raw:
+                gone.append(_decode(raw))
+        restored = [member.peer for peer_id, member in members.items() if peer_id not in stored | busy and self._restore(member)]
+        gone += [_decode(raw) for raw in self._scripts["sweep"](args=[self._prefix, *self._grace_args()])]
+        others = sorted(processes - {self.process_id})
+        beats = self._client.mget([self._key("proc", other) for other in others]) if others else []
+        self._ages = {other: max(0.0, now - float(beat)) for other, beat in zip(others, beats) if beat}
+        self.health_state.succeeded()
+        return Upkeep(gone, restored)
+
+    def _restore(self, member):
+        raw = _encode(member.peer, member.fold, self.process_id)
+        return self._scripts["restore"](
+            args=[self._prefix, member.peer.id, member.fold, raw, self.process_id, member.salt, member.digest, member.peer.room]
+        ) == 1
+
+    def _grace_args(self):
+        return self._clock(), int(self._limits.grace_seconds * 1000)
+
+    def _run(self, script, *args):
+        return self._store(self._scripts[script], args=[self._prefix, *args])
+
+    def _store(self, operation, *args, **kwargs):
+        """Run one Redis operation; an unreachable Redis becomes `unavailable`."""
+        try:
+            result = operation(*args, **kwargs)
+        except STORE_ERRORS as error:
+            self.health_state.failed(error)
+            raise Unavailable() from None
+        self.health_state.succeeded()
+        return result
+
+    def _key(self, *parts):
+        return self._prefix + ":".join(parts)

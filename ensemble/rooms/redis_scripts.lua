@@ -1,0 +1,198 @@
+-- Atomic room operations for ensemble/rooms/redis.py. Each script is one
+-- section below, run by EVALSHA with every key derived from ARGV[1], the key
+-- prefix: one Redis holds the rooms (not a cluster).
+--
+--   P.."peer:"..id         the peer as JSON {id, room, name, fold, audio, video, process}
+--   P.."room:"..r          hash: salt, digest (hex, "" without password), scene, version, by, emptied_at
+--   P.."room:"..r..":peers"  set of peer ids
+--   P.."room:"..r..":names"  hash: case-folded name -> peer id
+--   P.."room:"..r..":chat"   list of messages as JSON, oldest first
+--   P.."rooms"             sorted set: room -> when it may be forgotten (+inf while occupied)
+--   P.."proc:"..p          a process's heartbeat (expires), P.."proc:"..p..":peers" its peers
+--   P.."procs"             set of process ids that have beaten
+
+--[[ common ]]
+local P = ARGV[1]
+
+local function room_key(room)
+  return P .. "room:" .. room
+end
+
+-- Take a peer out of its room; the room starts its grace period when emptied.
+local function remove(id, now, grace_ms)
+  local raw = redis.call("GET", P .. "peer:" .. id)
+  if not raw then
+    return false
+  end
+  local peer = cjson.decode(raw)
+  local room = room_key(peer.room)
+  redis.call("DEL", P .. "peer:" .. id)
+  redis.call("SREM", room .. ":peers", id)
+  if redis.call("HGET", room .. ":names", peer.fold) == id then
+    redis.call("HDEL", room .. ":names", peer.fold)
+  end
+  redis.call("SREM", P .. "proc:" .. peer.process .. ":peers", id)
+  if redis.call("SCARD", room .. ":peers") == 0 then
+    redis.call("HSET", room, "emptied_at", now)
+    redis.call("PEXPIRE", room, grace_ms)
+    redis.call("PEXPIRE", room .. ":chat", grace_ms)
+    redis.call("ZADD", P .. "rooms", now + grace_ms / 1000, peer.room)
+  end
+  return raw
+end
+
+-- Forget a room whose grace period is over (Redis expiry does it too, by the real clock).
+local function forget_if_expired(room, now, grace_ms)
+  local key = room_key(room)
+  local emptied = redis.call("HGET", key, "emptied_at")
+  if emptied and emptied ~= "" and now - tonumber(emptied) >= grace_ms / 1000 then
+    redis.call("DEL", key, key .. ":peers", key .. ":names", key .. ":chat")
+    redis.call("ZREM", P .. "rooms", room)
+  end
+end
+
+-- Put a peer (already encoded, with its `fold`) into a room that exists.
+local function add(room, id, fold, raw, process)
+  local key = room_key(room)
+  redis.call("SET", P .. "peer:" .. id, raw)
+  redis.call("SADD", key .. ":peers", id)
+  redis.call("HSET", key .. ":names", fold, id)
+  redis.call("SADD", P .. "proc:" .. process .. ":peers", id)
+  redis.call("HSET", key, "emptied_at", "")
+  redis.call("PERSIST", key)
+  redis.call("PERSIST", key .. ":chat")
+  redis.call("ZADD", P .. "rooms", "+inf", room)
+end
+
+local function create_room(room, salt, digest)
+  redis.call("HSET", room_key(room), "salt", salt, "digest", digest, "version", 0, "scene", "", "by", "", "emptied_at", "")
+end
+
+--[[ join ]]
+-- ARGV: prefix, room, id, process, now, grace_ms, max_peers, replaces, salt, digest,
+--       then (fold, peer JSON) for each name to try, the plain name first.
+-- Returns {"ok", peer, left or "", {others}, {chat}, scene, version, by, salt, digest},
+-- {"salt", salt} when the password must be hashed with the room's salt, or {"error", code}.
+local room, id, process = ARGV[2], ARGV[3], ARGV[4]
+local now, grace_ms, max_peers = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local replaces, salt, digest = ARGV[8], ARGV[9], ARGV[10]
+local key = room_key(room)
+forget_if_expired(room, now, grace_ms)
+if redis.call("EXISTS", key) == 1 then
+  local stored_salt, stored_digest = unpack(redis.call("HMGET", key, "salt", "digest"))
+  if stored_digest and stored_digest ~= "" then
+    if salt ~= stored_salt then
+      return {"salt", stored_salt}
+    end
+    if digest ~= stored_digest then
+      return {"error", "wrong_password"}
+    end
+  end
+  local count = redis.call("SCARD", key .. ":peers")
+  if replaces ~= "" and redis.call("SISMEMBER", key .. ":peers", replaces) == 1 then
+    count = count - 1
+  end
+  if count >= max_peers then
+    return {"error", "room_full"}
+  end
+end
+local left = ""
+if replaces ~= "" then
+  left = remove(replaces, now, grace_ms) or ""
+end
+if redis.call("EXISTS", key) == 0 then
+  create_room(room, salt, digest)
+end
+local others = redis.call("SMEMBERS", key .. ":peers")
+local other_peers = {}
+if #others > 0 then
+  for i, other in ipairs(others) do
+    others[i] = P .. "peer:" .. other
+  end
+  other_peers = redis.call("MGET", unpack(others))
+end
+for i = 11, #ARGV, 2 do
+  if redis.call("HEXISTS", key .. ":names", ARGV[i]) == 0 then
+    add(room, id, ARGV[i], ARGV[i + 1], process)
+    local room_state = redis.call("HMGET", key, "scene", "version", "by", "salt", "digest")
+    local chat = redis.call("LRANGE", key .. ":chat", 0, -1)
+    return {"ok", ARGV[i + 1], left, other_peers, chat, unpack(room_state)}
+  end
+end
+return redis.error_reply("no free name among the candidates")
+
+--[[ leave ]]
+-- ARGV: prefix, id, now, grace_ms. Returns the peer as it was, or nil.
+return remove(ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
+
+--[[ media ]]
+-- ARGV: prefix, id, audio, video ("1" or "0"). Returns the updated peer, or nil.
+local raw = redis.call("GET", P .. "peer:" .. ARGV[2])
+if not raw then
+  return false
+end
+local peer = cjson.decode(raw)
+peer.audio = ARGV[3] == "1"
+peer.video = ARGV[4] == "1"
+raw = cjson.encode(peer)
+redis.call("SET", P .. "peer:" .. ARGV[2], raw)
+return raw
+
+--[[ scene ]]
+-- ARGV: prefix, room, scene JSON, base version, by.
+-- Returns {"ok", version} or {"conflict", scene, version, by}.
+-- A room Redis lost (until upkeep puts it back) is at version 0 with no scene.
+local key = room_key(ARGV[2])
+local current = redis.call("HMGET", key, "scene", "version", "by")
+if redis.call("EXISTS", key) == 0 or tonumber(current[2]) ~= tonumber(ARGV[4]) then
+  return {"conflict", current[1] or "", current[2] or "0", current[3] or ""}
+end
+local version = tonumber(ARGV[4]) + 1
+redis.call("HSET", key, "scene", ARGV[3], "version", version, "by", ARGV[5])
+return {"ok", version}
+
+--[[ chat ]]
+-- ARGV: prefix, room, message JSON, history length. A room Redis lost keeps nothing.
+if redis.call("EXISTS", room_key(ARGV[2])) == 0 then
+  return 0
+end
+local key = room_key(ARGV[2]) .. ":chat"
+redis.call("RPUSH", key, ARGV[3])
+redis.call("LTRIM", key, -tonumber(ARGV[4]), -1)
+local ttl = redis.call("PTTL", room_key(ARGV[2]))
+if ttl > 0 then
+  redis.call("PEXPIRE", key, ttl)
+end
+return 1
+
+--[[ restore ]]
+-- A live peer whose membership Redis lost (restarted empty, or this process was
+-- taken for dead): put it back as it was. ARGV: prefix, id, fold, peer JSON,
+-- process, salt, digest, room, now. Returns 1 if it was missing.
+local id, fold, raw, process, room = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[8]
+if redis.call("EXISTS", P .. "peer:" .. id) == 1 then
+  return 0
+end
+if redis.call("EXISTS", room_key(room)) == 0 then
+  create_room(room, ARGV[6], ARGV[7])
+end
+add(room, id, fold, raw, process)
+return 1
+
+--[[ sweep ]]
+-- Remove the peers of every process whose heartbeat expired. ARGV: prefix, now,
+-- grace_ms. Returns the removed peers. Atomic: of two sweepers, one finds them.
+local removed = {}
+for _, process in ipairs(redis.call("SMEMBERS", P .. "procs")) do
+  if redis.call("EXISTS", P .. "proc:" .. process) == 0 then
+    for _, id in ipairs(redis.call("SMEMBERS", P .. "proc:" .. process .. ":peers")) do
+      local raw = remove(id, tonumber(ARGV[2]), tonumber(ARGV[3]))
+      if raw then
+        table.insert(removed, raw)
+      end
+    end
+    redis.call("DEL", P .. "proc:" .. process .. ":peers")
+    redis.call("SREM", P .. "procs", process)
+  end
+end
+return removed
