@@ -38,16 +38,22 @@ def main():
     import logging
 
     from ensemble import create_app
+    from ensemble.logs import setup_logging
+    from ensemble.rooms.redis import StoreUnreachable
     from ensemble.settings import SettingsError, load_settings
 
     try:
         settings = load_settings()
     except SettingsError as error:
         sys.exit(f"ensemble: {error}")
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(settings)
+    setup_logging(settings)
+    try:
+        app = create_app(settings)
+    except StoreUnreachable as error:
+        sys.exit(f"ensemble: {error}")
     logging.getLogger("ensemble").info(
-        "serving on http://%s:%d (%s)", settings.host, settings.port, settings.async_mode
+        "serving on http://%s:%d (%s, rooms %s)", settings.host, settings.port, settings.async_mode,
+        "in Redis" if settings.redis_url else "in memory",
     )
     app.extensions["socketio"].run(
         app, host=settings.host, port=settings.port, allow_unsafe_werkzeug=True, log_output=False

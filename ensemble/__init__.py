@@ -6,8 +6,10 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from . import views
+from .queue import RedisQueue
 from .rooms import RoomLimits
 from .rooms.memory import MemoryRegistry
+from .rooms.redis import RedisRegistry, StoreHealth
 from .scenes import SceneSchema
 from .settings import ROOT, load_settings
 from .signaling import Signaling
@@ -18,7 +20,8 @@ MAX_MESSAGE_BYTES = 256 * 1024
 
 
 def create_app(settings=None, registry=None):
-    """Build the app; `settings` default to the environment, `registry` to in-memory rooms."""
+    """Build the app; `settings` default to the environment, `registry` to rooms in Redis
+    when REDIS_URL is set (StoreUnreachable if it does not answer), else in memory."""
     settings = settings or load_settings()
     app = Flask(
         __name__,
@@ -32,10 +35,14 @@ def create_app(settings=None, registry=None):
         # Room for the multipart wrapping around the largest picture allowed.
         MAX_CONTENT_LENGTH=settings.upload_max_bytes + 64 * 1024,
     )
-    registry = registry or MemoryRegistry(
-        RoomLimits(settings.max_peers_per_room, settings.room_grace_seconds, settings.chat_history)
-    )
-    socketio = SocketIO(app, async_mode=settings.async_mode, max_http_buffer_size=MAX_MESSAGE_BYTES)
+    limits = RoomLimits(settings.max_peers_per_room, settings.room_grace_seconds, settings.chat_history)
+    options = {}
+    if registry is None and settings.redis_url:
+        health = StoreHealth(settings.redis_url)
+        registry = RedisRegistry(settings.redis_url, limits, health=health)
+        options["client_manager"] = RedisQueue(settings.redis_url, health)
+    registry = registry or MemoryRegistry(limits)
+    socketio = SocketIO(app, async_mode=settings.async_mode, max_http_buffer_size=MAX_MESSAGE_BYTES, **options)
     scenes = SceneSchema()
     app.extensions["ensemble"] = Signaling(socketio, registry, settings, scenes)
     app.extensions["ensemble.scenes"] = scenes

@@ -14,6 +14,7 @@ from flask import request
 
 from . import protocol
 from .protocol import ProtocolError
+from .metrics import Metrics
 from .ratelimit import TokenBucket
 from .rooms import NotJoined
 from .turn import ice_servers
@@ -66,13 +67,19 @@ class Signaling:
             socketio.on(event)(self._answering(event, handler))
         socketio.on("*")(self.on_unknown)
         _send_errors_without_ack_as_events(self._server)
+        self.metrics = Metrics(registry, handlers)
+        if registry.upkeep_seconds:
+            socketio.start_background_task(self._keep_up)
 
-    def room_count(self):
-        return self._registry.room_count()
+    def health(self):
+        """What /healthz says: the room store's state and what this process serves."""
+        rooms, peers = self._registry.served()
+        return {**self._registry.health(), "rooms": rooms, "peers": peers}
 
     # --- connection lifecycle -------------------------------------------------
 
     def on_connect(self, auth=None):
+        self.metrics.connected()
         settings = self._settings
         request.environ[CONNECTION_KEY] = Connection(
             events=TokenBucket(settings.events_per_second, settings.event_burst, self._clock),
@@ -80,6 +87,7 @@ class Signaling:
         )
 
     def on_disconnect(self, reason=None):
+        self.metrics.disconnected()
         connection = self._connection()
         if connection is not None and connection.peer_id is not None:
             self._leave(connection)
@@ -95,6 +103,7 @@ class Signaling:
         if joined.left is not None:
             self._announce_departure(joined.left)
         connection.peer_id = peer_id
+        log.info("joined", extra={"fields": {"room": join.room, "peer": peer_id, "replaced": joined.left.id if joined.left else None}})
         self._server.enter_room(request.sid, room_channel(join.room))
         self._server.enter_room(request.sid, peer_channel(peer_id))
         self._socketio.emit("peer-joined", joined.peer.public(), to=room_channel(join.room), skip_sid=request.sid)
@@ -163,6 +172,7 @@ class Signaling:
 
         def answer(*args):
             connection = self._connection()
+            self.metrics.event(event)
             try:
                 if connection is None:
                     raise ProtocolError("not_joined", "The connection is closing.")
@@ -172,9 +182,11 @@ class Signaling:
                     raise ProtocolError("rate_limited")
                 return {"ok": True, **handler(connection, args[0] if args else None)}
             except ProtocolError as error:
+                self.metrics.error(error.code)
                 return error.reply()
             except Exception:
-                log.exception("event %r failed", event)
+                log.exception("event failed", extra={"fields": {"event": event}})
+                self.metrics.error("internal")
                 return ProtocolError("internal").reply()
 
         answer.__name__ = f"on_{event}"
@@ -202,9 +214,33 @@ class Signaling:
             self._announce_departure(peer)
 
     def _announce_departure(self, peer):
+        log.info("left", extra={"fields": {"room": peer.room, "peer": peer.id}})
         self._server.leave_room(request.sid, peer_channel(peer.id))
         self._server.leave_room(request.sid, room_channel(peer.room))
         self._socketio.emit("peer-left", {"id": peer.id}, to=room_channel(peer.room))
+
+    # --- several processes --------------------------------------------------
+
+    def _keep_up(self):
+        """Run the registry's upkeep for as long as the server runs, and tell the rooms:
+        peers of a stopped process are gone; peers put back into a Redis that came
+        back empty hear `restored` (their browsers give the room's scene back)."""
+        while True:
+            self._socketio.sleep(self._registry.upkeep_seconds)
+            try:
+                upkeep = self._registry.upkeep()
+            except ProtocolError:
+                continue  # Redis is away; the registry said so once in the log
+            except Exception:
+                log.exception("room upkeep failed")
+                continue
+            for peer in upkeep.gone:
+                log.info("swept", extra={"fields": {"room": peer.room, "peer": peer.id}})
+                self._socketio.emit("peer-left", {"id": peer.id}, to=room_channel(peer.room))
+            for peer in upkeep.restored:
+                self._socketio.emit("restored", {}, to=peer_channel(peer.id))
+            if upkeep.restored:
+                log.warning("members put back into Redis: %d", len(upkeep.restored))
 
 
 def _send_errors_without_ack_as_events(server):

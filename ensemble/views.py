@@ -1,9 +1,11 @@
 """Pages and small HTTP APIs."""
 
+import os
 import secrets
 import time
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, send_file
+from prometheus_client import CONTENT_TYPE_LATEST
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .protocol import ROOM_NAME
@@ -46,9 +48,15 @@ def room(room):
 
 @blueprint.get("/healthz")
 def healthz():
+    """200 while this process can serve its rooms, 503 (saying why) while it cannot."""
     socketio = current_app.extensions["socketio"]
-    rooms = current_app.extensions["ensemble"].room_count()
-    return jsonify(ok=True, asyncMode=socketio.async_mode, rooms=rooms)
+    health = current_app.extensions["ensemble"].health()
+    return jsonify(pid=os.getpid(), asyncMode=socketio.async_mode, **health), 200 if health["ok"] else 503
+
+
+@blueprint.get("/metrics")
+def metrics():
+    return Response(current_app.extensions["ensemble"].metrics.render(), mimetype=CONTENT_TYPE_LATEST)
 
 
 @blueprint.get("/api/ice-servers")

@@ -53,6 +53,12 @@ class ChildProcess:
                 self._process.kill()
                 self._process.wait()
 
+    def kill(self):
+        """SIGKILL: gone at once, as when its machine fails; nothing of it runs to clean up."""
+        if self._process and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
     def log(self):
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 

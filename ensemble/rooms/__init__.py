@@ -144,6 +144,10 @@ class RoomRegistry(ABC):
         """Whether the store answers: `{"ok": bool, ...}` with details for /healthz."""
         return {"ok": True}
 
+    def store_errors(self) -> int:
+        """How many operations failed to reach the shared store since start-up."""
+        return 0
+
     def others_alive(self) -> dict[str, float]:
         """Other server processes and the age of their last heartbeat in seconds."""
         return {}

@@ -49,8 +49,8 @@ def redacted(url):
 
 def connect(url, **options):
     """A client that gives up within about two seconds instead of hanging."""
-    options = {"socket_connect_timeout": 2, "socket_timeout": 2, "retry": Retry(NoBackoff(), 1), **options}
-    return redis.Redis.from_url(url, decode_responses=True, **options)
+    options = {"socket_connect_timeout": 2, "socket_timeout": 2, "retry": Retry(NoBackoff(), 1), "decode_responses": True, **options}
+    return redis.Redis.from_url(url, **options)
 
 
 class StoreHealth:
@@ -199,6 +199,9 @@ class RedisRegistry(RoomRegistry):
         state = self.health_state
         return {"ok": state.ok, "redis": state.url, **({"error": state.error} if not state.ok else {})}
 
+    def store_errors(self):
+        return self.health_state.failures
+
     def others_alive(self):
         return dict(self._ages)
 
@@ -236,7 +239,7 @@ class RedisRegistry(RoomRegistry):
         self._members[peer_id] = _Member(peer, json.loads(raw)["fold"], room_salt, room_digest)
         return Joined(
             peer,
-            sorted((_decode(other) for other in others if other), key=lambda other: other.id),
+            [_decode(other) for other in others if other],
             [json.loads(message) for message in chat],
             SceneState(json.loads(scene) if scene else None, int(version), by or None),
             left_peer,

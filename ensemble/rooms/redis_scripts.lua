@@ -4,7 +4,7 @@
 --
 --   P.."peer:"..id         the peer as JSON {id, room, name, fold, audio, video, process}
 --   P.."room:"..r          hash: salt, digest (hex, "" without password), scene, version, by, emptied_at
---   P.."room:"..r..":peers"  set of peer ids
+--   P.."room:"..r..":peers"  sorted set of peer ids, in the order they joined (P.."joins" counts)
 --   P.."room:"..r..":names"  hash: case-folded name -> peer id
 --   P.."room:"..r..":chat"   list of messages as JSON, oldest first
 --   P.."rooms"             sorted set: room -> when it may be forgotten (+inf while occupied)
@@ -27,12 +27,12 @@ local function remove(id, now, grace_ms)
   local peer = cjson.decode(raw)
   local room = room_key(peer.room)
   redis.call("DEL", P .. "peer:" .. id)
-  redis.call("SREM", room .. ":peers", id)
+  redis.call("ZREM", room .. ":peers", id)
   if redis.call("HGET", room .. ":names", peer.fold) == id then
     redis.call("HDEL", room .. ":names", peer.fold)
   end
   redis.call("SREM", P .. "proc:" .. peer.process .. ":peers", id)
-  if redis.call("SCARD", room .. ":peers") == 0 then
+  if redis.call("ZCARD", room .. ":peers") == 0 then
     redis.call("HSET", room, "emptied_at", now)
     redis.call("PEXPIRE", room, grace_ms)
     redis.call("PEXPIRE", room .. ":chat", grace_ms)
@@ -55,7 +55,7 @@ end
 local function add(room, id, fold, raw, process)
   local key = room_key(room)
   redis.call("SET", P .. "peer:" .. id, raw)
-  redis.call("SADD", key .. ":peers", id)
+  redis.call("ZADD", key .. ":peers", redis.call("INCR", P .. "joins"), id)
   redis.call("HSET", key .. ":names", fold, id)
   redis.call("SADD", P .. "proc:" .. process .. ":peers", id)
   redis.call("HSET", key, "emptied_at", "")
@@ -88,8 +88,8 @@ if redis.call("EXISTS", key) == 1 then
       return {"error", "wrong_password"}
     end
   end
-  local count = redis.call("SCARD", key .. ":peers")
-  if replaces ~= "" and redis.call("SISMEMBER", key .. ":peers", replaces) == 1 then
+  local count = redis.call("ZCARD", key .. ":peers")
+  if replaces ~= "" and redis.call("ZSCORE", key .. ":peers", replaces) then
     count = count - 1
   end
   if count >= max_peers then
@@ -103,7 +103,7 @@ end
 if redis.call("EXISTS", key) == 0 then
   create_room(room, salt, digest)
 end
-local others = redis.call("SMEMBERS", key .. ":peers")
+local others = redis.call("ZRANGE", key .. ":peers", 0, -1)
 local other_peers = {}
 if #others > 0 then
   for i, other in ipairs(others) do

@@ -1,3 +1,5 @@
+import os
+
 from ensemble import create_app
 from tests.conftest import make_settings
 
@@ -19,7 +21,8 @@ def test_room_page_for_an_invalid_name_is_not_found(app):
 
 def test_healthz_reports_mode_and_rooms(app, connect):
     connect().emit("join", {"room": "r", "name": "A"}, callback=True)
-    assert app.test_client().get("/healthz").get_json() == {"ok": True, "asyncMode": "threading", "rooms": 1}
+    answer = app.test_client().get("/healthz").get_json()
+    assert answer == {"ok": True, "asyncMode": "threading", "rooms": 1, "peers": 1, "pid": os.getpid()}
 
 
 def test_ice_servers_api_hands_out_configured_servers():

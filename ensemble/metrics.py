@@ -1,0 +1,64 @@
+"""What /metrics says, in the Prometheus text format: one registry per app, so
+tests and several apps in one process never share counters."""
+
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from .protocol import ERROR_CODES
+
+
+class Metrics:
+    """Counters that handlers move, and gauges read from the registry at scrape time."""
+
+    def __init__(self, rooms, events):
+        self.registry = CollectorRegistry()
+        self._known_events = set(events)
+        self._events = Counter("ensemble_events", "Socket.IO events received, by name", ["event"], registry=self.registry)
+        self._errors = Counter("ensemble_errors", "Events answered with an error, by code", ["code"], registry=self.registry)
+        self._rate_limited = Counter("ensemble_rate_limited_events", "Events refused by a rate limit", registry=self.registry)
+        self._connections = Gauge("ensemble_connections", "Socket.IO connections open on this process", registry=self.registry)
+        for event in self._known_events | {"unknown"}:
+            self._events.labels(event)
+        for code in ERROR_CODES:
+            self._errors.labels(code)
+        self.registry.register(_RoomCollector(rooms))
+
+    def event(self, name):
+        # Event names come from clients: unknown ones share one label.
+        self._events.labels(name if name in self._known_events else "unknown").inc()
+
+    def error(self, code):
+        self._errors.labels(code).inc()
+        if code == "rate_limited":
+            self._rate_limited.inc()
+
+    def connected(self):
+        self._connections.inc()
+
+    def disconnected(self):
+        self._connections.dec()
+
+    def render(self):
+        return generate_latest(self.registry)
+
+
+class _RoomCollector:
+    """Rooms, peers, the room store's errors and the other processes' heartbeats."""
+
+    def __init__(self, rooms):
+        self._rooms = rooms
+
+    def collect(self):
+        rooms, peers = self._rooms.served()
+        yield GaugeMetricFamily("ensemble_rooms", "Rooms with members connected to this process", value=rooms)
+        yield GaugeMetricFamily("ensemble_peers", "Room members connected to this process", value=peers)
+        yield GaugeMetricFamily("ensemble_process_id", "This process's operating-system id", value=os.getpid())
+        yield CounterMetricFamily("ensemble_redis_errors", "Redis operations that failed to reach Redis", value=self._rooms.store_errors())
+        ages = GaugeMetricFamily(
+            "ensemble_process_heartbeat_age_seconds", "Age of each other server process's last heartbeat in Redis", labels=["process"]
+        )
+        for process, age in sorted(self._rooms.others_alive().items()):
+            ages.add_metric([process], age)
+        yield ages

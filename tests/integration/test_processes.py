@@ -1,0 +1,180 @@
+"""Three `python server.py` processes sharing one real redis-server act as one server."""
+
+import itertools
+import json
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from ensemble.client import EnsembleClient, ProtocolReplyError
+from tests.servers import RedisProcess, ServerProcess
+
+# The registry's heartbeat expiry (10 s) plus one upkeep round (2 s) and slack: the documented bound.
+SWEEP_BOUND_SECONDS = 15
+RESTORE_BOUND_SECONDS = 10
+
+
+@pytest.fixture(scope="module")
+def redis(tmp_path_factory):
+    with RedisProcess(tmp_path_factory.mktemp("redis")) as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory, redis):
+    folder = tmp_path_factory.mktemp("servers")
+    processes = [ServerProcess(folder, redis_url=redis.url, max_peers_per_room=3, room_grace_seconds=60) for _ in range(3)]
+    for process in processes:
+        process.start()
+    yield processes
+    for process in processes:
+        process.stop()
+    for process in processes:
+        assert "Traceback" not in process.log(), process.log()
+
+
+@pytest.fixture
+def clients(servers):
+    """`clients(n)`: n connected clients, the i-th on process i mod 3."""
+    opened = []
+    spread = itertools.cycle(servers)
+
+    def open_clients(count):
+        made = [EnsembleClient(next(spread).url).connect() for _ in range(count)]
+        opened.extend(made)
+        return made
+
+    yield open_clients
+    for client in opened:
+        if client.connected:
+            client.close()
+
+
+def health(server):
+    try:
+        with urllib.request.urlopen(server.url + "/healthz", timeout=5) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def wait_until(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"not within {timeout} s: {what}")
+
+
+def test_two_rooms_over_three_processes_reach_exactly_their_own_members(clients):
+    rooms = {"north": clients(3), "south": clients(3)}
+    for room, members in rooms.items():
+        for number, client in enumerate(members):
+            reply = client.join(room, f"{room}-{number}")
+            assert [peer["name"] for peer in reply["peers"]] == sorted(f"{room}-{n}" for n in range(number))
+    for room, members in rooms.items():
+        for sender, receiver in itertools.permutations(members, 2):
+            sender.signal(receiver.id, "offer", {"type": "offer", "sdp": f"from {sender.id}"})
+        members[0].chat(f"hello {room}")
+        members[1].media(audio=False, video=True)
+        assert members[2].scene({"participants": []}, 0) == 1
+        with pytest.raises(ProtocolReplyError) as stale:
+            members[0].scene({"participants": []}, 0)
+        assert stale.value.code == "version_conflict" and stale.value.reply["version"] == 1
+
+    for room, members in rooms.items():
+        ids = {client.id for client in members}
+        for client in members:
+            offers = client.wait_for_count("signal", 2)
+            assert {offer["data"]["sdp"] for offer in offers} == {f"from {other}" for other in ids - {client.id}}
+            assert client.wait_for("chat")["text"] == f"hello {room}"
+        for client in (members[0], members[2]):
+            assert client.wait_for("media") == {"id": members[1].id, "audio": False, "video": True}
+        for client in members[:2]:
+            assert client.wait_for("scene")["version"] == 1
+        # A peer in another room is not addressable, whichever process serves it.
+        other_room = rooms["south" if room == "north" else "north"]
+        with pytest.raises(ProtocolReplyError) as crossing:
+            members[0].signal(other_room[0].id, "offer", {"type": "offer", "sdp": "x"})
+        assert crossing.value.code == "unknown_peer"
+
+    for room, members in rooms.items():
+        for client in members:
+            assert len(client.received("signal")) == 2
+            assert [message["text"] for message in client.received("chat")] == [f"hello {room}"]
+            assert {peer["id"] for peer in client.received("peer-joined")} <= {other.id for other in members}
+            assert len(client.received("scene")) == (0 if client is members[2] else 1)
+    late = clients(1)[0]
+    members = rooms["north"]
+    members[2].leave()
+    reply = late.join("north", "late")
+    assert [message["text"] for message in reply["chat"]] == ["hello north"]
+    assert reply["scene"]["version"] == 1
+
+
+def test_capacity_and_unique_names_hold_across_processes(clients):
+    first, second, third, fourth = clients(4)
+    assert [client.join("full", "Ada")["name"] for client in (first, second, third)] == ["Ada", "Ada (2)", "Ada (3)"]
+    with pytest.raises(ProtocolReplyError) as refused:
+        fourth.join("full", "Ada")
+    assert refused.value.code == "room_full"
+    second.leave()
+    assert fourth.join("full", "Ada")["name"] == "Ada (2)"
+
+
+def test_a_killed_process_members_leave_their_rooms_and_free_their_names(clients, servers):
+    stay, doomed, elsewhere = clients(3)  # on processes 0, 1 and 2
+    stay.join("crash", "Stay")
+    doomed.join("crash", "Doomed")
+    elsewhere.join("crash-other", "Else")
+    doomed_id = doomed.id
+    servers[1].kill()
+    try:
+        assert stay.wait_for("peer-left", timeout=SWEEP_BOUND_SECONDS) == {"id": doomed_id}
+        assert elsewhere.received("peer-left") == []
+        again = EnsembleClient(servers[2].url).connect()
+        assert again.join("crash", "Doomed")["name"] == "Doomed"
+        again.close()
+    finally:
+        servers[1].start()
+
+
+def test_lost_redis_answers_unavailable_and_members_reach_each_other_after_it_returns_empty(clients, servers, redis):
+    ada, bob, cy = clients(3)
+    for client, name in ((ada, "Ada"), (bob, "Bob"), (cy, "Cy")):
+        client.join("weather", name)
+    redis.stop()
+    try:
+        started = time.monotonic()
+        with pytest.raises(ProtocolReplyError) as refused:
+            bob.join("weather-2", "Bob")
+        assert refused.value.code == "unavailable" and time.monotonic() - started < 5
+        status, answer = health(servers[0])
+        assert status == 503 and answer["ok"] is False and "error" in answer
+    finally:
+        redis.start()  # empty: no persistence
+    wait_until(lambda: health(servers[0])[0] == 200, RESTORE_BOUND_SECONDS, "healthz is 200 again")
+    for client in (ada, bob, cy):
+        client.wait_for("restored", timeout=RESTORE_BOUND_SECONDS)
+
+    def signal_gets_through():
+        try:
+            ada.signal(bob.id, "offer", {"type": "offer", "sdp": "after"})
+            cy.signal(ada.id, "offer", {"type": "offer", "sdp": "after"})
+            return True
+        except ProtocolReplyError:
+            return False
+
+    wait_until(signal_gets_through, RESTORE_BOUND_SECONDS, "members signal each other without rejoining")
+    assert bob.wait_for("signal", match=lambda s: s["data"]["sdp"] == "after")["from"] == ada.id
+    assert ada.wait_for("signal", match=lambda s: s["data"]["sdp"] == "after")["from"] == cy.id
+    late = clients(1)[0]
+    with pytest.raises(ProtocolReplyError) as full:
+        late.join("weather", "Dee")
+    assert full.value.code == "room_full"  # all three are back, places and all
+    cy.leave()
+    reply = late.join("weather", "Ada")
+    assert reply["name"] == "Ada (2)" and sorted(peer["name"] for peer in reply["peers"]) == ["Ada", "Bob"]
