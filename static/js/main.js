@@ -20,12 +20,14 @@ import { StatsOverlay } from "./ui/stats.js";
 import { TileGrid } from "./ui/tiles.js";
 
 const QUALITY_POLL_MS = 2000;
+const UNAVAILABLE_RETRY_MS = 2000;
 const STATS_REFRESH_MS = 500;
 
 const JOIN_FAILURES = {
   room_full: "This room is full. A video mesh stays smooth only for a few people; try again when someone leaves.",
   wrong_password: "This room has a password. Enter it to join.",
   unreachable: "The server cannot be reached. Retrying…",
+  unavailable: "The server is having trouble. Retrying…",
 };
 
 function main() {
@@ -116,11 +118,9 @@ function main() {
     element("link-state").textContent = "Reconnecting…";
     chat.setEnabled(false);
   });
-  signaling.on("reconnected", () => {
-    session.rejoin().catch(() => {
-      // The refusal was shown by the session's `failed` event.
-    });
-  });
+  signaling.on("reconnected", () => session.rejoin().catch(retryJoin));
+  // The server lost its room store and put us back: give the room back what it lost.
+  signaling.on("restored", () => scene.restored());
 
   mesh.on("signal", (to, kind, data) => {
     signaling.request("signal", { to, kind, data }).catch(() => {
@@ -241,7 +241,7 @@ function main() {
       rememberPassword(room, "");
       showPreJoin(error.code === "wrong_password");
       notice.show(message, { code: error.code });
-    } else if (error.code === "unreachable") {
+    } else if (error.code === "unreachable" || error.code === "unavailable") {
       notice.show(message, { code: error.code, kind: "info" });
     } else {
       notice.show(message, { code: error.code, actions: [{ label: "Try again", run: () => join(lastRequest) }] });
@@ -261,14 +261,18 @@ function main() {
   let lastRequest = { name: "", password: /** @type {string | null} */ (null), media: { audio: true, video: true } };
   const join = (/** @type {typeof lastRequest} */ request) => {
     lastRequest = request;
-    return session.join(request).catch((error) => {
-      // `failed` showed the refusal; an unreachable server is retried once the link is up.
-      if (error.code !== "unreachable") return;
+    return session.join(request).catch(retryJoin);
+  };
+  /** `failed` showed the refusal; a join that can work later is tried again by itself. */
+  const retryJoin = (/** @type {{code: string}} */ error) => {
+    if (error.code === "unreachable") {
       const stop = signaling.on(signaling.everConnected ? "reconnected" : "connected", () => {
         stop();
         join(lastRequest);
       });
-    });
+    } else if (error.code === "unavailable") {
+      setTimeout(() => session.rejoin().catch(retryJoin), UNAVAILABLE_RETRY_MS);
+    }
   };
 
   const startMedia = async (/** @type {{audio: boolean, video: boolean}} */ wanted) => {

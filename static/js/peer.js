@@ -3,6 +3,10 @@ import { Emitter } from "./emitter.js";
 /** @typedef {"offer" | "answer" | "candidate"} SignalKind */
 
 const CONNECT_TIMEOUT_MS = 5000;
+/** An offer unanswered this long was lost on its way, or its answer was: send it again,
+ * sooner than the other side's watchdog would start an offer of its own. */
+const ANSWER_TIMEOUT_MS = 2500;
+const MAX_ANSWER_WAIT_MS = 20_000;
 const STALLED_STATES = ["new", "disconnected"];
 const isTurnUrl = (/** @type {string | undefined} */ url) => /^turns?:/.test(url ?? "");
 
@@ -20,6 +24,10 @@ const isTurnUrl = (/** @type {string | undefined} */ url) => /^turns?:/.test(url
  * while and no TURN server gave us a relay address: it refused our credentials
  * (`problem` is its answer) or did not answer. The site's TURN settings are wrong
  * or its relay is down; with relay-only ICE nothing can connect then.
+ *
+ * Signals can be lost (a server process cut off from the others drops what it
+ * relays): a lost candidate is healed by the ICE restart of the watchdog, a lost
+ * offer or answer by offering again when no answer came.
  */
 export class PeerLink extends Emitter {
   #pc;
@@ -33,6 +41,7 @@ export class PeerLink extends Emitter {
   #closed = false;
   #lastInbound = null;
   #watchdog = 0;
+  #answerTimer = 0;
   /** @type {string[]} */
   #turnUrls;
   #relayGathered = false;
@@ -158,6 +167,7 @@ export class PeerLink extends Emitter {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#watchdog);
+    clearTimeout(this.#answerTimer);
     this.#pc.close();
     for (const track of this.remoteStream.getTracks()) this.remoteStream.removeTrack(track);
     this.emit("state", "closed");
@@ -172,6 +182,8 @@ export class PeerLink extends Emitter {
       await this.#pc.setLocalDescription();
       const description = this.#pc.localDescription.toJSON();
       this.emit("signal", description.type, description);
+      clearTimeout(this.#answerTimer);
+      this.#answerTimer = setTimeout(() => this.#offerAgainIfUnanswered(), ANSWER_TIMEOUT_MS);
     } catch (error) {
       this.#fail(error);
     } finally {
@@ -190,6 +202,8 @@ export class PeerLink extends Emitter {
       }
       return;
     }
+    // An answer to an offer sent twice arrives twice; the first one settled it.
+    if (data.type === "answer" && this.#pc.signalingState === "stable" && !this.#settingRemoteAnswer) return;
     const ready = !this.#makingOffer && (this.#pc.signalingState === "stable" || this.#settingRemoteAnswer);
     const collision = data.type === "offer" && !ready;
     this.#ignoreOffer = !this.#polite && collision;
@@ -204,6 +218,18 @@ export class PeerLink extends Emitter {
       await this.#pc.setLocalDescription();
       this.emit("signal", "answer", this.#pc.localDescription.toJSON());
     }
+  }
+
+  /**
+   * No answer came: the offer or its answer was lost. Send the same offer again; the other
+   * side applies it (again) and answers. Rolling back and offering anew would not do: a
+   * side that had answered keeps its DTLS role, which a fresh offerer can contradict.
+   */
+  #offerAgainIfUnanswered(waitMs = ANSWER_TIMEOUT_MS) {
+    if (this.#closed || this.#pc.signalingState !== "have-local-offer") return;
+    this.emit("signal", "offer", this.#pc.localDescription.toJSON());
+    const next = Math.min(2 * waitMs, MAX_ANSWER_WAIT_MS);
+    this.#answerTimer = setTimeout(() => this.#offerAgainIfUnanswered(next), next);
   }
 
   #addRemoteTrack(track) {

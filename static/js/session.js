@@ -1,5 +1,8 @@
 import { Emitter } from "./emitter.js";
 
+/** Failures that pass by themselves: the join is kept, to be tried again. */
+export const TRANSIENT_FAILURES = ["unreachable", "unavailable"];
+
 /**
  * Membership of one room: join, leave, and join again by itself after the
  * server link comes back (a restarted server has forgotten everyone).
@@ -44,7 +47,7 @@ export class RoomSession extends Emitter {
         ...(request.password ? { password: request.password } : {}),
       });
     } catch (error) {
-      this.#wanted = null;
+      if (!TRANSIENT_FAILURES.includes(error.code)) this.#wanted = null;
       this.emit("failed", error);
       throw error;
     }

@@ -2,7 +2,7 @@ import { io } from "/static/vendor/socket.io.esm.min.js";
 import { Emitter } from "./emitter.js";
 
 /** Server events passed through unchanged (see docs/protocol.md). */
-export const SERVER_EVENTS = ["peer-joined", "peer-left", "signal", "chat", "media", "scene", "error"];
+export const SERVER_EVENTS = ["peer-joined", "peer-left", "signal", "chat", "media", "scene", "restored", "error"];
 
 /** A failed request: `code` is one of the protocol's error codes, or `unreachable`. */
 export class SignalingError extends Error {

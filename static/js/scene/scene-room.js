@@ -98,6 +98,11 @@ export class SceneRoom extends Emitter {
     this.#sync.joined(state);
   }
 
+  /** The server lost the room's scene (its store came back empty): give ours back. */
+  restored() {
+    this.#sync.joined({ scene: null, version: 0, by: null });
+  }
+
   /** Left the room: forget its scene, stop recording and sharing. */
   reset() {
     this.#sync.reset();
