@@ -55,12 +55,21 @@ class ProtocolError(Exception):
 
 
 @dataclass(frozen=True)
+class Resume:
+    """A membership of a connection that is gone, and the token its join reply carried."""
+
+    id: str
+    token: str
+
+
+@dataclass(frozen=True)
 class Join:
     room: str
     name: str
     password: str | None
     audio: bool = True
     video: bool = True
+    resume: Resume | None = None
 
 
 @dataclass(frozen=True)
@@ -131,7 +140,16 @@ def parse_join(payload):
     if password is not None and len(password) > PASSWORD_MAX:
         raise ProtocolError("bad_request", f"'password' must be at most {PASSWORD_MAX} characters.")
     media = parse_media(payload["media"]) if payload.get("media") is not None else Media(True, True)
-    return Join(room_name(payload.get("room")), display_name(payload.get("name")), password, media.audio, media.video)
+    resume = parse_resume(payload["resume"]) if payload.get("resume") is not None else None
+    return Join(room_name(payload.get("room")), display_name(payload.get("name")), password, media.audio, media.video, resume)
+
+
+def parse_resume(payload):
+    payload = _object(payload)
+    resume = Resume(_field(payload, "id", str), _field(payload, "token", str))
+    if len(resume.id) > 64 or len(resume.token) > 64:
+        raise ProtocolError("bad_request", "'resume' holds an id and a token of at most 64 characters.")
+    return resume
 
 
 def parse_signal(payload):

@@ -96,9 +96,12 @@ class Signaling:
 
     def on_join(self, connection, payload):
         join = protocol.parse_join(payload)
-        peer_id = new_peer_id()
+        peer_id, token = new_peer_id(), secrets.token_urlsafe(16)
+        replaces, resume_token = connection.peer_id, None
+        if replaces is None and join.resume is not None:
+            replaces, resume_token = join.resume.id, join.resume.token
         joined = self._registry.join(
-            peer_id, join.room, join.name, join.password, join.audio, join.video, replaces=connection.peer_id
+            peer_id, join.room, join.name, join.password, join.audio, join.video, replaces, token=token, resume_token=resume_token
         )
         if joined.left is not None:
             self._announce_departure(joined.left)
@@ -109,6 +112,7 @@ class Signaling:
         self._socketio.emit("peer-joined", joined.peer.public(), to=room_channel(join.room), skip_sid=request.sid)
         return {
             "id": peer_id,
+            "token": token,
             "room": join.room,
             "name": joined.peer.name,
             "peers": [peer.public() for peer in joined.others],

@@ -53,6 +53,8 @@ class Peer:
     name: str
     audio: bool = True
     video: bool = True
+    # Proves the membership is yours, to take it over from a connection that is gone.
+    token: str = field(default="", repr=False)
 
     def public(self):
         return {"id": self.id, "name": self.name, "media": {"audio": self.audio, "video": self.video}}
@@ -98,11 +100,15 @@ class RoomRegistry(ABC):
     """Every operation is atomic: concurrent joins never overfill a room."""
 
     @abstractmethod
-    def join(self, peer_id, room, name, password=None, audio=True, video=True, replaces=None) -> Joined:
+    def join(
+        self, peer_id, room, name, password=None, audio=True, video=True, replaces=None, *, token="", resume_token=None
+    ) -> Joined:
         """Put a new peer in a room; names are made unique.
 
-        `replaces` is the connection's previous membership, left in the same step
-        (and only if the join succeeds).
+        `replaces` is a membership left in the same step (and only if the join
+        succeeds): the connection's own previous one, or, with `resume_token`, one
+        of a connection that is gone, if the token is that membership's `token`
+        (otherwise it stays). Its place and name count as free for this join.
         """
 
     @abstractmethod

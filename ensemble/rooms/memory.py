@@ -35,9 +35,11 @@ class MemoryRegistry(RoomRegistry):
         self._rooms = {}
         self._peers = {}
 
-    def join(self, peer_id, room, name, password=None, audio=True, video=True, replaces=None):
+    def join(self, peer_id, room, name, password=None, audio=True, video=True, replaces=None, *, token="", resume_token=None):
         with self._lock:
             self._forget_expired_rooms()
+            if resume_token is not None and not self._owns(replaces, resume_token):
+                replaces = None
             state = self._rooms.get(room)
             if state is not None:
                 self._check_entry(state, replaces, password)
@@ -47,7 +49,7 @@ class MemoryRegistry(RoomRegistry):
                 state.password = hash_password(password) if password else None
                 self._rooms[room] = state
             others = list(state.peers.values())
-            peer = Peer(peer_id, room, unique_name(name, [p.name for p in others]), audio, video)
+            peer = Peer(peer_id, room, unique_name(name, [p.name for p in others]), audio, video, token)
             state.peers[peer_id] = peer
             state.emptied_at = None
             self._peers[peer_id] = peer
@@ -93,6 +95,10 @@ class MemoryRegistry(RoomRegistry):
             raise WrongPassword()
         if len(state.peers.keys() - {replaces}) >= self._limits.max_peers:
             raise RoomFull(self._limits.max_peers)
+
+    def _owns(self, peer_id, token):
+        peer = self._peers.get(peer_id)
+        return peer is not None and bool(peer.token) and hmac.compare_digest(peer.token, token)
 
     def _member(self, peer_id):
         peer = self._peers.get(peer_id)

@@ -14,7 +14,7 @@ import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import redis
@@ -97,14 +97,17 @@ class _Member:
 
 def _encode(peer, fold, process):
     return json.dumps(
-        {"id": peer.id, "room": peer.room, "name": peer.name, "fold": fold, "audio": peer.audio, "video": peer.video, "process": process},
+        {
+            "id": peer.id, "room": peer.room, "name": peer.name, "fold": fold, "audio": peer.audio, "video": peer.video,
+            "process": process, "token": peer.token,
+        },
         separators=(",", ":"), ensure_ascii=False,
     )
 
 
 def _decode(raw):
     data = json.loads(raw)
-    return Peer(data["id"], data["room"], data["name"], data["audio"], data["video"])
+    return Peer(data["id"], data["room"], data["name"], data["audio"], data["video"], data["token"])
 
 
 class RedisRegistry(RoomRegistry):
@@ -130,10 +133,10 @@ class RedisRegistry(RoomRegistry):
 
     # --- the registry interface -------------------------------------------------
 
-    def join(self, peer_id, room, name, password=None, audio=True, video=True, replaces=None):
+    def join(self, peer_id, room, name, password=None, audio=True, video=True, replaces=None, *, token="", resume_token=None):
         self._joining.add(peer_id)
         try:
-            return self._join(peer_id, room, name, password, audio, video, replaces)
+            return self._join(Peer(peer_id, room, name, audio, video, token), password, replaces, resume_token)
         finally:
             self._joining.discard(peer_id)
 
@@ -207,12 +210,15 @@ class RedisRegistry(RoomRegistry):
 
     # --- inside -------------------------------------------------------------------
 
-    def _join(self, peer_id, room, name, password, audio, video, replaces):
+    def _join(self, wanted, password, replaces, resume_token):
+        """Join as `wanted`, under its name or the first free one of its candidates."""
+        peer_id, room = wanted.id, wanted.room
+        if resume_token is not None and not resume_token:
+            replaces = None  # an empty token takes over nothing ("" below means "this connection's own")
         candidates = []
-        for candidate in name_candidates(name):
+        for candidate in name_candidates(wanted.name):
             fold = candidate.casefold()
-            peer = Peer(peer_id, room, candidate, audio, video)
-            candidates += [fold, _encode(peer, fold, self.process_id)]
+            candidates += [fold, _encode(replace(wanted, name=candidate), fold, self.process_id)]
             if len(candidates) > 2 * self._limits.max_peers:
                 break
         salt = self._salts.get(room)
@@ -220,7 +226,7 @@ class RedisRegistry(RoomRegistry):
             salt, digest = hash_password(password, salt) if password else (b"", b"")
             reply = self._run(
                 "join", room, peer_id, self.process_id, *self._grace_args(), self._limits.max_peers,
-                replaces or "", salt.hex(), digest.hex(), *candidates,
+                replaces or "", resume_token or "", salt.hex(), digest.hex(), *candidates,
             )
             if reply[0] != "salt":
                 break
@@ -261,7 +267,15 @@ class RedisRegistry(RoomRegistry):
             raw = self._scripts["leave"](args=[self._prefix, peer_id, *self._grace_args()])
             if raw:
                 gone.append(_decode(raw))
-        restored = [member.peer for peer_id, member in members.items() if peer_id not in stored | busy and self._restore(member)]
+        restored = []
+        for peer_id, member in members.items():
+            if peer_id in stored or peer_id in busy:
+                continue
+            outcome = self._restore(member)
+            if outcome == 1:
+                restored.append(member.peer)
+            elif outcome == -1:
+                self._members.pop(peer_id, None)  # taken over on another process
         gone += [_decode(raw) for raw in self._scripts["sweep"](args=[self._prefix, *self._grace_args()])]
         others = sorted(processes - {self.process_id})
         beats = self._client.mget([self._key("proc", other) for other in others]) if others else []
@@ -273,7 +287,7 @@ class RedisRegistry(RoomRegistry):
         raw = _encode(member.peer, member.fold, self.process_id)
         return self._scripts["restore"](
             args=[self._prefix, member.peer.id, member.fold, raw, self.process_id, member.salt, member.digest, member.peer.room]
-        ) == 1
+        )
 
     def _grace_args(self):
         return self._clock(), int(self._limits.grace_seconds * 1000)

@@ -2,7 +2,9 @@
 -- section below, run by EVALSHA with every key derived from ARGV[1], the key
 -- prefix: one Redis holds the rooms (not a cluster).
 --
---   P.."peer:"..id         the peer as JSON {id, room, name, fold, audio, video, process}
+--   P.."peer:"..id         the peer as JSON {id, room, name, fold, audio, video, process, token}
+--   P.."resumed:"..id      a peer taken over from another process (by its token): that
+--                          process must not put it back (expires)
 --   P.."room:"..r          hash: salt, digest (hex, "" without password), scene, version, by, emptied_at
 --   P.."room:"..r..":peers"  sorted set of peer ids, in the order they joined (P.."joins" counts)
 --   P.."room:"..r..":names"  hash: case-folded name -> peer id
@@ -69,14 +71,24 @@ local function create_room(room, salt, digest)
 end
 
 --[[ join ]]
--- ARGV: prefix, room, id, process, now, grace_ms, max_peers, replaces, salt, digest,
---       then (fold, peer JSON) for each name to try, the plain name first.
+-- ARGV: prefix, room, id, process, now, grace_ms, max_peers, replaces, resume token
+--       ("" for this connection's own membership), salt, digest, then (fold, peer JSON)
+--       for each name to try, the plain name first.
 -- Returns {"ok", peer, left or "", {others}, {chat}, scene, version, by, salt, digest},
 -- {"salt", salt} when the password must be hashed with the room's salt, or {"error", code}.
 local room, id, process = ARGV[2], ARGV[3], ARGV[4]
 local now, grace_ms, max_peers = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local replaces, salt, digest = ARGV[8], ARGV[9], ARGV[10]
+local replaces, resume_token, salt, digest = ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local key = room_key(room)
+if replaces ~= "" and resume_token ~= "" then
+  local raw = redis.call("GET", P .. "peer:" .. replaces)
+  local old = raw and cjson.decode(raw)
+  if not old or old.token == "" or old.token ~= resume_token then
+    replaces = ""
+  elseif old.process ~= process then
+    redis.call("SET", P .. "resumed:" .. replaces, 1, "EX", 3600)
+  end
+end
 forget_if_expired(room, now, grace_ms)
 if redis.call("EXISTS", key) == 1 then
   local stored_salt, stored_digest = unpack(redis.call("HMGET", key, "salt", "digest"))
@@ -111,7 +123,7 @@ if #others > 0 then
   end
   other_peers = redis.call("MGET", unpack(others))
 end
-for i = 11, #ARGV, 2 do
+for i = 12, #ARGV, 2 do
   if redis.call("HEXISTS", key .. ":names", ARGV[i]) == 0 then
     add(room, id, ARGV[i], ARGV[i + 1], process)
     local room_state = redis.call("HMGET", key, "scene", "version", "by", "salt", "digest")
@@ -168,8 +180,12 @@ return 1
 --[[ restore ]]
 -- A live peer whose membership Redis lost (restarted empty, or this process was
 -- taken for dead): put it back as it was. ARGV: prefix, id, fold, peer JSON,
--- process, salt, digest, room, now. Returns 1 if it was missing.
+-- process, salt, digest, room. Returns 1 if it was missing, 0 if it is there, -1 if
+-- its owner took it over on another connection (this process must forget it).
 local id, fold, raw, process, room = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[8]
+if redis.call("EXISTS", P .. "resumed:" .. id) == 1 then
+  return -1
+end
 if redis.call("EXISTS", P .. "peer:" .. id) == 1 then
   return 0
 end

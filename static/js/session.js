@@ -15,6 +15,9 @@ export class RoomSession extends Emitter {
   #room;
   /** @type {{name: string, password: string | null, media: {audio: boolean, video: boolean}} | null} */
   #wanted = null;
+  /** The last membership and its token: a rejoin takes it over, name and place included,
+   * even while the server still holds it for a connection that is gone. */
+  #resume = /** @type {{id: string, token: string} | null} */ (null);
   self = { id: "", name: "" };
 
   /**
@@ -45,6 +48,7 @@ export class RoomSession extends Emitter {
         name: request.name,
         media: request.media,
         ...(request.password ? { password: request.password } : {}),
+        ...(this.#resume ? { resume: this.#resume } : {}),
       });
     } catch (error) {
       if (!TRANSIENT_FAILURES.includes(error.code)) this.#wanted = null;
@@ -53,6 +57,7 @@ export class RoomSession extends Emitter {
     }
     // Rejoining keeps the name the room gave us, so "Ada (2)" stays "Ada (2)".
     this.#wanted.name = reply.name;
+    this.#resume = { id: reply.id, token: reply.token };
     this.self = { id: reply.id, name: reply.name };
     this.#mesh.start(reply.id, { iceServers: reply.iceServers, iceTransportPolicy: reply.iceTransportPolicy ?? "all" }, reply.peers);
     this.emit("joined", reply);
@@ -68,6 +73,7 @@ export class RoomSession extends Emitter {
 
   async leave() {
     this.#wanted = null;
+    this.#resume = null;
     this.self = { id: "", name: "" };
     this.#mesh.reset();
     try {

@@ -142,6 +142,24 @@ def test_a_killed_process_members_leave_their_rooms_and_free_their_names(clients
         servers[1].start()
 
 
+def test_a_member_of_a_killed_process_comes_back_through_another_at_once_with_name_and_place(clients, servers):
+    stay, doomed, third = clients(3)
+    stay.join("resume", "Stay")
+    reply = doomed.join("resume", "Doomed")
+    third.join("resume", "Third")  # the room is full
+    servers[1].kill()
+    try:
+        with EnsembleClient(servers[2].url) as back:
+            again = back.request(
+                "join", {"room": "resume", "name": "Doomed", "resume": {"id": reply["id"], "token": reply["token"]}}
+            )
+            assert again["name"] == "Doomed" and sorted(peer["name"] for peer in again["peers"]) == ["Stay", "Third"]
+            assert stay.wait_for("peer-left") == {"id": reply["id"]}
+            assert stay.wait_for("peer-joined", match=lambda peer: peer["id"] == again["id"])["name"] == "Doomed"
+    finally:
+        servers[1].start()
+
+
 def test_lost_redis_answers_unavailable_and_members_reach_each_other_after_it_returns_empty(clients, servers, redis):
     ada, bob, cy = clients(3)
     for client, name in ((ada, "Ada"), (bob, "Bob"), (cy, "Cy")):

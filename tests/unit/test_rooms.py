@@ -137,3 +137,22 @@ def test_media_updates_are_kept(registry):
 )
 def test_unique_name(name, taken, expected):
     assert unique_name(name, taken) == expected
+
+
+def test_a_membership_is_taken_over_with_its_token_keeping_name_and_place(registry):
+    registry.join("p1", "r", "Ada", token="t1")
+    registry.join("p2", "r", "Bob")
+    registry.join("p3", "r", "Cy")  # full: three at most
+    resumed = registry.join("p1-again", "r", "Ada", replaces="p1", resume_token="t1", token="t2")
+    assert resumed.left.id == "p1" and resumed.peer.name == "Ada" and registry.peer("p1") is None
+    assert registry.peer("p1-again").token == "t2"
+
+
+def test_a_wrong_or_missing_token_takes_over_nothing(registry):
+    registry.join("p1", "r", "Ada", token="t1")
+    registry.join("p2", "r", "Bob")  # no token: nobody can take it over
+    for victim, guess in (("p1", "t2"), ("p1", ""), ("p2", ""), ("ghost", "t1")):
+        joined = registry.join(f"thief-{victim}-{guess}", "elsewhere", "Eve", replaces=victim, resume_token=guess)
+        assert joined.left is None
+        registry.leave(joined.peer.id)
+    assert registry.peer("p1").name == "Ada" and registry.peer("p2").name == "Bob"

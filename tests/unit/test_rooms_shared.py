@@ -139,3 +139,13 @@ def test_redis_unreachable_at_start_is_one_clear_error():
     url = f"redis://:secret@127.0.0.1:{free_port()}/0"
     with pytest.raises(StoreUnreachable, match=r"Redis at redis://:\*\*\*@127\.0\.0\.1:\d+/0 cannot be reached"):
         RedisRegistry(url, LIMITS)
+
+
+def test_a_member_taken_over_on_another_process_is_not_put_back_by_the_first(processes):
+    first, second = processes(2)
+    first.join("p1", "r", "Ada", token="t1")
+    resumed = second.join("p1-again", "r", "Ada", replaces="p1", resume_token="t1")
+    assert resumed.left.id == "p1" and resumed.peer.name == "Ada"
+    assert first.upkeep().restored == []  # its socket may linger; the membership has moved
+    assert first.served() == (0, 0) and first.peer("p1") is None
+    assert [peer.id for peer in second.join("p2", "r", "Bob").others] == ["p1-again"]

@@ -293,3 +293,26 @@ def test_an_unexpected_failure_is_logged_and_answered_internal(caplog):
     assert bob.get_received() == []
     assert alice.emit("media", {"audio": False, "video": False}, callback=True)["ok"]
     caplog.clear()  # the logged traceback was the point of this test
+
+
+def test_a_rejoin_with_the_join_token_takes_over_the_old_membership(connect, joined):
+    stay, _ = joined(name="Stay")
+    old, reply = joined(name="Ada")
+    stay.get_received()
+    # Ada's link dropped; the server has not noticed yet, and her page rejoins on a new one.
+    again = connect().emit("join", {"room": "standup", "name": "Ada", "resume": {"id": reply["id"], "token": reply["token"]}}, callback=True)
+    assert again["ok"] and again["name"] == "Ada" and [peer["name"] for peer in again["peers"]] == ["Stay"]
+    assert [name for name in (m["name"] for m in stay.get_received())] == ["peer-left", "peer-joined"]
+    assert error_code(old.emit("chat", {"text": "from the old link"}, callback=True)) == "not_joined"
+
+
+def test_a_wrong_resume_token_takes_over_nothing(connect, joined):
+    _, reply = joined(name="Ada")
+    thief = connect().emit("join", {"room": "standup", "name": "Ada", "resume": {"id": reply["id"], "token": "guess"}}, callback=True)
+    assert thief["ok"] and thief["name"] == "Ada (2)" and [peer["name"] for peer in thief["peers"]] == ["Ada"]
+
+
+@pytest.mark.parametrize("resume", ["x", {"id": "a"}, {"id": 1, "token": "t"}, {"id": "a", "token": "t" * 65}])
+def test_a_malformed_resume_is_refused(connect, resume):
+    reply = connect().emit("join", {"room": "r", "name": "Ada", "resume": resume}, callback=True)
+    assert error_code(reply) == "bad_request"
