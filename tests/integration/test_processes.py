@@ -196,3 +196,23 @@ def test_lost_redis_answers_unavailable_and_members_reach_each_other_after_it_re
     cy.leave()
     reply = late.join("weather", "Ada")
     assert reply["name"] == "Ada (2)" and sorted(peer["name"] for peer in reply["peers"]) == ["Ada", "Bob"]
+
+
+@pytest.mark.parametrize("async_mode", ["eventlet", "threading"])
+def test_the_other_async_modes_share_rooms_through_redis_too(async_mode, redis, tmp_path):
+    processes = [ServerProcess(tmp_path, async_mode=async_mode, redis_url=redis.url) for _ in range(2)]
+    try:
+        for process in processes:
+            process.start()
+        with EnsembleClient(processes[0].url) as ada, EnsembleClient(processes[1].url) as bob:
+            ada.join(f"modes-{async_mode}", "Ada")
+            assert [peer["name"] for peer in bob.join(f"modes-{async_mode}", "Bob")["peers"]] == ["Ada"]
+            bob.signal(ada.id, "offer", {"type": "offer", "sdp": "across"})
+            ada.chat("hello")
+            assert ada.wait_for("signal")["from"] == bob.id
+            assert bob.wait_for("chat")["text"] == "hello"
+    finally:
+        for process in processes:
+            process.stop()
+    for process in processes:
+        assert "Traceback" not in process.log(), process.log()
