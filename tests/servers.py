@@ -3,6 +3,7 @@
 import os
 import secrets
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -151,27 +152,48 @@ def stun_answers(host, port, timeout=0.3):
 
 class RedisProcess(ChildProcess):
     """Debian's redis-server on a free loopback port, without persistence (a restart starts
-    empty, as a Redis without a disk does) unless `persist` (an append-only file)."""
+    empty, as a Redis without a disk does) unless `persist` (an append-only file). With
+    `tls`, it speaks TLS only, with a certificate made for the test (a `rediss://` URL)."""
 
     name = "redis-server"
 
-    def __init__(self, log_dir, port=None, persist=False):
+    def __init__(self, log_dir, port=None, persist=False, tls=False):
         self.persist = persist
         self.port = port or free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
         self.log_path = Path(log_dir) / f"redis-{self.port}.log"
         self._dir = Path(log_dir)
+        self._certificate = self._dir / f"redis-{self.port}.pem"
+        self.tls = tls
+        if tls:
+            self._key = self._dir / f"redis-{self.port}.key"
+            subprocess.run(
+                ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                 "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(self._key), "-out", str(self._certificate)],
+                check=True, capture_output=True,
+            )
+            self.url = f"rediss://127.0.0.1:{self.port}/0?ssl_ca_certs={self._certificate}"
+        else:
+            self.url = f"redis://127.0.0.1:{self.port}/0"
 
     def command(self):
+        listen = ["--port", "0", "--tls-port", str(self.port)] if self.tls else ["--port", str(self.port)]
+        certificates = (
+            ["--tls-cert-file", str(self._certificate), "--tls-key-file", str(self._key), "--tls-ca-cert-file",
+             str(self._certificate), "--tls-auth-clients", "no"]
+            if self.tls else []
+        )
         return [
-            "redis-server", "--bind", "127.0.0.1", "--port", str(self.port),
+            "redis-server", "--bind", "127.0.0.1", *listen, *certificates,
             "--save", "", "--appendonly", "yes" if self.persist else "no", "--dir", str(self._dir),
             "--protected-mode", "yes",
         ]
 
     def answers(self):
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as link:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as plain:
+                link = plain
+                if self.tls:
+                    link = ssl.create_default_context(cafile=self._certificate).wrap_socket(plain, server_hostname="127.0.0.1")
                 link.sendall(b"PING\r\n")
                 return link.recv(16).startswith(b"+PONG")
         except OSError:

@@ -2,6 +2,10 @@
 
 import itertools
 import json
+import os
+import re
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -9,7 +13,7 @@ import urllib.request
 import pytest
 
 from ensemble.client import EnsembleClient, ProtocolReplyError
-from tests.servers import RedisProcess, ServerProcess
+from tests.servers import ROOT, RedisProcess, ServerProcess, free_port
 
 # The registry's heartbeat expiry (10 s) plus one upkeep round (2 s) and slack: the documented bound.
 SWEEP_BOUND_SECONDS = 15
@@ -216,3 +220,27 @@ def test_the_other_async_modes_share_rooms_through_redis_too(async_mode, redis, 
             process.stop()
     for process in processes:
         assert "Traceback" not in process.log(), process.log()
+
+
+def test_rediss_urls_share_rooms_over_tls(tmp_path):
+    with RedisProcess(tmp_path, tls=True) as store:
+        assert store.url.startswith("rediss://")
+        with ServerProcess(tmp_path, redis_url=store.url) as first, ServerProcess(tmp_path, redis_url=store.url) as second:
+            with EnsembleClient(first.url) as ada, EnsembleClient(second.url) as bob:
+                ada.join("tls", "Ada")
+                bob.join("tls", "Bob")
+                bob.chat("over tls")
+                assert ada.wait_for("chat")["text"] == "over tls"
+        assert "Traceback" not in first.log() + second.log()
+
+
+def test_a_server_that_cannot_reach_redis_at_start_exits_with_one_line(tmp_path):
+    url = f"redis://:hunter2@127.0.0.1:{free_port()}/0"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "server.py")], cwd=ROOT, capture_output=True, text=True, timeout=30,
+        env={**os.environ, "REDIS_URL": url, "PORT": str(free_port())},
+    )
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(r"ensemble: Redis at redis://:\*\*\*@127\.0\.0\.1:\d+/0 cannot be reached: .*", last), result.stderr
+    assert "Traceback" not in result.stderr and "hunter2" not in result.stderr
