@@ -95,13 +95,16 @@ class _Member:
     digest: str
 
 
+def _json(value):
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 def _encode(peer, fold, process):
-    return json.dumps(
+    return _json(
         {
             "id": peer.id, "room": peer.room, "name": peer.name, "fold": fold, "audio": peer.audio, "video": peer.video,
             "process": process, "token": peer.token,
-        },
-        separators=(",", ":"), ensure_ascii=False,
+        }
     )
 
 
@@ -166,14 +169,14 @@ class RedisRegistry(RoomRegistry):
         peer = _decode(raw)
         member = self._members.get(peer_id)
         if member is not None:
-            self._members[peer_id] = _Member(peer, member.fold, member.salt, member.digest)
+            self._members[peer_id] = replace(member, peer=peer)
         return peer
 
     def add_chat(self, room, message):
-        self._run("chat", room, json.dumps(message, separators=(",", ":"), ensure_ascii=False), self._limits.chat_history)
+        self._run("chat", room, _json(message), self._limits.chat_history)
 
     def set_scene(self, room, scene, base_version, by):
-        reply = self._run("scene", room, json.dumps(scene, separators=(",", ":"), ensure_ascii=False), base_version, by)
+        reply = self._run("scene", room, _json(scene), base_version, by)
         if reply[0] == "conflict":
             raise VersionConflict(SceneState(json.loads(reply[1]) if reply[1] else None, int(reply[2]), reply[3] or None))
         return SceneState(scene, int(reply[1]), by)
