@@ -131,7 +131,6 @@ class RedisRegistry(RoomRegistry):
         self._scripts = _load_scripts(self._client)
         self._members: dict[str, _Member] = {}
         self._joining: set[str] = set()
-        self._salts: dict[str, bytes] = {}
         self._ages: dict[str, float] = {}
 
     # --- the registry interface -------------------------------------------------
@@ -224,7 +223,8 @@ class RedisRegistry(RoomRegistry):
             candidates += [fold, _encode(replace(wanted, name=candidate), fold, self.process_id)]
             if len(candidates) > 2 * self._limits.max_peers:
                 break
-        salt = self._salts.get(room)
+        # The room's salt, if a member here knows it; else Redis says it after one try.
+        salt = next((bytes.fromhex(member.salt) for member in list(self._members.values()) if member.peer.room == room and member.salt), None)
         for _ in range(2):
             salt, digest = hash_password(password, salt) if password else (b"", b"")
             reply = self._run(
@@ -239,8 +239,6 @@ class RedisRegistry(RoomRegistry):
         if reply[0] == "error":
             raise WrongPassword() if reply[1] == "wrong_password" else RoomFull(self._limits.max_peers)
         status, raw, left, others, chat, scene, version, by, room_salt, room_digest = reply
-        if room_digest:
-            self._salts[room] = bytes.fromhex(room_salt)
         peer = _decode(raw)
         left_peer = _decode(left) if left else None
         if left_peer is not None:
