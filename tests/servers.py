@@ -202,3 +202,200 @@ class RedisProcess(ChildProcess):
     def restart(self):
         self.stop()
         return self.start()
+
+
+# --- The production recipe of docs/deployment.md, on loopback ------------------------------
+
+NGINX = "/usr/sbin/nginx"
+NGINX_SITE = ROOT / "config" / "nginx" / "ensemble.conf"
+
+
+class GunicornProcess(ServerProcess):
+    """The production command, `.venv/bin/gunicorn -c config/gunicorn.conf.py`, with
+    settings as for ServerProcess (gunicorn's worker is gevent)."""
+
+    name = "gunicorn"
+
+    def __init__(self, log_dir, port=None, **settings):
+        super().__init__(log_dir, "gevent", port, **settings)
+        self.log_path = Path(log_dir) / f"gunicorn-{self.port}.log"
+
+    def command(self):
+        return [str(Path(sys.executable).parent / "gunicorn"), "-c", str(ROOT / "config" / "gunicorn.conf.py")]
+
+    def stop(self):
+        """SIGTERM, as systemd stops it: open websockets hold it for its graceful_timeout (5 s)."""
+        if self._process and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def self_signed_certificate(folder, host="127.0.0.1"):
+    """(certificate, key) for `host`, made by openssl, valid for a day."""
+    certificate, key = Path(folder) / "certificate.pem", Path(folder) / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-days", "1", "-subj", f"/CN={host}", "-addext", f"subjectAltName=IP:{host}",
+         "-keyout", str(key), "-out", str(certificate)],
+        check=True, capture_output=True,
+    )
+    return certificate, key
+
+
+def replace_once(text, swaps, source):
+    """`text` with each key of `swaps` replaced by its value; each must occur exactly once,
+    so a changed shipped file fails here instead of being run half-swapped."""
+    for shipped, local in swaps.items():
+        count = text.count(shipped)
+        assert count == 1, f"{shipped!r} occurs {count} times in {source}: the tests' replacements need updating"
+        text = text.replace(shipped, local)
+    return text
+
+
+def ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def loopback_site(path, https_port, http_port, backends, certificate, key, webroot):
+    """config/nginx/ensemble.conf written to `path` with its deployment values (ports,
+    processes, certificate, ACME folder) swapped for the test's; every other line as shipped."""
+    ipv6 = ipv6_loopback()
+
+    def listen(port, options=""):
+        return f"listen [::1]:{port}{options};" if ipv6 else f"# listen [::]:{port}{options}; (no IPv6 loopback here)"
+
+    swaps = {
+        "listen 80;": f"listen 127.0.0.1:{http_port};",
+        "listen [::]:80;": listen(http_port),
+        "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
+        "listen [::]:443 ssl http2;": listen(https_port, " ssl http2"),
+        "return 301 https://$host$request_uri;": f"return 301 https://$host:{https_port}$request_uri;",
+        "server 127.0.0.1:5001;\n    server 127.0.0.1:5002;": "\n    ".join(f"server 127.0.0.1:{port};" for port in backends),
+        "/etc/letsencrypt/live/ensemble.example.org/fullchain.pem": str(certificate),
+        "/etc/letsencrypt/live/ensemble.example.org/privkey.pem": str(key),
+        "root /var/www/html;": f"root {webroot};",
+    }
+    Path(path).write_text(replace_once(NGINX_SITE.read_text(), swaps, NGINX_SITE))
+    return Path(path)
+
+
+class NginxProcess(ChildProcess):
+    """Debian's nginx serving one site file from a folder of its own (pid, temporary files,
+    log): the part of Debian's /etc/nginx/nginx.conf that the site needs."""
+
+    name = "nginx"
+
+    def __init__(self, folder, site, http_port):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.folder / "nginx.log"
+        self._site = Path(site)
+        self._http_port = http_port
+
+    def command(self):
+        temporary = "\n".join(
+            f"    {kind}_temp_path {self.folder / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        main = self.folder / "nginx.conf"
+        main.write_text(
+            # As root, nginx would run its workers as `nobody`, who may not enter the test's folders.
+            ("user root;\n" if os.geteuid() == 0 else "")
+            + f"worker_processes 1;\npid {self.folder / 'nginx.pid'};\nerror_log stderr notice;\n"
+            + "events {\n    worker_connections 256;\n}\n"
+            + f"http {{\n    access_log {self.folder / 'access.log'};\n{temporary}\n    include {self._site};\n}}\n"
+        )
+        return [NGINX, "-p", str(self.folder), "-c", str(main), "-e", "stderr", "-g", "daemon off;"]
+
+    def answers(self):
+        """Its plain-HTTP server answers (with a redirect)."""
+        try:
+            with socket.create_connection(("127.0.0.1", self._http_port), timeout=1) as link:
+                link.sendall(b"HEAD / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+                return link.recv(16).startswith(b"HTTP/1.1 ")
+        except OSError:
+            return False
+
+
+class Deployment:
+    """docs/deployment.md on loopback: a Redis, `processes` gunicorn processes sharing it,
+    and nginx with the shipped site file in front of them over TLS, with a certificate made
+    for 127.0.0.1 (`certificate`, for clients to trust). `url` is the site's https address."""
+
+    def __init__(self, folder, processes=2, **settings):
+        self.folder = Path(folder)
+        self.redis = RedisProcess(self.folder)
+        settings = {"upload_folder": self.folder / "uploads", **settings}
+        self.servers = [GunicornProcess(self.folder, redis_url=self.redis.url, **settings) for _ in range(processes)]
+        self.certificate, key = self_signed_certificate(self.folder)
+        self.webroot = self.folder / "webroot"
+        self.webroot.mkdir(exist_ok=True)
+        https_port, http_port = free_port(), free_port()
+        self.url = f"https://127.0.0.1:{https_port}"
+        self.http_url = f"http://127.0.0.1:{http_port}"
+        site = loopback_site(
+            self.folder / "ensemble.conf", https_port, http_port, [server.port for server in self.servers],
+            self.certificate, key, self.webroot,
+        )
+        self.nginx = NginxProcess(self.folder / "nginx", site, http_port)
+
+    def start(self):
+        try:
+            self.redis.start()
+            for server in self.servers:
+                server.start()
+            self.nginx.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        self.nginx.stop()
+        for server in self.servers:
+            server.stop()
+        self.redis.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+TURNSERVER_CONF = ROOT / "config" / "turnserver.conf"
+
+
+class ShippedCoturnProcess(CoturnProcess):
+    """Debian's coturn run from config/turnserver.conf with its deployment values (ports,
+    secret, certificate, syslog) swapped for the test's, on loopback: `port` for UDP and
+    TCP, `tls_port` for turns:."""
+
+    def __init__(self, log_dir, certificate, key, secret="coturn-test-secret"):
+        super().__init__(log_dir, secret)
+        self.tls_port = free_port()
+        self.certificate, self._key = certificate, key
+
+    def command(self):
+        swaps = {
+            "listening-port=3478": f"listening-port={self.port}",
+            "tls-listening-port=5349": f"tls-listening-port={self.tls_port}",
+            "static-auth-secret=replace-with-a-long-random-string": f"static-auth-secret={self.secret}",
+            "/etc/coturn/certs/turn.example.org.fullchain.pem": str(self.certificate),
+            "/etc/coturn/certs/turn.example.org.privkey.pem": str(self._key),
+            "\nsyslog\n": "\nlog-file=stdout\nsimple-log\n",
+        }
+        loopback = [
+            "listening-ip=127.0.0.1", "relay-ip=127.0.0.1",
+            f"userdb={self.log_path.with_suffix('.db')}", f"pidfile={self.log_path.with_suffix('.pid')}",
+        ]
+        conf = self.log_path.with_suffix(".conf")
+        conf.write_text(replace_once(TURNSERVER_CONF.read_text(), swaps, TURNSERVER_CONF) + "\n".join(loopback) + "\n")
+        return ["turnserver", "-c", str(conf)]

@@ -1,0 +1,111 @@
+"""The deployment recipe in real Chromium: two pages opened through nginx over https (the
+shipped config/nginx/ensemble.conf, a certificate made by the test), each page's websocket
+on its own gunicorn process, the room in a real Redis, see each other's video; when one of
+the processes stops, its page joins again through the other and the call comes back."""
+
+import json
+import time
+import urllib.request
+
+import pytest
+
+from tests.e2e.helpers import room_url, state, wait_connected, wait_videos_playing
+from tests.servers import Deployment
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    with Deployment(tmp_path_factory.mktemp("deployment")) as deployment:
+        yield deployment
+    for process in deployment.servers:
+        assert "Traceback" not in process.log(), process.log()
+
+
+@pytest.fixture
+def open_site_page(launch, page_errors):
+    """Like open_page, for a site whose certificate the test made: this Chromium accepts it."""
+
+    def open_(url, camera="bars"):
+        page = launch(camera).new_page(viewport={"width": 1280, "height": 800}, ignore_https_errors=True)
+        page.on("pageerror", lambda error: page_errors.append(f"{url}: {error}"))
+        page.goto(url)
+        return page
+
+    return open_
+
+
+def health(server):
+    with urllib.request.urlopen(server.url + "/healthz", timeout=5) as response:
+        return json.load(response)
+
+
+def served_peers(site):
+    """How many room members each process serves."""
+    return [health(server)["peers"] for server in site.servers]
+
+
+def test_two_browsers_through_nginx_on_two_processes_see_each_other(site, open_site_page):
+    ada = open_site_page(room_url(site, "deployed", "Ada"))
+    ada.wait_for_function("() => window.ensemble?.state().self?.id")
+    bob = open_site_page(room_url(site, "deployed", "Bob"), "mandel")
+    for page in (ada, bob):
+        wait_connected(page, 1)
+        wait_videos_playing(page, 1)
+    assert [peer["name"] for peer in state(ada)["peers"]] == ["Bob"]
+    assert [peer["name"] for peer in state(bob)["peers"]] == ["Ada"]
+    # nginx gave the second websocket to the other process: the call was set up through Redis.
+    assert served_peers(site) == [1, 1]
+    # The pages are what a camera needs (https) and what the analysis needs (isolated).
+    assert ada.evaluate("() => window.isSecureContext && window.crossOriginIsolated")
+
+
+
+@pytest.fixture
+def one_page_moved(site, open_site_page):
+    """Ada and Bob in a call, each page on its own process; then the second process stops
+    as systemd stops it (SIGTERM), and its page joins again through nginx on the first.
+    Gives (the page that moved, the page that stayed); the process starts again after
+    (nginx passes it over for its fail_timeout, 10 s, so this is best a module's last test)."""
+    ada = open_site_page(room_url(site, "restart", "Ada"))
+    ada.wait_for_function("() => window.ensemble?.state().self?.id")
+    bob = open_site_page(room_url(site, "restart", "Bob"), "mandel")
+    for page in (ada, bob):
+        wait_connected(page, 1)
+    assert served_peers(site) == [1, 1]
+    before = {page: state(page)["self"]["id"] for page in (ada, bob)}
+    stopping = site.servers[1]
+    stopping.stop()  # returns once gunicorn has dropped the websockets and exited
+    try:
+        moved = wait_for_rejoin(before)
+        yield moved, (bob if moved is ada else ada)
+    finally:
+        stopping.start()
+
+
+def wait_for_rejoin(before, timeout=20):
+    """The page (of `before`: page → member id) that has joined again under a new id."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for page, old_id in before.items():
+            if state(page)["self"]["id"] not in ("", old_id):
+                return page
+        time.sleep(0.2)
+    raise AssertionError(f"no page joined again within {timeout} s: {[state(page) for page in before]}")
+
+
+def test_when_a_process_stops_its_page_joins_again_through_the_other_and_the_call_comes_back(site, one_page_moved):
+    moved, stayed = one_page_moved
+    name, new_id = state(moved)["self"]["name"], state(moved)["self"]["id"]
+    # The one who stayed sees the same person, under the same name, in place of the old
+    # membership: one tile, not a frozen one beside a "Name (2)".
+    stayed.wait_for_function(
+        "id => { const peers = window.ensemble.state().peers;"
+        " return peers.length === 1 && peers[0].id === id && peers[0].connectionState === 'connected'; }",
+        arg=new_id,
+        timeout=10_000,
+    )
+    assert [peer["name"] for peer in state(stayed)["peers"]] == [name]
+    wait_connected(moved, 1)
+    for page in (moved, stayed):
+        wait_videos_playing(page, 1)
+    assert health(site.servers[0])["peers"] == 2
