@@ -43,6 +43,7 @@ class ChildProcess:
             if self.answers():
                 return self
             time.sleep(0.1)
+        self.kill()  # a `with` block that failed to start never reaches its exit
         raise RuntimeError(f"{self.name} did not answer within {timeout} s:\n{self.log()}")
 
     def stop(self):
