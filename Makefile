@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-SYSTEM_PACKAGES := chromium ffmpeg coturn redis-server nginx
+SYSTEM_PACKAGES := chromium ffmpeg coturn redis-server nginx openssl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup run test unit integration e2e bench bodypix system-packages clean
