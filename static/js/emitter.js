@@ -21,7 +21,17 @@ export class Emitter {
    * @param {...any} args
    */
   emit(event, ...args) {
-    for (const listener of [...(this.#listeners.get(event) ?? [])]) listener(...args);
+    for (const listener of [...(this.#listeners.get(event) ?? [])]) {
+      try {
+        listener(...args);
+      } catch (error) {
+        // One failing listener must not keep the event from the others; the error
+        // still surfaces as an uncaught one (the console, the page's error handlers).
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
   }
 
   removeAllListeners() {
