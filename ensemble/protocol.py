@@ -20,8 +20,26 @@ ERROR_CODES = {
     "rate_limited": "Too many events; slow down.",
     "version_conflict": "The scene changed since your version.",
     "unsupported_image": "Only complete PNG, JPEG or WebP pictures can be used.",
+    "not_found": "Nothing is served at this address.",
+    "method_not_allowed": "This address does not answer that HTTP method.",
     "unavailable": "The server cannot reach its room store; try again in a moment.",
     "internal": "The server failed; the event had no effect.",
+}
+# The HTTP status an error is answered with when it ends an HTTP request.
+HTTP_STATUS = {
+    "bad_request": 400,
+    "not_joined": 409,
+    "room_full": 409,
+    "wrong_password": 403,
+    "unknown_peer": 404,
+    "too_large": 413,
+    "rate_limited": 429,
+    "version_conflict": 409,
+    "unsupported_image": 415,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "unavailable": 503,
+    "internal": 500,
 }
 
 ROOM_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -37,17 +55,23 @@ BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 class ProtocolError(Exception):
-    """An event that cannot be carried out; `code` is one of ERROR_CODES."""
+    """A request that cannot be carried out, over Socket.IO or HTTP.
 
-    def __init__(self, code, message=None, field=None, **details):
+    `code` is one of ERROR_CODES; `status` is the HTTP status it is answered with
+    (HTTP_STATUS of the code unless given); `reply()` is its message on the wire.
+    """
+
+    def __init__(self, code, message=None, field=None, status=None, **details):
         assert code in ERROR_CODES, code
         super().__init__(message or ERROR_CODES[code])
         self.code = code
         self.message = message or ERROR_CODES[code]
         self.field = field
+        self.status = status or HTTP_STATUS[code]
         self.details = details
 
     def reply(self):
+        """The one wire shape of every failure: `{"ok": false, "error": {code, message[, field]}, ...details}`."""
         error = {"code": self.code, "message": self.message}
         if self.field:
             error["field"] = self.field

@@ -17,20 +17,12 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .protocol import ProtocolError
+
 FORMATS = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"), "WEBP": ("webp", "image/webp")}
 MAX_SIDE = 8192  # larger pictures are refused before decoding
 STORED_MAX_SIDE = 3840  # kept pictures are scaled down to this
 STORED_NAME = re.compile(r"[0-9a-f]{32}\.(png|jpg|webp)")
-
-
-class UploadRefused(Exception):
-    """A file that is not kept; `code` is a protocol error code, `status` the HTTP status."""
-
-    def __init__(self, code, message, status):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -53,11 +45,16 @@ class ImageStore:
         path = self.folder / name
         return path if path.is_file() else None
 
+    def too_large(self):
+        """The refusal of a file over `max_bytes`."""
+        return ProtocolError("too_large", f"Pictures may be at most {self.max_bytes // (1024 * 1024)} MB.")
+
     def store(self, data):
+        """Keep a picture and describe it, or raise ProtocolError saying why it is not kept."""
         if not data:
-            raise UploadRefused("bad_request", "The file is empty.", 400)
+            raise ProtocolError("bad_request", "The file is empty.")
         if len(data) > self.max_bytes:
-            raise UploadRefused("too_large", f"Pictures may be at most {self.max_bytes // (1024 * 1024)} MB.", 413)
+            raise self.too_large()
         picture, kind = _decode(data)
         extension, _ = FORMATS[kind]
         encoded = _encode(picture, kind)
@@ -74,7 +71,7 @@ class ImageStore:
 
 
 def _decode(data):
-    unreadable = UploadRefused("unsupported_image", "This file is not a PNG, JPEG or WebP picture.", 415)
+    unreadable = ProtocolError("unsupported_image", "This file is not a PNG, JPEG or WebP picture.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -83,13 +80,13 @@ def _decode(data):
                 if kind not in FORMATS:
                     raise unreadable
                 if max(opened.size) > MAX_SIDE:
-                    raise UploadRefused("too_large", f"Pictures may be at most {MAX_SIDE} pixels on a side.", 413)
+                    raise ProtocolError("too_large", f"Pictures may be at most {MAX_SIDE} pixels on a side.")
                 opened.load()  # a truncated file fails here
                 picture = ImageOps.exif_transpose(opened)
-    except (UploadRefused, UnidentifiedImageError) as error:
+    except (ProtocolError, UnidentifiedImageError) as error:
         raise unreadable if isinstance(error, UnidentifiedImageError) else error from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UploadRefused("unsupported_image", "This picture is damaged or incomplete and cannot be used.", 415) from None
+        raise ProtocolError("unsupported_image", "This picture is damaged or incomplete and cannot be used.") from None
     return picture, kind
 
 

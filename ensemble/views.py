@@ -1,26 +1,52 @@
-"""Pages and small HTTP APIs."""
+"""Pages and small HTTP APIs.
 
+Every failure of an API address (`/api/...`, `/healthz`) is answered in the one
+error shape `{"ok": false, "error": {code, message}}` with the code's HTTP
+status; an unexpected exception anywhere is logged with its traceback and
+answered `internal` (500) in that shape. Pages keep Werkzeug's HTML 404.
+"""
+
+import logging
 import os
 import secrets
 import time
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, send_file
 from prometheus_client import CONTENT_TYPE_LATEST
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from .protocol import ROOM_NAME
+from .protocol import ROOM_NAME, ProtocolError
 from .turn import ice_servers
-from .uploads import UploadRefused
 
 blueprint = Blueprint("views", __name__)
+log = logging.getLogger(__name__)
+# Error codes of the HTTP statuses Werkzeug raises itself (routing, body limits).
+HTTP_ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
 def _settings():
     return current_app.config["ENSEMBLE_SETTINGS"]
 
 
-def _error(code, message, status, **details):
-    return jsonify(ok=False, error={"code": code, "message": message}, **details), status
+def _is_api(path):
+    return path.startswith("/api/") or path == "/healthz"
+
+
+@blueprint.app_errorhandler(Exception)
+def answer_failure(error):
+    """The one failure path of HTTP requests: every exception becomes a ProtocolError and its reply."""
+    if isinstance(error, HTTPException):
+        if not _is_api(request.path):
+            return error  # a page: Werkzeug's HTML answer
+        status = error.code or 500
+        failure = ProtocolError(HTTP_ERROR_CODES.get(status, "bad_request" if status < 500 else "internal"), status=status)
+        headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]  # e.g. Allow
+    elif isinstance(error, ProtocolError):
+        failure, headers = error, []
+    else:
+        log.error("request failed", exc_info=error, extra={"fields": {"method": request.method, "path": request.path}})
+        failure, headers = ProtocolError("internal", "The server failed; the request had no effect."), []
+    return jsonify(failure.reply()), failure.status, headers
 
 
 @blueprint.after_app_request
@@ -51,6 +77,8 @@ def healthz():
     """200 while this process can serve its rooms, 503 (saying why) while it cannot."""
     socketio = current_app.extensions["socketio"]
     health = current_app.extensions["ensemble"].health()
+    if not health["ok"]:
+        health = {**health, **ProtocolError("unavailable", health["error"]).reply()}
     return jsonify(pid=os.getpid(), asyncMode=socketio.async_mode, **health), 200 if health["ok"] else 503
 
 
@@ -83,13 +111,10 @@ def api_upload_background():
     try:
         upload = request.files.get("image")
     except RequestEntityTooLarge:
-        return _error("too_large", f"Pictures may be at most {store.max_bytes // (1024 * 1024)} MB.", 413)
+        raise store.too_large() from None
     if upload is None:
-        return _error("bad_request", "Send the picture as the form field `image`.", 400)
-    try:
-        stored = store.store(upload.read(store.max_bytes + 1))
-    except UploadRefused as refused:
-        return _error(refused.code, refused.message, refused.status)
+        raise ProtocolError("bad_request", "Send the picture as the form field `image`.")
+    stored = store.store(upload.read(store.max_bytes + 1))
     url = f"/uploads/{stored.name}"
     return jsonify(ok=True, url=url, width=stored.width, height=stored.height, size=stored.size), 201
 

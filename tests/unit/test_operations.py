@@ -72,7 +72,8 @@ def test_metrics_show_redis_errors_and_other_processes_heartbeats(tmp_path):
         assert metrics(app)[("ensemble_redis_errors_total", ())] >= 1
         answer = app.test_client().get("/healthz")
         assert answer.status_code == 503
-        assert answer.get_json()["ok"] is False and "Connection refused" in answer.get_json()["error"]
+        error = answer.get_json()["error"]
+        assert answer.get_json()["ok"] is False and error["code"] == "unavailable" and "Connection refused" in error["message"]
 
 
 def log_record(message, **fields):

@@ -1,6 +1,8 @@
+import logging
 import os
 
-from ensemble import create_app
+from ensemble import create_app, protocol, views
+from ensemble.protocol import ProtocolError
 from tests.conftest import make_settings
 
 
@@ -39,3 +41,55 @@ def test_pages_are_cross_origin_isolated_for_wasm_threads(app):
         headers = app.test_client().get(path).headers
         assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
         assert headers["Cross-Origin-Embedder-Policy"] == "require-corp"
+
+
+# --- the one HTTP error shape --------------------------------------------------
+
+
+def error_of(response, status):
+    assert response.status_code == status and response.is_json, (response.status_code, response.data[:200])
+    body = response.get_json()
+    assert body["ok"] is False and set(body["error"]) == {"code", "message"} and body["error"]["message"]
+    return body["error"]["code"]
+
+
+class BrokenExamples:
+    def examples(self):
+        raise RuntimeError("scene folder on fire")
+
+
+def test_an_unexpected_failure_of_an_api_is_logged_and_answered_internal_in_json(app, caplog):
+    app.extensions["ensemble.scenes"] = BrokenExamples()
+    assert error_of(app.test_client().get("/api/scenes"), 500) == "internal"
+    [record] = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert record.name == "ensemble.views" and record.fields == {"method": "GET", "path": "/api/scenes"}
+    assert isinstance(record.exc_info[1], RuntimeError) and "scene folder on fire" in caplog.text
+    assert "Traceback" in caplog.text and "examples" in caplog.text
+
+
+def test_an_unexpected_failure_of_a_page_is_answered_internal_too(app, caplog, monkeypatch):
+    monkeypatch.setattr(views, "render_template", lambda *args, **kwargs: 1 / 0)
+    assert error_of(app.test_client().get("/"), 500) == "internal"
+    assert "ZeroDivisionError" in caplog.text
+
+
+def test_an_unknown_api_address_is_not_found_in_json(app):
+    assert error_of(app.test_client().get("/api/no-such-thing"), 404) == "not_found"
+
+
+def test_a_wrong_method_on_an_api_is_refused_in_json_naming_the_allowed_ones(app):
+    response = app.test_client().get("/api/backgrounds")
+    assert error_of(response, 405) == "method_not_allowed"
+    assert "POST" in response.headers["Allow"]
+    assert error_of(app.test_client().post("/api/scenes"), 405) == "method_not_allowed"
+
+
+def test_pages_keep_their_html_not_found(app):
+    for path in ("/no-such-page", "/r/bad%20name"):
+        response = app.test_client().get(path)
+        assert response.status_code == 404 and response.mimetype == "text/html"
+
+
+def test_every_error_code_has_an_http_status():
+    assert set(protocol.HTTP_STATUS) == set(protocol.ERROR_CODES)
+    assert ProtocolError("unsupported_image").status == 415 and ProtocolError("bad_request", status=405).status == 405
