@@ -12,7 +12,7 @@ from .rooms.memory import MemoryRegistry
 from .rooms.redis import RedisRegistry, StoreHealth
 from .scenes import SceneSchema
 from .settings import ROOT, load_settings
-from .signaling import Signaling
+from .signaling import AckAwarePacket, Signaling
 from .uploads import ImageStore
 
 # Large enough for a 64 KiB SDP or scene in JSON; larger frames close the socket.
@@ -42,7 +42,9 @@ def create_app(settings=None, registry=None):
         registry = RedisRegistry(settings.redis_url, limits, health=health)
         options["client_manager"] = RedisQueue(settings.redis_url, health)
     registry = registry or MemoryRegistry(limits)
-    socketio = SocketIO(app, async_mode=settings.async_mode, max_http_buffer_size=MAX_MESSAGE_BYTES, **options)
+    socketio = SocketIO(
+        app, async_mode=settings.async_mode, max_http_buffer_size=MAX_MESSAGE_BYTES, serializer=AckAwarePacket, **options
+    )
     scenes = SceneSchema()
     app.extensions["ensemble"] = Signaling(socketio, registry, settings, scenes)
     app.extensions["ensemble.scenes"] = scenes

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 from flask import request
+from socketio import packet
 
 from . import protocol
 from .protocol import ProtocolError
@@ -66,7 +67,6 @@ class Signaling:
         for event, handler in handlers.items():
             socketio.on(event)(self._answering(event, handler))
         socketio.on("*")(self.on_unknown)
-        _send_errors_without_ack_as_events(self._server)
         self.metrics = Metrics(registry, handlers)
         if registry.upkeep_seconds:
             socketio.start_background_task(self._keep_up)
@@ -194,7 +194,7 @@ class Signaling:
                 return ProtocolError("internal").reply()
 
         answer.__name__ = f"on_{event}"
-        return answer
+        return _errors_as_events_without_ack(self._socketio, event, answer)
 
     def on_unknown(self, event, *args):
         def refuse(connection, payload):
@@ -247,19 +247,48 @@ class Signaling:
                 log.warning("members put back into Redis: %d", len(upkeep.restored))
 
 
-def _send_errors_without_ack_as_events(server):
+class _WithoutAck:
+    """The last argument of an event the client sent without asking for an acknowledgement."""
+
+    def __repr__(self):
+        return "WITHOUT_ACK"
+
+
+WITHOUT_ACK = _WithoutAck()
+
+
+class AckAwarePacket(packet.Packet):
+    """python-socketio's packet, except that an event sent without an ack id gets WITHOUT_ACK as its last argument.
+
+    python-socketio calls a handler the same way whether or not the client asked
+    for an acknowledgement, and drops the reply when it did not; none of its
+    handler APIs (functions, catch-all, class-based namespaces) says which. The
+    packet class, which python-socketio's documented `serializer` option lets an
+    application replace, is the one public place that sees the ack id.
+    create_app passes this class as the serializer.
+    """
+
+    def decode(self, encoded_packet):
+        attachments = super().decode(encoded_packet)
+        if self.packet_type in (packet.EVENT, packet.BINARY_EVENT) and self.id is None and isinstance(self.data, list):
+            self.data.append(WITHOUT_ACK)
+        return attachments
+
+
+def _errors_as_events_without_ack(socketio, event, answer):
     """python-socketio drops a handler's reply when the client sent no ack callback.
 
-    Such a client still learns why its event failed: error replies go to it as an
-    `error` event `{code, message, event}`; successful replies are dropped as usual.
+    Such a client still learns why its event failed: a failed reply goes to it as
+    an `error` event `{code, message, event}`; a successful one is dropped as usual.
     """
-    handle_with_ack = server._handle_event_internal
 
-    def handle(srv, sid, eio_sid, data, namespace, ack_id):
-        if ack_id is not None:
-            return handle_with_ack(srv, sid, eio_sid, data, namespace, ack_id)
-        reply = srv._trigger_event(data[0], namespace, sid, *data[1:])
-        if isinstance(reply, dict) and reply.get("ok") is False:
-            srv.emit("error", {**reply["error"], "event": data[0]}, to=sid, namespace=namespace)
+    def answer_or_report(*args):
+        if not args or args[-1] is not WITHOUT_ACK:
+            return answer(*args)
+        reply = answer(*args[:-1])
+        if not reply["ok"]:
+            socketio.emit("error", {**reply["error"], "event": event}, to=request.sid)
+        return None
 
-    server._handle_event_internal = handle
+    answer_or_report.__name__ = answer.__name__
+    return answer_or_report
