@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ensemble.client import EnsembleClient
+from ensemble_client import EnsembleClient
 from tests.e2e.helpers import room_url, state, wait_connected, wait_videos_playing
 from tests.servers import ROOT, RedisProcess, ServerProcess
 

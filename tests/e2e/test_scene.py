@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from PIL import Image
 
-from ensemble.client import EnsembleClient
+from ensemble_client import EnsembleClient
 from tests.browsers import CHROMIUM, DEMO_PHOTOS, PHOTO_FACES, chromium_flags, make_photo_camera, make_slideshow_camera
 from tests.e2e.helpers import ANALYSIS_START_MS, room_url, wait_connected
 

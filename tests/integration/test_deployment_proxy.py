@@ -14,7 +14,7 @@ import requests
 import websocket
 from PIL import Image
 
-from ensemble.client import EnsembleClient
+from ensemble_client import EnsembleClient
 from tests.servers import Deployment, GunicornProcess, free_port
 
 UPLOAD_MAX_BYTES = 5 * 1024 * 1024  # config/defaults.env

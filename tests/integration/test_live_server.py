@@ -6,7 +6,7 @@ import urllib.request
 
 import pytest
 
-from ensemble.client import EnsembleClient, ProtocolReplyError
+from ensemble_client import EnsembleClient, ProtocolReplyError
 from tests.servers import ServerProcess
 
 

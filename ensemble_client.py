@@ -1,5 +1,8 @@
 """A small synchronous client for the Ensemble protocol (tests, bots, benchmarks).
 
+It lives beside the server package, not in it: the server never imports it,
+and tests and benchmarks import it alike (`from ensemble_client import EnsembleClient`).
+
     client = EnsembleClient("http://127.0.0.1:5000")
     client.join("standup", "Ada")
     client.chat("hello")
