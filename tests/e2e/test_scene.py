@@ -410,34 +410,3 @@ def test_an_upload_that_is_not_a_picture_is_refused_in_the_toolbar(server, open_
     ada.set_input_files("input[data-scene=upload]", files=[{"name": "notes.png", "mimeType": "image/png", "buffer": b"not a picture"}])
     ada.locator("[data-scene=status]").filter(has_text="not a PNG, JPEG or WebP").wait_for()
     assert scene_of(ada)["version"] == 0
-
-
-def test_align_faces_makes_faces_one_size_on_one_eye_line(server, open_page):
-    """The layout's own code, run in the browser on faces like the analysis reports them."""
-    page = open_page(room_url(server, "align", "Ada"))
-    result = page.evaluate(
-        """async () => {
-            const { placePeople, withDefaults } = await import('/static/js/scene/layout.js');
-            const people = [
-                {id: 'a', name: 'Ada', aspect: 0.75, face: {x: 0.40, y: 0.20, width: 0.20, height: 0.25}},
-                {id: 'b', name: 'Bea', aspect: 0.75, face: {x: 0.10, y: 0.50, width: 0.10, height: 0.12}},
-                {id: 'c', name: 'Cy', aspect: 0.75, face: {x: 0.60, y: 0.30, width: 0.15, height: 0.20}},
-                {id: 'd', name: 'Dee', aspect: 0.75, face: null},
-            ];
-            const place = (alignFaces) => placePeople(withDefaults({arrange: 'row', alignFaces}), people);
-            const measure = (placements) => placements.filter(p => p.id !== 'd').map(p => {
-                const face = people.find(person => person.id === p.id).face;
-                return {width: face.width * p.width, eyes: p.y + (face.y + face.height * 0.4) * p.height,
-                        centre: p.x + (face.x + face.width / 2) * p.width};
-            });
-            return {before: measure(place(false)), after: measure(place(true)),
-                    dee: [place(false).find(p => p.id === 'd'), place(true).find(p => p.id === 'd')]};
-        }"""
-    )
-    before, after = result["before"], result["after"]
-    assert max(f["width"] for f in before) > 1.9 * min(f["width"] for f in before)  # faces differ a lot at first
-    assert max(f["width"] for f in after) == pytest.approx(min(f["width"] for f in after), rel=0.01)
-    assert max(f["eyes"] for f in after) == pytest.approx(min(f["eyes"] for f in after), abs=0.5)
-    for old, new in zip(before, after):
-        assert new["centre"] == pytest.approx(old["centre"], abs=0.5)  # each stays where it stood
-    assert result["dee"][0] == result["dee"][1]  # nobody to align by: left alone
