@@ -1,101 +1,131 @@
 /**
- * The room page. This is the one place that creates objects and connects
- * their events; everything else talks through events and method calls.
+ * The room page. This is the one place that creates objects (`createParts`) and
+ * connects their events (the `wire…` functions). Each piece of state has one
+ * owner that changes it through its own methods and says so by an event; every
+ * failure goes to `failures`, which decides what the person sees.
  */
 import { Analysis } from "./effects/analysis.js";
 import { FrameMonitor } from "./effects/frame-monitor.js";
-import { RoomEffects } from "./effects/room-effects.js";
+import { asFailure, Failure } from "./failure.js";
 import { LocalMedia } from "./media.js";
 import { Mesh } from "./mesh.js";
 import { inviteLink, rememberName, rememberedName, rememberedPassword, rememberPassword } from "./rooms.js";
+import { SceneCompositor } from "./scene/compositor.js";
+import { SceneEditor } from "./scene/editor.js";
+import { download, SceneRecorder } from "./scene/recorder.js";
 import { SceneRoom } from "./scene/scene-room.js";
 import { SceneSchema } from "./scene/schema.js";
+import { SceneSync } from "./scene/sync.js";
 import { RoomSession } from "./session.js";
 import { SignalingClient } from "./signaling.js";
 import { ChatPanel } from "./ui/chat.js";
 import { Controls } from "./ui/controls.js";
+import { Failures } from "./ui/failures.js";
 import { Notice } from "./ui/notice.js";
 import { PreJoin } from "./ui/prejoin.js";
+import { RoomEffects } from "./ui/room-effects.js";
+import { RoomView } from "./ui/room-view.js";
+import { ScenePanel } from "./ui/scene-panel.js";
 import { StatsOverlay } from "./ui/stats.js";
 import { TileGrid } from "./ui/tiles.js";
 
 const QUALITY_POLL_MS = 2000;
-const UNAVAILABLE_RETRY_MS = 2000;
 const STATS_REFRESH_MS = 500;
 
-const JOIN_FAILURES = {
-  room_full: "This room is full. A video mesh stays smooth only for a few people; try again when someone leaves.",
-  wrong_password: "This room has a password. Enter it to join.",
-  unreachable: "The server cannot be reached. Retrying…",
-  unavailable: "The server is having trouble. Retrying…",
-};
+/** @typedef {ReturnType<typeof createParts>} Parts */
 
 function main() {
   const page = /** @type {HTMLElement} */ (document.getElementById("app"));
-  const room = page.dataset.room ?? "";
-  const params = new URLSearchParams(location.search);
-  const element = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
-  const notice = new Notice(element("notice"));
-
+  const failures = new Failures(new Notice(part(page, "notice")));
   if (!LocalMedia.supported) {
-    notice.show(LocalMedia.messageFor("unsupported"), { code: "unsupported" });
+    failures.report(new Failure("unsupported", "This browser cannot use cameras here. Use a current Chrome or Chromium, on https:// or localhost."));
     return;
   }
+  const parts = createParts(page, failures, new URLSearchParams(location.search));
+  exposeTestSurface(parts);
+  wireRoomNews(parts);
+  wireMesh(parts);
+  wireChat(parts);
+  wireLocalMedia(parts);
+  wireJoining(parts);
+  wireControls(parts);
+  wireAnalysis(parts);
+  wireScene(parts);
+  pollConnections(parts);
+  start(parts);
+}
 
+/** @param {HTMLElement} page @param {string} id */
+function part(page, id) {
+  return /** @type {HTMLElement} */ (page.querySelector(`#${id}`));
+}
+
+/** Every object of the page, each created once, here. @param {HTMLElement} page @param {Failures} failures @param {URLSearchParams} params */
+function createParts(page, failures, params) {
+  const room = page.dataset.room ?? "";
   const media = new LocalMedia();
   const signaling = new SignalingClient();
   const mesh = new Mesh(media.stream);
-  const session = new RoomSession({ room, signaling, mesh });
-  const tiles = new TileGrid(element("tiles"));
-  const chat = new ChatPanel(/** @type {HTMLOListElement} */ (element("chat-log")), /** @type {HTMLFormElement} */ (element("chat-form")));
-  const controls = new Controls(element("controls"));
-  const prejoin = new PreJoin(element("prejoin"));
+  const prejoin = new PreJoin(part(page, "prejoin"));
   const monitor = new FrameMonitor();
   const analysis = new Analysis({ monitor });
+  const analyse = params.get("analysis") !== "off";
   const roomEffects = new RoomEffects(analysis, {
     segmentation: params.get("segmentation") === "bodypix" ? "bodypix" : "selfie",
     faces: params.get("faces") ?? "224",
     workers: params.get("workers") !== "off",
   });
-  const stats = new StatsOverlay(element("stats"));
-  const analyse = params.get("analysis") !== "off";
-  let selfTile = null;
+  const sceneSection = part(page, "scene");
+  const scenePart = (/** @type {string} */ name) => /** @type {any} */ (sceneSection.querySelector(`[data-scene="${name}"]`));
+  const compositor = new SceneCompositor(scenePart("canvas"), (id) => analysis.latest(id), { cpuCanvas: params.get("canvas") === "cpu" });
   const scene = new SceneRoom({
-    section: element("scene"),
-    send: (edit, version) => signaling.request("scene", { scene: edit, version }),
-    cpuCanvas: params.get("canvas") === "cpu",
+    compositor,
+    editor: new SceneEditor({ canvas: scenePart("canvas"), overlay: scenePart("overlay"), text: scenePart("text"), error: scenePart("error"), compositor }),
+    sync: new SceneSync((edit, version) => signaling.request("scene", { scene: edit, version })),
+    recorder: new SceneRecorder(scenePart("canvas")),
     analysis,
     analyse: () => {
       if (analyse) roomEffects.start();
     },
   });
-  let sharingScene = false;
+  return {
+    room,
+    params,
+    analyse,
+    failures,
+    media,
+    signaling,
+    mesh,
+    session: new RoomSession({ room, signaling, mesh }),
+    view: new RoomView(page, prejoin),
+    prejoin,
+    tiles: new TileGrid(part(page, "tiles")),
+    chat: new ChatPanel(/** @type {HTMLOListElement} */ (part(page, "chat-log")), /** @type {HTMLFormElement} */ (part(page, "chat-form"))),
+    controls: new Controls(part(page, "controls")),
+    stats: new StatsOverlay(part(page, "stats")),
+    monitor,
+    analysis,
+    roomEffects,
+    scene,
+    scenePanel: new ScenePanel(sceneSection),
+  };
+}
 
+/** `window.ensemble`: read-only, for tests, benchmarks and the stats overlay (docs/protocol.md). @param {Parts} parts */
+function exposeTestSurface({ session, analysis, monitor, scene }) {
   window.ensemble = Object.freeze({
     state: () => session.state(),
     analysis: (/** @type {string} */ peerId) => analysis.describe(peerId),
     performance: () => ({ fps: monitor.fps, longTasks: [...monitor.longTasks], delays: analysis.delays() }),
-    engines: () => structuredClone(analysis.info),
+    engines: () => analysis.engines(),
     scene: () => scene.describe(),
     snapshot: () => scene.snapshot(),
   });
   monitor.start();
+}
 
-  const show = (/** @type {"prejoin" | "call" | "left" | null} */ section) => {
-    element("call").hidden = section !== "call";
-    element("left").hidden = section !== "left";
-    if (section !== "prejoin") prejoin.hide();
-  };
-  const updateSceneSources = () => {
-    const remote = mesh.peers().map((peer) => ({ id: peer.id, name: peer.name, video: tiles.get(peer.id)?.video })).filter((source) => source.video);
-    scene.setSources(selfTile ? [{ id: "self", name: session.self.name, video: selfTile.video }, ...remote] : remote);
-  };
-  const countPeople = () => {
-    const count = mesh.peers().length + (session.joined ? 1 : 0);
-    element("people-count").textContent = session.joined ? `${count} in the room` : "";
-  };
-
-  // --- the room's news flows into the mesh -----------------------------------
+/** What the server says about the room goes to the mesh, the chat and the scene. @param {Parts} parts */
+function wireRoomNews({ signaling, session, mesh, chat, scene, view }) {
   signaling.on("peer-joined", (peer) => {
     mesh.addPeer(peer);
     chat.note(`${peer.name} joined`);
@@ -107,252 +137,294 @@ function main() {
   });
   signaling.on("signal", ({ from, kind, data }) => mesh.handleSignal(from, kind, data));
   signaling.on("media", ({ id, audio, video }) => mesh.updateMedia(id, { audio, video }));
-  signaling.on("chat", (message) => chat.add(message, session.self.id));
   signaling.on("scene", (state) => scene.receive(state));
-  chat.on("send", (text) => {
-    signaling.request("chat", { text }).catch((error) => chat.note(`Not sent: ${error.message}`));
-  });
-  signaling.on("disconnected", () => {
-    if (!session.joined) return;
-    element("link-state").hidden = false;
-    element("link-state").textContent = "Reconnecting…";
-    chat.setEnabled(false);
-  });
-  signaling.on("reconnected", () => session.rejoin().catch(retryJoin));
   // The server lost its room store and put us back: give the room back what it lost.
   signaling.on("restored", () => scene.restored());
+  signaling.on("disconnected", () => {
+    if (!session.joined) return;
+    view.setLinkState("Reconnecting…");
+    chat.setEnabled(false);
+  });
+}
 
+/** The mesh's peers become tiles; its signals go out through the server. @param {Parts} parts */
+function wireMesh(parts) {
+  const { mesh, signaling, tiles, roomEffects, analyse, failures } = parts;
   mesh.on("signal", (to, kind, data) => {
     signaling.request("signal", { to, kind, data }).catch(() => {
-      // A peer that just left is `unknown_peer`; its `peer-left` cleans up the link.
+      // A peer that just left is `unknown_peer`; its `peer-left` cleans up the link. A lost
+      // offer or answer is sent again by the link, a lost candidate healed by its ICE restart.
     });
   });
   mesh.on("peer-added", (peer) => {
     tiles.add({ id: peer.id, name: peer.name }).setMedia(peer.media);
     const stream = mesh.remoteStream(peer.id);
     if (stream?.getTracks().length) tiles.get(peer.id)?.setStream(stream);
-    countPeople();
-    updateSceneSources();
+    peopleChanged(parts);
   });
   mesh.on("peer-updated", (peer) => {
     tiles.get(peer.id)?.setName(peer.name);
     tiles.get(peer.id)?.setMedia(peer.media);
-    updateSceneSources();
+    updateSceneSources(parts);
   });
   mesh.on("peer-removed", (id) => {
     roomEffects.detach(id);
     tiles.remove(id);
-    countPeople();
-    updateSceneSources();
+    peopleChanged(parts);
   });
   mesh.on("stream", (id, stream) => {
     const tile = tiles.get(id);
     tile?.setStream(stream);
     if (tile && analyse && stream.getVideoTracks().length) roomEffects.attach(id, tile);
   });
-  let relayNoticeFor = ""; // the peer the last "relay unusable" notice is about
   mesh.on("connection", (id, state) => {
     tiles.get(id)?.setConnectionState(state);
-    if (state === "connected" && id === relayNoticeFor) notice.hide("relay-unusable");
+    if (state === "connected") failures.clear("relay-unusable", id);
   });
-  mesh.on("error", (id, error) => console.warn(`connection to ${id} failed; restarting ICE`, error));
+  mesh.on("error", (id, failure) => failures.report(failure, { subject: id }));
   mesh.on("relay-unusable", (id, { url, problem }) => {
-    relayNoticeFor = id;
     const name = mesh.peers().find((peer) => peer.id === id)?.name ?? "someone";
-    notice.show(
+    const message =
       `Cannot connect to ${name}: the relay server ${url.split("?")[0]} ${problem}. ` +
-        "Whoever runs this site should check that the relay runs and the site's TURN settings (TURN_URLS, TURN_SECRET).",
-      { code: "relay-unusable" },
-    );
+      "Whoever runs this site should check that the relay runs and the site's TURN settings (TURN_URLS, TURN_SECRET).";
+    failures.report(new Failure("relay-unusable", message), { subject: id });
   });
+}
 
-  // --- analysis -----------------------------------------------------------------
-  roomEffects.on("problem", (message) => notice.show(message, { kind: "info", code: "analysis" }));
-  analysis.on("problem", (model, message) => notice.show(message, { kind: "info", code: `analysis-${model}` }));
+/** @param {Parts} parts */
+function wireChat({ chat, signaling, session, failures }) {
+  signaling.on("chat", (message) => chat.add(message, session.self.id));
+  chat.on("send", (text) => signaling.request("chat", { text }).catch((failure) => failures.report(failure, { context: "chat" })));
+  failures.showIn("chat", (failure) => chat.note(`Not sent: ${failure.message}`));
+}
+
+/** The camera, microphone or screen changed: the peers, your tile and the room hear of it. @param {Parts} parts */
+function wireLocalMedia({ media, mesh, tiles, controls, session, scene, failures }) {
+  media.on("track", (kind, track) => {
+    // While the scene is shared it goes out instead of the camera; your own tile keeps the camera.
+    if (!(kind === "video" && scene.sharing)) sendTrack(mesh, failures, kind, track);
+    tiles.get("self")?.setStream(media.stream);
+  });
+  media.on("state", (state) => {
+    controls.setState(state);
+    tiles.get("self")?.setMedia(state);
+    session.sendMedia(state).catch(() => {
+      // Sent again with the next change, and carried in the next (re)join.
+    });
+  });
+}
+
+/** @param {Mesh} mesh @param {Failures} failures @param {"audio" | "video"} kind @param {MediaStreamTrack | null} track */
+function sendTrack(mesh, failures, kind, track) {
+  mesh.setTrack(kind, track).catch((error) => failures.report(asFailure(error, "negotiation")));
+}
+
+/** Pre-join, joining, being refused, leaving and coming back. @param {Parts} parts */
+function wireJoining(parts) {
+  const { session, view, chat, tiles, scene, media, failures, room, prejoin } = parts;
+  session.on("joined", (reply) => {
+    failures.clearAll();
+    view.show("call");
+    view.setLinkState(null);
+    chat.setEnabled(true);
+    const self = tiles.add({ id: "self", name: reply.name, self: true });
+    self.setStream(media.stream);
+    self.setMedia(media.state);
+    scene.joined(reply.scene);
+    for (const message of reply.chat) chat.add(message, reply.id);
+    rememberName(reply.name);
+    history.replaceState(null, "", `/r/${encodeURIComponent(room)}`);
+    peopleChanged(parts);
+    refreshDevices(parts);
+  });
+  session.on("error", (failure, { retrying }) => {
+    if (failure.code === "wrong_password" || failure.code === "bad_request") {
+      rememberPassword(room, "");
+      showPreJoin(parts, failure.code === "wrong_password");
+      failures.report(failure);
+    } else {
+      failures.report(failure, { actions: retrying ? [] : [{ label: "Try again", run: () => session.retry() }] });
+    }
+  });
+  session.on("left", () => {
+    tiles.clearRemote();
+    tiles.remove("self");
+    scene.reset();
+    media.stop();
+    view.show("left");
+    peopleChanged(parts);
+  });
+  prejoin.on("submit", async ({ name, muted, cameraOff, password }) => {
+    media.setAudioEnabled(!muted);
+    await media.setVideoEnabled(!cameraOff).catch((failure) => failures.report(failure));
+    if (password) rememberPassword(room, password);
+    session.join({ name, password: password ?? rememberedPassword(room), media: { audio: !muted, video: !cameraOff } });
+  });
+  prejoin.on("device", (kind, id) => switchDevice(parts, kind, id));
+  view.on("rejoin", async () => {
+    view.show(null);
+    await startMedia(parts, session.request.media);
+    session.retry();
+  });
+}
+
+/** @param {Parts} parts @param {boolean} askPassword */
+async function showPreJoin(parts, askPassword) {
+  const { view, prejoin, session, params, media } = parts;
+  view.show("prejoin");
+  prejoin.show({
+    name: session.request.name || params.get("name")?.trim() || rememberedName(),
+    stream: media.stream,
+    devices: await refreshDevices(parts),
+    selected: (kind) => media.deviceId(kind),
+    askPassword,
+  });
+}
+
+/** The device lists of the pre-join form and the controls. @param {Parts} parts */
+async function refreshDevices({ media, controls, failures }) {
+  try {
+    const devices = await media.devices();
+    controls.setDevices(devices, (kind) => media.deviceId(kind));
+    return devices;
+  } catch (error) {
+    failures.report(asFailure(error, "media-failed", "The cameras and microphones could not be listed"));
+    return { audioinput: [], videoinput: [] };
+  }
+}
+
+/** @param {Parts} parts @param {{audio: boolean, video: boolean}} wanted @returns {Promise<boolean>} whether media started */
+async function startMedia({ media, failures }, wanted) {
+  try {
+    await media.start(wanted);
+    return true;
+  } catch (failure) {
+    failures.report(failure);
+    return false;
+  }
+}
+
+/** @param {Parts} parts @param {string} kind @param {string} id */
+function switchDevice({ media, failures }, kind, id) {
+  media.useDevice(kind, id).catch((failure) => failures.report(failure));
+}
+
+/** The control bar. @param {Parts} parts */
+function wireControls(parts) {
+  const { controls, media, session, room, failures, stats, scene } = parts;
+  controls.on("device", (kind, id) => switchDevice(parts, kind, id));
+  controls.on("toggle-audio", () => media.setAudioEnabled(!media.state.audio));
+  controls.on("toggle-video", () => media.setVideoEnabled(!media.state.video).catch((failure) => failures.report(failure)));
+  controls.on("share-screen", () => {
+    if (media.state.screen) media.stopScreen();
+    else media.shareScreen().catch((failure) => failures.report(failure));
+  });
+  controls.on("copy-link", () => {
+    navigator.clipboard
+      .writeText(inviteLink(room))
+      .then(() => controls.flash("copy-link", "Link copied"))
+      .catch((error) => failures.report(new Failure("copy", `Copy this link: ${inviteLink(room)}`, { cause: error })));
+  });
+  controls.on("leave", () => session.leave());
+  controls.on("toggle-stats", () => {
+    stats.setVisible(!stats.visible);
+    controls.setStats(stats.visible);
+  });
+  controls.on("toggle-scene", () => scene.setShown(!scene.shown));
+  scene.on("shown", (shown) => controls.setScene(shown));
+}
+
+/** Analysis on or off, its failures and the stats overlay. @param {Parts} parts */
+function wireAnalysis({ analysis, roomEffects, controls, failures, stats, monitor, mesh, analyse }) {
+  roomEffects.on("error", (failure) => failures.report(failure));
+  analysis.on("error", (failure) => failures.report(failure));
   controls.setAnalysis(analyse);
   analysis.setEnabled(analyse);
   controls.on("toggle-analysis", () => {
     analysis.setEnabled(!analysis.enabled);
     controls.setAnalysis(analysis.enabled);
   });
-  controls.on("toggle-stats", () => {
-    stats.setVisible(!stats.visible);
-    controls.setStats(stats.visible);
-  });
   setInterval(() => {
+    if (!stats.visible) return;
     const names = new Map(mesh.peers().map((peer) => [peer.id, peer.name]));
     stats.render({
       fps: monitor.fps,
       longTasks: monitor.longTasks,
       delays: analysis.delays(),
-      engines: analysis.info,
+      engines: analysis.engines(),
       streams: analysis.streamIds().map((id) => ({ name: names.get(id) ?? id, analysis: analysis.describe(id) })),
     });
   }, STATS_REFRESH_MS);
+}
 
-  // --- the composed scene ---------------------------------------------------------
+/** The composed scene, its toolbar, and its picture going into the call. @param {Parts} parts */
+function wireScene({ scene, scenePanel, mesh, media, failures }) {
   loadScenes()
-    .then((catalogue) => scene.useCatalogue(catalogue))
-    .catch((error) => notice.show(`Example scenes are not available: ${error.message}`, { kind: "info", code: "scenes" }));
-  controls.on("toggle-scene", () => {
-    scene.setShown(!scene.shown);
-    controls.setScene(scene.shown);
-  });
-  scene.on("problem", (message) => notice.show(message, { kind: "info", code: "scene" }));
+    .then((catalogue) => {
+      scene.useCatalogue(catalogue);
+      scenePanel.setExamples(catalogue.examples);
+    })
+    .catch((error) => failures.report(asFailure(error, "scene-catalogue", "Example scenes are not available")));
+  scenePanel.on("example", (id) => scene.useExample(id));
+  scenePanel.on("private", (on) => scene.setPrivate(on));
+  scenePanel.on("align", (on) => scene.setAlignFaces(on));
+  scenePanel.on("restack", (direction) => scene.restack(direction));
+  scenePanel.on("upload", (file) => scene.upload(file));
+  scenePanel.on("photo", () => scene.takePhoto());
+  scenePanel.on("record", () => scene.toggleRecording());
+  scenePanel.on("share", () => scene.toggleShare());
+  scene.on("shown", (shown) => scenePanel.setShown(shown));
+  scene.on("state", (state) => scenePanel.setScene(state));
+  scenePanel.setScene(scene.viewState);
+  scene.on("recording", (recording) => scenePanel.setRecording(recording));
+  scene.on("status", (text) => scenePanel.say(text));
+  scene.on("photo", (blob) => download(blob, `ensemble-${stamp()}.png`));
+  scene.on("video", (blob) => download(blob, `ensemble-${stamp()}.webm`));
   scene.on("share", (track) => {
-    // The scene goes out instead of the camera; your own tile and cut-out keep the camera.
-    sharingScene = track !== null;
-    mesh.setTrack("video", track ?? media.stream.getVideoTracks()[0] ?? null);
+    scenePanel.setSharing(track !== null);
+    sendTrack(mesh, failures, "video", track ?? media.stream.getVideoTracks()[0] ?? null);
   });
+  scene.on("error", (failure) => failures.report(failure, { context: failure.code === "upload" ? "scene-status" : "" }));
+  failures.showIn("scene-status", (failure) => scenePanel.say(failure.message));
+}
 
-  // --- local media ------------------------------------------------------------
-  media.on("track", (kind, track) => {
-    if (!(kind === "video" && sharingScene)) mesh.setTrack(kind, track);
-    selfTile?.setStream(media.stream);
-  });
-  media.on("state", (state) => {
-    controls.setState(state);
-    selfTile?.setMedia(state);
-    session.sendMedia(state).catch(() => {
-      // Sent again with the next change, and carried in the next (re)join.
-    });
-  });
+/** Who the scene can show: you (once joined) and everyone with a video tile. @param {Parts} parts */
+function updateSceneSources({ mesh, tiles, session, scene }) {
+  const remote = mesh.peers().map((peer) => ({ id: peer.id, name: peer.name, video: tiles.get(peer.id)?.video })).filter((source) => source.video);
+  const self = tiles.get("self");
+  scene.setSources(self ? [{ id: "self", name: session.self.name, video: self.video }, ...remote] : remote);
+}
 
-  // --- joining and leaving -----------------------------------------------------
-  session.on("joined", (reply) => {
-    notice.hide();
-    show("call");
-    element("link-state").hidden = true;
-    chat.setEnabled(true);
-    selfTile = tiles.add({ id: "self", name: reply.name, self: true });
-    selfTile.setStream(media.stream);
-    selfTile.setMedia(media.state);
-    scene.joined(reply.scene);
-    updateSceneSources();
-    for (const message of reply.chat) chat.add(message, reply.id);
-    rememberName(reply.name);
-    history.replaceState(null, "", `/r/${encodeURIComponent(room)}`);
-    countPeople();
-    refreshDevices();
-  });
-  session.on("failed", (error) => {
-    const message = JOIN_FAILURES[error.code] ?? error.message;
-    if (error.code === "wrong_password" || error.code === "bad_request") {
-      rememberPassword(room, "");
-      showPreJoin(error.code === "wrong_password");
-      notice.show(message, { code: error.code });
-    } else if (error.code === "unreachable" || error.code === "unavailable") {
-      notice.show(message, { code: error.code, kind: "info" });
-    } else {
-      notice.show(message, { code: error.code, actions: [{ label: "Try again", run: () => join(lastRequest) }] });
-    }
-  });
-  session.on("left", () => {
-    tiles.clearRemote();
-    tiles.remove("self");
-    selfTile = null;
-    scene.reset();
-    updateSceneSources();
-    media.stop();
-    show("left");
-    countPeople();
-  });
+/** Someone came or went. @param {Parts} parts */
+function peopleChanged(parts) {
+  const { mesh, session, view } = parts;
+  view.setPeopleCount(session.joined ? mesh.peers().length + 1 : null);
+  updateSceneSources(parts);
+}
 
-  let lastRequest = { name: "", password: /** @type {string | null} */ (null), media: { audio: true, video: true } };
-  const join = (/** @type {typeof lastRequest} */ request) => {
-    lastRequest = request;
-    return session.join(request).catch(retryJoin);
-  };
-  /** `failed` showed the refusal; a join that can work later is tried again by itself. */
-  const retryJoin = (/** @type {{code: string}} */ error) => {
-    if (error.code === "unreachable") {
-      const stop = signaling.on(signaling.everConnected ? "reconnected" : "connected", () => {
-        stop();
-        join(lastRequest);
-      });
-    } else if (error.code === "unavailable") {
-      setTimeout(() => session.rejoin().catch(retryJoin), UNAVAILABLE_RETRY_MS);
-    }
-  };
-
-  const startMedia = async (/** @type {{audio: boolean, video: boolean}} */ wanted) => {
-    try {
-      await media.start(wanted);
-      return true;
-    } catch (error) {
-      notice.show(error.message, { code: `media-${error.code}` });
-      return false;
-    }
-  };
-
-  const refreshDevices = async () => {
-    const devices = await media.devices();
-    controls.setDevices(devices, (kind) => media.deviceId(kind));
-    return devices;
-  };
-
-  const showPreJoin = async (askPassword) => {
-    show("prejoin");
-    prejoin.show({
-      name: lastRequest.name || params.get("name")?.trim() || rememberedName(),
-      stream: media.stream,
-      devices: await refreshDevices(),
-      selected: (kind) => media.deviceId(kind),
-      askPassword,
-    });
-  };
-
-  prejoin.on("submit", async ({ name, muted, cameraOff, password }) => {
-    media.setAudioEnabled(!muted);
-    await media.setVideoEnabled(!cameraOff).catch((error) => notice.show(error.message, { code: `media-${error.code}` }));
-    if (password) rememberPassword(room, password);
-    join({ name, password: password ?? rememberedPassword(room), media: { audio: !muted, video: !cameraOff } });
-  });
-  prejoin.on("device", (kind, id) => switchDevice(kind, id));
-  controls.on("device", (kind, id) => switchDevice(kind, id));
-  const switchDevice = (kind, id) =>
-    media.useDevice(kind, id).catch((error) => notice.show(error.message, { code: `media-${error.code}` }));
-
-  controls.on("toggle-audio", () => media.setAudioEnabled(!media.state.audio));
-  controls.on("toggle-video", () =>
-    media.setVideoEnabled(!media.state.video).catch((error) => notice.show(error.message, { code: `media-${error.code}` })),
-  );
-  controls.on("share-screen", () => {
-    if (media.state.screen) return media.stopScreen();
-    media.shareScreen().catch((error) => notice.show(error.message, { kind: "info", code: "screen" }));
-  });
-  controls.on("copy-link", () => {
-    navigator.clipboard
-      .writeText(inviteLink(room))
-      .then(() => controls.flash("copy-link", "Link copied"))
-      .catch(() => notice.show(`Copy this link: ${inviteLink(room)}`, { kind: "info", code: "copy" }));
-  });
-  controls.on("leave", () => session.leave());
-  element("rejoin").addEventListener("click", async () => {
-    show(null);
-    await startMedia(lastRequest.media);
-    join(lastRequest);
-  });
-
+/** Each remote tile's connection dot follows its call's statistics. @param {Parts} parts */
+function pollConnections({ tiles, mesh }) {
   setInterval(() => {
     for (const id of tiles.remoteIds()) {
-      mesh.quality(id).then((report) => report && tiles.get(id)?.setQuality(report));
+      mesh.quality(id).then(
+        (report) => report && tiles.get(id)?.setQuality(report),
+        () => {
+          // The call closed between listing and asking: its tile goes with it.
+        },
+      );
     }
   }, QUALITY_POLL_MS);
-  window.addEventListener("pagehide", () => signaling.close());
+}
 
-  // --- start -------------------------------------------------------------------
-  (async () => {
-    const name = params.get("name")?.trim();
-    const startAudio = params.get("muted") !== "1";
-    const startVideo = params.get("camera") !== "off";
-    const mediaReady = await startMedia({ audio: startAudio, video: startVideo });
-    if (name && mediaReady) {
-      join({ name, password: rememberedPassword(room), media: { audio: startAudio, video: startVideo } });
-    } else {
-      await showPreJoin(false);
-    }
-  })();
+/** Start the camera and join, or ask first. @param {Parts} parts */
+async function start(parts) {
+  const { params, session, room, signaling } = parts;
+  window.addEventListener("pagehide", () => signaling.close());
+  const name = params.get("name")?.trim();
+  const wanted = { audio: params.get("muted") !== "1", video: params.get("camera") !== "off" };
+  const mediaReady = await startMedia(parts, wanted);
+  if (name && mediaReady) session.join({ name, password: rememberedPassword(room), media: wanted });
+  else await showPreJoin(parts, false);
 }
 
 /** The scene schema and the example scenes, from the server. */
@@ -360,6 +432,10 @@ async function loadScenes() {
   const [schema, response] = await Promise.all([SceneSchema.load(), fetch("/api/scenes")]);
   if (!response.ok) throw new Error(`the example scenes could not be loaded (${response.status})`);
   return { schema, examples: (await response.json()).scenes };
+}
+
+function stamp() {
+  return new Date().toISOString().slice(0, 19).replace(/[:T]/g, "-");
 }
 
 main();

@@ -1,31 +1,24 @@
 import { Emitter } from "./emitter.js";
+import { Failure } from "./failure.js";
 
-/** Why local media could not start; `code` picks the message a person sees. */
-export class MediaError extends Error {
-  /** @param {"denied" | "missing" | "busy" | "unsupported" | "failed"} code @param {string} message */
-  constructor(code, message) {
-    super(message);
-    this.code = code;
-  }
-}
-
+/** What a person is told when their camera or microphone cannot start, by failure code. */
 const MESSAGES = {
-  denied: "Camera and microphone access was denied. Allow it in the browser's site settings and reload, or join without them.",
-  missing: "No camera or microphone was found. Connect one and reload, or join without them.",
-  busy: "The camera or microphone is in use by another program. Close it and reload, or join without them.",
-  unsupported: "This browser cannot use cameras here. Use a current Chrome or Chromium, on https:// or localhost.",
-  failed: "The camera or microphone could not start.",
+  "media-denied": "Camera and microphone access was denied. Allow it in the browser's site settings and reload, or join without them.",
+  "media-missing": "No camera or microphone was found. Connect one and reload, or join without them.",
+  "media-busy": "The camera or microphone is in use by another program. Close it and reload, or join without them.",
+  "media-unsupported": "This browser cannot use cameras here. Use a current Chrome or Chromium, on https:// or localhost.",
+  "media-failed": "The camera or microphone could not start.",
 };
 
-/** @param {unknown} error @returns {MediaError} */
+/** @param {unknown} error @returns {Failure} */
 function explain(error) {
   const name = /** @type {{name?: string}} */ (error)?.name;
   const code =
-    name === "NotAllowedError" || name === "SecurityError" ? "denied"
-    : name === "NotFoundError" || name === "OverconstrainedError" ? "missing"
-    : name === "NotReadableError" || name === "AbortError" ? "busy"
-    : "failed";
-  return new MediaError(code, MESSAGES[code]);
+    name === "NotAllowedError" || name === "SecurityError" ? "media-denied"
+    : name === "NotFoundError" || name === "OverconstrainedError" ? "media-missing"
+    : name === "NotReadableError" || name === "AbortError" ? "media-busy"
+    : "media-failed";
+  return new Failure(code, MESSAGES[code], { cause: error });
 }
 
 /**
@@ -48,20 +41,16 @@ export class LocalMedia extends Emitter {
     return Boolean(navigator.mediaDevices?.getUserMedia && window.RTCPeerConnection);
   }
 
-  static messageFor(code) {
-    return MESSAGES[code];
-  }
-
   get state() {
     return { audio: this.#audioOn && this.#track("audio") !== null, video: this.#videoOn && this.#track("video") !== null, screen: this.#sharing };
   }
 
   /**
-   * Open camera and microphone; rejects with a MediaError.
+   * Open camera and microphone; rejects with a Failure (`media-*`).
    * @param {{audio?: boolean, video?: boolean}} [start] what is on at first
    */
   async start({ audio = true, video = true } = {}) {
-    if (!LocalMedia.supported) throw new MediaError("unsupported", MESSAGES.unsupported);
+    if (!LocalMedia.supported) throw new Failure("media-unsupported", MESSAGES["media-unsupported"]);
     const captured = await this.#captureWhatExists();
     for (const track of captured.getTracks()) this.#put(track.kind, track);
     this.#cameraTrack = this.#track("video");
@@ -117,7 +106,7 @@ export class LocalMedia extends Emitter {
     try {
       captured = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
     } catch (error) {
-      throw new MediaError("denied", `Screen sharing did not start (${/** @type {Error} */ (error).message}).`);
+      throw new Failure("screen", `Screen sharing did not start (${/** @type {Error} */ (error).message}).`, { cause: error });
     }
     const screen = captured.getVideoTracks()[0];
     screen.addEventListener("ended", () => this.stopScreen());

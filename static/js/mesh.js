@@ -14,7 +14,7 @@ import { PeerLink } from "./peer.js";
  *
  * Events: `peer-added(info)`, `peer-updated(info)`, `peer-removed(id)`,
  * `stream(id, MediaStream)`, `connection(id, state)`, `signal(to, kind, data)`,
- * `error(id, error)`, `relay-unusable(id, {url, problem})`.
+ * `error(id, failure)`, `relay-unusable(id, {url, problem})`.
  */
 export class Mesh extends Emitter {
   #selfId = "";
@@ -124,10 +124,10 @@ export class Mesh extends Emitter {
     link.on("track", (stream) => this.emit("stream", id, stream));
     link.on("state", (state) => this.emit("connection", id, state));
     link.on("relay-unusable", (report) => this.emit("relay-unusable", id, report));
-    link.on("error", (error) => {
-      this.emit("error", id, error);
-      link.restartIce();
-    });
+    // Reported only: a description or candidate that cannot be applied is not cured by
+    // restarting ICE (that looped on a bad SDP). The link heals what can heal by itself:
+    // an unanswered offer is sent again, a stalled or failed connection restarts ICE.
+    link.on("error", (failure) => this.emit("error", id, failure));
     this.#links.set(id, link);
     return link;
   }

@@ -1,4 +1,5 @@
 import { Emitter } from "./emitter.js";
+import { asFailure } from "./failure.js";
 
 /** @typedef {"offer" | "answer" | "candidate"} SignalKind */
 
@@ -19,7 +20,7 @@ const isTurnUrl = (/** @type {string | undefined} */ url) => /^turns?:/.test(url
  * to deliver and takes the other side's signals through `handleSignal`.
  *
  * Events: `signal(kind, data)`, `track(stream)` when remote media arrives,
- * `state(connectionState)`, `error(error)` (the one failure path), and
+ * `state(connectionState)`, `error(failure)` (the one failure path, code `negotiation`), and
  * `relay-unusable({url, problem})` once when the link has not connected after a
  * while and no TURN server gave us a relay address: it refused our credentials
  * (`problem` is its answer) or did not answer. The site's TURN settings are wrong
@@ -267,7 +268,7 @@ export class PeerLink extends Emitter {
   }
 
   #fail(error) {
-    if (!this.#closed) this.emit("error", error);
+    if (!this.#closed) this.emit("error", asFailure(error, "negotiation"));
   }
 }
 

@@ -1,24 +1,33 @@
 import { Emitter } from "./emitter.js";
 
-/** Failures that pass by themselves: the join is kept, to be tried again. */
-export const TRANSIENT_FAILURES = ["unreachable", "unavailable"];
+/** How long to wait before asking again a server that could not reach its room store. */
+const UNAVAILABLE_RETRY_MS = 2000;
 
 /**
- * Membership of one room: join, leave, and join again by itself after the
- * server link comes back (a restarted server has forgotten everyone).
+ * @typedef {{name: string, password: string | null, media: {audio: boolean, video: boolean}}} JoinRequest
+ */
+
+/**
+ * Membership of one room: join, leave, and join again by itself whenever that
+ * can work: when the server link comes back (a restarted server has forgotten
+ * everyone), and a moment after the server could not reach its room store.
  *
- * Events: `joined(reply)`, `left()`, `failed(error)` when a join is refused.
+ * Events: `joined(reply)`, `left()`, and `error(failure, {retrying})` when a join
+ * did not work; `retrying` says whether it is tried again by itself.
  */
 export class RoomSession extends Emitter {
   #signaling;
   #mesh;
   #room;
-  /** @type {{name: string, password: string | null, media: {audio: boolean, video: boolean}} | null} */
-  #wanted = null;
+  /** @type {JoinRequest} the last join asked for (kept after leaving, for Rejoin) */
+  #request = { name: "", password: null, media: { audio: true, video: true } };
+  /** Whether the person wants to be in the room: from `join` until `leave` or a refusal. */
+  #wanted = false;
   /** The last membership and its token: a rejoin takes it over, name and place included,
    * even while the server still holds it for a connection that is gone. */
   #resume = /** @type {{id: string, token: string} | null} */ (null);
-  self = { id: "", name: "" };
+  #self = { id: "", name: "" };
+  #retryTimer = 0;
 
   /**
    * @param {{room: string, signaling: import("./signaling.js").SignalingClient, mesh: import("./mesh.js").Mesh}} parts
@@ -28,53 +37,46 @@ export class RoomSession extends Emitter {
     this.#room = room;
     this.#signaling = signaling;
     this.#mesh = mesh;
+    signaling.on("reconnected", () => {
+      if (this.#wanted) this.#attempt();
+    });
   }
 
   get joined() {
-    return Boolean(this.self.id);
+    return Boolean(this.#self.id);
+  }
+
+  /** Who this browser is in the room (empty until joined). */
+  get self() {
+    return { ...this.#self };
+  }
+
+  /** @returns {JoinRequest} a copy of the last join asked for */
+  get request() {
+    return structuredClone(this.#request);
   }
 
   /**
-   * @param {{name: string, password: string | null, media: {audio: boolean, video: boolean}}} request
-   * @returns {Promise<object>} the join reply; rejects with a SignalingError
+   * Join the room; failures go to the `error` event.
+   * @param {JoinRequest} request
+   * @returns {Promise<boolean>} whether this attempt joined
    */
-  async join(request) {
-    this.#wanted = { ...request };
-    let reply;
-    try {
-      await this.#signaling.connect();
-      reply = await this.#signaling.request("join", {
-        room: this.#room,
-        name: request.name,
-        media: request.media,
-        ...(request.password ? { password: request.password } : {}),
-        ...(this.#resume ? { resume: this.#resume } : {}),
-      });
-    } catch (error) {
-      if (!TRANSIENT_FAILURES.includes(error.code)) this.#wanted = null;
-      this.emit("failed", error);
-      throw error;
-    }
-    // Rejoining keeps the name the room gave us, so "Ada (2)" stays "Ada (2)".
-    this.#wanted.name = reply.name;
-    this.#resume = { id: reply.id, token: reply.token };
-    this.self = { id: reply.id, name: reply.name };
-    this.#mesh.start(reply.id, { iceServers: reply.iceServers, iceTransportPolicy: reply.iceTransportPolicy ?? "all" }, reply.peers);
-    this.emit("joined", reply);
-    return reply;
+  join(request) {
+    this.#request = structuredClone(request);
+    this.#wanted = true;
+    return this.#attempt();
   }
 
-  /** Join again with what we joined with last; called when the server link is back. */
-  rejoin() {
-    if (!this.#wanted) return Promise.resolve(null);
-    this.self = { id: "", name: "" };
-    return this.join(this.#wanted);
+  /** Join again with the last request (a "Try again" or "Rejoin" button). */
+  retry() {
+    return this.join(this.#request);
   }
 
   async leave() {
-    this.#wanted = null;
+    this.#wanted = false;
     this.#resume = null;
-    this.self = { id: "", name: "" };
+    this.#self = { id: "", name: "" };
+    clearTimeout(this.#retryTimer);
     this.#mesh.reset();
     try {
       await this.#signaling.request("leave", {});
@@ -86,12 +88,56 @@ export class RoomSession extends Emitter {
 
   /** Tell the room our microphone and camera state (kept for rejoining too). @param {{audio: boolean, video: boolean}} media */
   async sendMedia(media) {
-    if (this.#wanted) this.#wanted.media = { audio: media.audio, video: media.video };
+    this.#request.media = { audio: media.audio, video: media.video };
     if (this.joined) await this.#signaling.request("media", { audio: media.audio, video: media.video });
   }
 
   /** The read-only view behind `window.ensemble.state()`. */
   state() {
-    return { self: { ...this.self }, room: this.#room, peers: this.#mesh.peers() };
+    return { self: this.self, room: this.#room, peers: this.#mesh.peers() };
+  }
+
+  async #attempt() {
+    clearTimeout(this.#retryTimer);
+    this.#self = { id: "", name: "" };
+    const { name, password, media } = this.#request;
+    let reply;
+    try {
+      await this.#signaling.connect();
+      reply = await this.#signaling.request("join", {
+        room: this.#room,
+        name,
+        media,
+        ...(password ? { password } : {}),
+        ...(this.#resume ? { resume: this.#resume } : {}),
+      });
+    } catch (error) {
+      this.#failed(error);
+      return false;
+    }
+    if (!this.#wanted) return false; // left while the join was on its way; the server forgets it with `leave`
+    // Rejoining keeps the name the room gave us, so "Ada (2)" stays "Ada (2)".
+    this.#request.name = reply.name;
+    this.#resume = { id: reply.id, token: reply.token };
+    this.#self = { id: reply.id, name: reply.name };
+    this.#mesh.start(reply.id, { iceServers: reply.iceServers, iceTransportPolicy: reply.iceTransportPolicy ?? "all" }, reply.peers);
+    this.emit("joined", reply);
+    return true;
+  }
+
+  /** A join that can work later is tried again by itself; any other refusal ends the wish to join. */
+  #failed(failure) {
+    const retrying = this.#wanted && (failure.code === "unreachable" || failure.code === "unavailable");
+    if (failure.code === "unavailable" && retrying) {
+      this.#retryTimer = setTimeout(() => this.#attempt(), UNAVAILABLE_RETRY_MS);
+    } else if (failure.code === "unreachable" && retrying && !this.#signaling.everConnected) {
+      // Socket.IO keeps trying in the background; its first connection is `connected`, later ones `reconnected`.
+      const stop = this.#signaling.on("connected", () => {
+        stop();
+        if (this.#wanted) this.#attempt();
+      });
+    }
+    if (!retrying) this.#wanted = false;
+    this.emit("error", failure, { retrying });
   }
 }

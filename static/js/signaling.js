@@ -1,26 +1,13 @@
 import { io } from "/static/vendor/socket.io.esm.min.js";
 import { Emitter } from "./emitter.js";
+import { Failure, FAILURE_CODES } from "./failure.js";
 
 /** Server events passed through unchanged (see docs/protocol.md). */
 export const SERVER_EVENTS = ["peer-joined", "peer-left", "signal", "chat", "media", "scene", "restored", "error"];
 
-/** A failed request: `code` is one of the protocol's error codes, or `unreachable`. */
-export class SignalingError extends Error {
-  /**
-   * @param {string} code
-   * @param {string} message
-   * @param {object} [reply] the whole reply (a version conflict carries the current scene)
-   */
-  constructor(code, message, reply = {}) {
-    super(message);
-    this.code = code;
-    this.reply = reply;
-  }
-}
-
 /**
  * The Socket.IO link to the server. Requests resolve with the server's reply or
- * reject with a SignalingError; server events are re-emitted under their own
+ * reject with a Failure (the protocol's error code, or `unreachable`); server events are re-emitted under their own
  * names, plus `connected`, `disconnected` and `reconnected` for the link itself.
  */
 export class SignalingClient extends Emitter {
@@ -59,7 +46,7 @@ export class SignalingClient extends Emitter {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         stopWaiting();
-        reject(new SignalingError("unreachable", "The server cannot be reached. Retrying…"));
+        reject(new Failure("unreachable"));
       }, this.#timeoutMs);
       const stopWaiting = () => {
         clearTimeout(timer);
@@ -73,7 +60,7 @@ export class SignalingClient extends Emitter {
       // Socket.IO keeps retrying in the background; the caller hears `connected` later.
       const stopError = this.on("connect-error", () => {
         stopWaiting();
-        reject(new SignalingError("unreachable", "The server cannot be reached. Retrying…"));
+        reject(new Failure("unreachable"));
       });
       this.#socket.connect();
     });
@@ -91,10 +78,11 @@ export class SignalingClient extends Emitter {
       reply = await this.#socket.timeout(this.#timeoutMs).emitWithAck(event, payload);
     } catch {
       // A timeout here means the link dropped mid-request; the caller decides to retry.
-      throw new SignalingError("unreachable", "The server did not answer in time.");
+      throw new Failure("unreachable", "The server did not answer in time.");
     }
     if (!reply?.ok) {
-      throw new SignalingError(reply?.error?.code ?? "internal", reply?.error?.message ?? "Unexpected reply.", reply);
+      const code = reply?.error?.code in FAILURE_CODES ? reply.error.code : "internal";
+      throw new Failure(code, reply?.error?.message ?? "Unexpected reply.", { reply });
     }
     return reply;
   }

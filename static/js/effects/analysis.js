@@ -1,3 +1,4 @@
+import { Failure } from "../failure.js";
 import { Emitter } from "../emitter.js";
 import { BackendMemory } from "./backend-memory.js";
 import { MISSING_WEIGHTS } from "./engines/bodypix.js";
@@ -50,7 +51,7 @@ const SCHEDULE = {
  * (BackendMemory), so later visits start on the winner straight away. GPU
  * backends are not tried where the graphics renderer is itself software.
  *
- * Events: `ready(info)`, `problem(model, message)`, `result(streamId, model)`.
+ * Events: `ready(info)`, `error(failure)` (code `analysis-mask` or `analysis-faces`), `result(streamId, model)`.
  */
 export class Analysis extends Emitter {
   #scheduler;
@@ -58,8 +59,8 @@ export class Analysis extends Emitter {
   #started = null;
   /** @type {Map<string, Map<string, {landmarks: boolean, expressions: boolean}>>} per stream, per source */
   #faceDetail = new Map();
-  /** @type {Record<string, object>} what each engine reported at start */
-  info = {};
+  /** @type {Record<string, any>} what each engine reported at start, and how its backend was chosen */
+  #info = {};
 
   /** @param {{monitor: import("./frame-monitor.js").FrameMonitor, memory?: BackendMemory}} parts */
   constructor({ monitor, memory = new BackendMemory() }) {
@@ -67,7 +68,7 @@ export class Analysis extends Emitter {
     this.#memory = memory;
     this.#scheduler = new AnalysisScheduler({ monitor });
     this.#scheduler.on("result", (id, model) => this.emit("result", id, model));
-    this.#scheduler.on("error", (model, error) => this.emit("problem", model, error.message));
+    this.#scheduler.on("error", (model, error) => this.emit("error", new Failure(`analysis-${model}`, error.message, { cause: error })));
   }
 
   /**
@@ -80,10 +81,15 @@ export class Analysis extends Emitter {
     this.#scheduler.start();
     const where = { preferWorker: workers };
     this.#started ??= Promise.all([this.#startMask(segmentation, where), this.#startFaces(faces, where)]).then(() => {
-      this.emit("ready", this.info);
-      return this.info;
+      this.emit("ready", this.engines());
+      return this.engines();
     });
     return this.#started;
+  }
+
+  /** Which engine and backend each model runs on and how that was chosen (a copy). */
+  engines() {
+    return structuredClone(this.#info);
   }
 
   /** @param {string} id @param {HTMLVideoElement} video */
@@ -160,9 +166,9 @@ export class Analysis extends Emitter {
       hz: { mask: round(stream.hz.mask), faces: round(stream.hz.faces) },
       results: { mask: stream.count.mask ?? 0, faces: stream.count.faces ?? 0 },
       faceInput: stream.results.faces?.inputSize ?? null,
-      engine: { mask: this.info.mask?.engine ?? null, faces: this.info.faces?.engine ?? null },
-      where: { mask: this.info.mask?.where ?? null, faces: this.info.faces?.where ?? null },
-      backend: { mask: this.info.mask?.backend ?? null, faces: this.info.faces?.backend ?? null },
+      engine: { mask: this.#info.mask?.engine ?? null, faces: this.#info.faces?.engine ?? null },
+      where: { mask: this.#info.mask?.where ?? null, faces: this.#info.faces?.where ?? null },
+      backend: { mask: this.#info.mask?.backend ?? null, faces: this.#info.faces?.backend ?? null },
       enabled: stream.enabled && this.enabled,
     };
   }
@@ -173,9 +179,9 @@ export class Analysis extends Emitter {
     } catch (error) {
       if (engine === "selfie") throw error;
       // BodyPix missing or failing: say so, and segment with the selfie models instead.
-      this.emit("problem", "mask", error.message.includes(MISSING_WEIGHTS) ? MISSING_WEIGHTS : error.message);
+      this.emit("error", new Failure("analysis-mask", error.message.includes(MISSING_WEIGHTS) ? MISSING_WEIGHTS : error.message, { cause: error }));
       await this.#startModel("mask", "selfie", {}, where);
-      this.info.mask.fallbackFrom = engine;
+      this.#info.mask = { ...this.#info.mask, fallbackFrom: engine };
     }
   }
 
@@ -238,12 +244,12 @@ export class Analysis extends Emitter {
     }
     const measuredAt = new Date().toISOString();
     this.#memory.remember(key, { candidate: best.candidate.options, backend: best.started.info.backend, tried, measuredAt });
-    this.info[model] = { ...this.info[model], choice: "measured", tried, measuredAt };
+    this.#info[model] = { ...this.#info[model], choice: "measured", tried, measuredAt };
   }
 
   /** Run `model` with a started engine from now on. */
   #use(model, started, choice) {
-    this.info[model] = { ...started.info, ...choice };
+    this.#info[model] = { ...started.info, ...choice };
     this.#scheduler.addModel(model, started.runner, SCHEDULE[model](started.info));
   }
 }

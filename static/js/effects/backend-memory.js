@@ -41,15 +41,6 @@ export class BackendMemory {
     this.#write({ ...this.#read(), [key]: choice });
   }
 
-  /** Measure everything again next time. */
-  forget() {
-    try {
-      this.#storage?.removeItem(STORAGE_KEY);
-    } catch {
-      // storage refused: nothing was kept either
-    }
-  }
-
   #read() {
     try {
       const saved = JSON.parse(this.#storage?.getItem(STORAGE_KEY) ?? "null");

@@ -1,3 +1,4 @@
+import { Failure } from "../failure.js";
 import { fitFrame } from "./frames.js";
 
 /**
@@ -12,14 +13,8 @@ const ENGINE_MODULES = {
   bodypix: "./engines/bodypix.js",
 };
 
-/** An engine that failed to start or to run; `engine` says which. */
-export class EngineError extends Error {
-  /** @param {string} engine @param {string} message */
-  constructor(engine, message) {
-    super(`${engine}: ${message}`);
-    this.engine = engine;
-  }
-}
+/** An engine that failed to start or to run, named in the message. @param {string} engine @param {string} message */
+const engineFailure = (engine, message) => new Failure("engine", `${engine}: ${message}`);
 
 export class WorkerRunner {
   #worker;
@@ -36,11 +31,11 @@ export class WorkerRunner {
     this.#worker.onmessage = ({ data }) => {
       const waiting = this.#pending.get(data.id);
       this.#pending.delete(data.id);
-      if (data.type === "error") waiting?.reject(new EngineError(this.#engine, data.error.message));
+      if (data.type === "error") waiting?.reject(engineFailure(this.#engine, data.error.message));
       else waiting?.resolve(data);
     };
     this.#worker.onerror = (event) => {
-      for (const waiting of this.#pending.values()) waiting.reject(new EngineError(this.#engine, event.message || "the worker failed"));
+      for (const waiting of this.#pending.values()) waiting.reject(engineFailure(this.#engine, event.message || "the worker failed"));
       this.#pending.clear();
     };
   }
@@ -66,7 +61,7 @@ export class WorkerRunner {
 
   terminate() {
     this.#worker.terminate();
-    for (const waiting of this.#pending.values()) waiting.reject(new EngineError(this.#engine, "stopped"));
+    for (const waiting of this.#pending.values()) waiting.reject(engineFailure(this.#engine, "stopped"));
     this.#pending.clear();
   }
 
@@ -96,7 +91,7 @@ export class InlineRunner {
       this.#engine = new module.Engine();
       return await this.#engine.init(options);
     } catch (error) {
-      throw new EngineError(this.#engineName, error.message);
+      throw engineFailure(this.#engineName, error.message);
     }
   }
 
@@ -110,7 +105,7 @@ export class InlineRunner {
     try {
       return { result: await this.#engine.run(pixels, options), ms: performance.now() - start };
     } catch (error) {
-      throw new EngineError(this.#engineName, error.message);
+      throw engineFailure(this.#engineName, error.message);
     } finally {
       pixels.close?.(); // ImageData has nothing to close
     }

@@ -1,4 +1,5 @@
 import { drawAnchored, drawFace, sharedImage } from "../effects/face-drawing.js";
+import { Emitter } from "../emitter.js";
 import { paintMask } from "../effects/masks.js";
 import { largestFace, OVERLAY_SCALE, placePeople, withDefaults } from "./layout.js";
 
@@ -12,9 +13,11 @@ const MAX_FPS = 30;
  * It draws from whatever the analysis last produced and never waits for an
  * inference; people are placed by the scene (see layout.js).
  *
+ * Events: `drawn` after each frame.
+ *
  * @typedef {{id: string, name: string, video: HTMLVideoElement}} Source
  */
-export class SceneCompositor {
+export class SceneCompositor extends Emitter {
   canvas;
   #context;
   #scene = withDefaults({});
@@ -28,8 +31,6 @@ export class SceneCompositor {
   #drawMs = [];
   #frameTimes = [];
   #canvasOptions;
-  /** Called after each frame (the editor draws its selection then). */
-  afterDraw = () => {};
 
   /**
    * @param {HTMLCanvasElement} canvas
@@ -39,6 +40,7 @@ export class SceneCompositor {
    *   docs/benchmarks.md)
    */
   constructor(canvas, latest, { cpuCanvas = false } = {}) {
+    super();
     this.canvas = canvas;
     this.#canvasOptions = { willReadFrequently: cpuCanvas };
     this.#context = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d", this.#canvasOptions));
@@ -116,7 +118,7 @@ export class SceneCompositor {
     this.#drawMs.push(performance.now() - started);
     if (this.#drawMs.length > 60) this.#drawMs.shift();
     this.#frameTimes.push(performance.now());
-    this.afterDraw();
+    this.emit("drawn");
   }
 
   #zOf(name) {

@@ -1,3 +1,4 @@
+import { Failure } from "../failure.js";
 import { Emitter } from "../emitter.js";
 
 const TYPES = ["video/webm;codecs=vp9", "video/webm;codecs=vp8", "video/webm"];
@@ -20,10 +21,6 @@ export class SceneRecorder extends Emitter {
     this.#canvas = canvas;
   }
 
-  static get supported() {
-    return typeof MediaRecorder !== "undefined" && TYPES.some((type) => MediaRecorder.isTypeSupported(type));
-  }
-
   get recording() {
     return this.#recorder !== null;
   }
@@ -36,7 +33,10 @@ export class SceneRecorder extends Emitter {
     const recorder = new MediaRecorder(stream, { mimeType: type, videoBitsPerSecond: 4_000_000 });
     const chunks = [];
     recorder.addEventListener("dataavailable", (event) => event.data.size && chunks.push(event.data));
-    recorder.addEventListener("error", (event) => this.emit("error", /** @type {any} */ (event).error ?? new Error("Recording failed.")));
+    recorder.addEventListener("error", (event) => {
+      const cause = /** @type {any} */ (event).error;
+      this.emit("error", new Failure("recording", `Recording stopped: ${cause?.message ?? "the browser's recorder failed"}`, { cause }));
+    });
     recorder.addEventListener("stop", async () => {
       for (const track of stream.getTracks()) track.stop();
       const raw = new Blob(chunks, { type: "video/webm" });

@@ -1,29 +1,29 @@
 import { Emitter } from "../emitter.js";
 import { STICKERS } from "../effects/face-drawing.js";
-import { ScenePanel } from "../ui/scene-panel.js";
-import { SceneCompositor } from "./compositor.js";
-import { SceneEditor } from "./editor.js";
+import { asFailure, Failure } from "../failure.js";
 import { withDefaults } from "./layout.js";
-import { download, SceneRecorder } from "./recorder.js";
-import { SceneSync } from "./sync.js";
 
 /**
- * The composed scene of one room: its canvas, editor, toolbar, recorder and
- * the shared scene they all show. Analysis results come from `analysis`; the
- * page tells it who is in the room (`setSources`) and what the server says
- * about the scene (`receive`).
+ * The composed scene of one room: what is on show (the shared scene, or a
+ * private copy), whether it is drawn, recorded or sent into the call, and what
+ * the analysis must find for it. It owns that state and changes it only
+ * through its methods; a view follows its events. The page tells it who is in
+ * the room (`setSources`) and what the server says about the scene (`receive`).
  *
- * Events: `share(track | null)` to send the composed canvas into the call (or
- * stop), `problem(message)`.
+ * Events: `shown(boolean)`, `state({isPrivate, alignFaces, aspect})` when the
+ * scene on show changes, `recording(boolean)`, `share(track | null)` to send the
+ * composed canvas into the call instead of the camera (or stop), `status(text)`
+ * for the scene's own status line, `photo(blob)`, `video(blob)` (a finished
+ * recording), `error(failure)`.
  */
 export class SceneRoom extends Emitter {
-  #panel;
   #compositor;
   #editor;
   #sync;
   #recorder;
   #analysis;
   #analyse;
+  #shown = false;
   /** @type {import("./compositor.js").Source[]} */
   #sources = [];
   /** @type {MediaStreamTrack | null} */
@@ -33,59 +33,79 @@ export class SceneRoom extends Emitter {
   #examples = {};
 
   /**
-   * @param {{section: HTMLElement,
-   *   send: (scene: object, version: number) => Promise<{version: number}>,
-   *   analysis: import("../effects/analysis.js").Analysis, analyse: () => void, cpuCanvas?: boolean}} parts
-   *   `analyse` starts the analysis engines (once); `cpuCanvas` see SceneCompositor
+   * @param {{compositor: import("./compositor.js").SceneCompositor, editor: import("./editor.js").SceneEditor,
+   *   sync: import("./sync.js").SceneSync, recorder: import("./recorder.js").SceneRecorder,
+   *   analysis: import("../effects/analysis.js").Analysis, analyse: () => void}} parts
+   *   `analyse` starts the analysis engines (once)
    */
-  constructor({ section, send, analysis, analyse, cpuCanvas = false }) {
+  constructor({ compositor, editor, sync, recorder, analysis, analyse }) {
     super();
+    this.#compositor = compositor;
+    this.#editor = editor;
+    this.#sync = sync;
+    this.#recorder = recorder;
     this.#analysis = analysis;
     this.#analyse = analyse;
-    const part = (/** @type {string} */ name) => /** @type {any} */ (section.querySelector(`[data-scene="${name}"]`));
-    this.#panel = new ScenePanel(section);
-    this.#compositor = new SceneCompositor(part("canvas"), (id) => analysis.latest(id), { cpuCanvas });
-    this.#editor = new SceneEditor({ canvas: part("canvas"), overlay: part("overlay"), text: part("text"), error: part("error"), compositor: this.#compositor });
-    this.#compositor.afterDraw = () => this.#editor.drawSelection();
-    this.#sync = new SceneSync(send);
-    this.#recorder = new SceneRecorder(part("canvas"));
-
-    this.#sync.on("change", (scene) => this.#show(scene));
-    this.#sync.on("refused", (error) => this.emit("problem", `The scene edit was refused: ${error.message}`));
-    this.#editor.on("edit", (change) => this.#sync.edit(change));
-
-    this.#panel.on("example", (id) => this.#examples[id] && this.#sync.edit(() => structuredClone(this.#examples[id])));
-    this.#panel.on("private", (on) => this.#sync.setPrivate(on));
-    this.#panel.on("align", (on) => this.#sync.edit((scene) => ({ ...scene, alignFaces: on })));
-    this.#panel.on("restack", (direction) => this.#editor.restack(direction));
-    this.#panel.on("upload", (file) => this.#upload(file));
-    this.#panel.on("photo", () => this.snapshot().then((blob) => download(blob, `ensemble-${stamp()}.png`)));
-    this.#panel.on("record", () => (this.#recorder.recording ? this.#recorder.stop() : this.#recorder.start()));
-    this.#panel.on("share", () => this.#toggleShare());
-    this.#recorder.on("state", (recording) => {
-      this.#panel.setRecording(recording);
+    compositor.on("drawn", () => editor.drawSelection());
+    sync.on("change", (scene) => this.#show(scene));
+    sync.on("refused", (error) => this.emit("error", new Failure("scene-refused", `The scene edit was refused: ${error.message}`, { cause: error })));
+    editor.on("edit", (change) => sync.edit(change));
+    recorder.on("state", (recording) => {
+      this.emit("recording", recording);
       this.#updateDrawing();
     });
-    this.#recorder.on("done", (blob) => download(blob, `ensemble-${stamp()}.webm`));
-    this.#recorder.on("error", (error) => this.emit("problem", `Recording stopped: ${error.message}`));
-    this.#show(this.#sync.scene);
+    recorder.on("done", (blob) => this.emit("video", blob));
+    recorder.on("error", (failure) => this.emit("error", failure));
+    this.#show(sync.scene);
   }
 
   get shown() {
-    return this.#panel.shown;
+    return this.#shown;
+  }
+
+  /** What a view of the scene shows besides the canvas (the `state` event says when it changes). */
+  get viewState() {
+    const full = withDefaults(this.#sync.scene);
+    return { isPrivate: this.#sync.isPrivate, alignFaces: full.alignFaces, aspect: `${full.canvas.width} / ${full.canvas.height}` };
+  }
+
+  /** Whether the composed canvas goes into the call instead of the camera. */
+  get sharing() {
+    return this.#shared !== null;
   }
 
   /** The scene schema and the example scenes, once loaded from the server. */
   useCatalogue({ schema, examples }) {
     this.#editor.useSchema(schema);
     this.#examples = examples;
-    this.#panel.setExamples(examples);
   }
 
   /** Show or hide the scene; hidden, nothing is drawn (unless it is being recorded or shared). @param {boolean} shown */
   setShown(shown) {
-    this.#panel.setShown(shown);
+    this.#shown = shown;
+    this.emit("shown", shown);
     this.#updateDrawing();
+  }
+
+  /** Put one of the example scenes on show (for the room, or privately). @param {string} id */
+  useExample(id) {
+    const example = this.#examples[id];
+    if (example) this.#sync.edit(() => structuredClone(example));
+  }
+
+  /** @param {boolean} on */
+  setPrivate(on) {
+    this.#sync.setPrivate(on);
+  }
+
+  /** @param {boolean} on */
+  setAlignFaces(on) {
+    this.#sync.edit((scene) => ({ ...scene, alignFaces: on }));
+  }
+
+  /** Bring the selected person forward (+1) or send them back (-1). @param {number} direction */
+  restack(direction) {
+    this.#editor.restack(direction);
   }
 
   /** The room's scene from the server. @param {{scene: object | null, version: number, by: string | null}} state */
@@ -107,7 +127,7 @@ export class SceneRoom extends Emitter {
   reset() {
     this.#sync.reset();
     this.#recorder.stop();
-    if (this.#shared) this.#toggleShare();
+    if (this.#shared) this.toggleShare();
     this.#show(this.#sync.scene);
   }
 
@@ -118,12 +138,52 @@ export class SceneRoom extends Emitter {
     this.#updateAnalysis();
   }
 
-  /** The composed canvas as a PNG, drawn fresh. @returns {Promise<Blob>} */
+  /** The composed canvas as a PNG, drawn fresh. @returns {Promise<Blob>} rejects with a Failure (`photo`) */
   snapshot() {
     this.#compositor.draw();
     return new Promise((resolve, reject) =>
-      this.#compositor.canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("The picture could not be made."))), "image/png"),
+      this.#compositor.canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Failure("photo"))), "image/png"),
     );
+  }
+
+  /** Take the group photo: `photo(blob)`, or `error`. */
+  takePhoto() {
+    this.snapshot().then(
+      (blob) => this.emit("photo", blob),
+      (failure) => this.emit("error", failure),
+    );
+  }
+
+  toggleRecording() {
+    if (this.#recorder.recording) this.#recorder.stop();
+    else this.#recorder.start();
+  }
+
+  toggleShare() {
+    if (this.#shared) {
+      this.#shared.stop();
+      this.#shared = null;
+    } else {
+      this.#shared = this.#compositor.canvas.captureStream(30).getVideoTracks()[0];
+    }
+    this.#updateDrawing();
+    this.emit("share", this.#shared);
+  }
+
+  /** Upload a background picture and put it behind everyone. @param {File} file */
+  async upload(file) {
+    this.emit("status", "Uploading…");
+    const body = new FormData();
+    body.append("image", file);
+    try {
+      const response = await fetch("/api/backgrounds", { method: "POST", body });
+      const reply = await response.json();
+      if (!reply.ok) throw new Failure("upload", `Not used: ${reply.error.message}`, { reply });
+      this.#sync.edit((scene) => ({ ...scene, background: { ...withDefaults(scene).background, image: reply.url } }));
+      this.emit("status", `Background set (${reply.width}×${reply.height}).`);
+    } catch (error) {
+      this.emit("error", asFailure(error, "upload", "Not used"));
+    }
   }
 
   /** For tests and the stats overlay: where people are drawn and how fast. */
@@ -141,14 +201,12 @@ export class SceneRoom extends Emitter {
   #show(scene) {
     this.#compositor.setScene(scene);
     this.#editor.show(scene);
-    const full = withDefaults(scene);
-    this.#compositor.canvas.parentElement?.style.setProperty("--scene-aspect", `${full.canvas.width} / ${full.canvas.height}`);
-    this.#panel.setScene({ isPrivate: this.#sync.isPrivate, alignFaces: full.alignFaces });
+    this.emit("state", this.viewState);
     this.#updateAnalysis();
   }
 
   #updateDrawing() {
-    const needed = this.shown || this.#recorder.recording || this.#shared !== null;
+    const needed = this.#shown || this.#recorder.recording || this.#shared !== null;
     if (needed) this.#compositor.start();
     else this.#compositor.stop();
     this.#updateAnalysis();
@@ -177,35 +235,4 @@ export class SceneRoom extends Emitter {
       }, "scene");
     }
   }
-
-  async #upload(file) {
-    this.#panel.say("Uploading…");
-    const body = new FormData();
-    body.append("image", file);
-    try {
-      const response = await fetch("/api/backgrounds", { method: "POST", body });
-      const reply = await response.json();
-      if (!reply.ok) throw new Error(reply.error.message);
-      this.#sync.edit((scene) => ({ ...scene, background: { ...withDefaults(scene).background, image: reply.url } }));
-      this.#panel.say(`Background set (${reply.width}×${reply.height}).`);
-    } catch (error) {
-      this.#panel.say(`Not used: ${/** @type {Error} */ (error).message}`);
-    }
-  }
-
-  #toggleShare() {
-    if (this.#shared) {
-      this.#shared.stop();
-      this.#shared = null;
-    } else {
-      this.#shared = this.#compositor.canvas.captureStream(30).getVideoTracks()[0];
-    }
-    this.#panel.setSharing(this.#shared !== null);
-    this.#updateDrawing();
-    this.emit("share", this.#shared);
-  }
-}
-
-function stamp() {
-  return new Date().toISOString().slice(0, 19).replace(/[:T]/g, "-");
 }

@@ -25,7 +25,7 @@ export class SceneSync extends Emitter {
   #inFlight = false;
   #private = /** @type {object | null} */ (null);
 
-  /** @param {(scene: object, version: number) => Promise<{version: number}>} send rejects with a SignalingError */
+  /** @param {(scene: object, version: number) => Promise<{version: number}>} send rejects with a Failure */
   constructor(send) {
     super();
     this.#send = send;

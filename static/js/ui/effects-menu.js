@@ -1,6 +1,6 @@
 import { Emitter } from "../emitter.js";
 import { STICKERS } from "../effects/face-drawing.js";
-import { DEFAULT_EFFECTS } from "../effects/tile-effects.js";
+import { DEFAULT_EFFECTS } from "./tile-effects.js";
 
 /**
  * A remote tile's effects menu: analysis on or off, background, face boxes,

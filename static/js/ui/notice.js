@@ -9,11 +9,13 @@ export class Notice {
 
   /**
    * @param {string} text
-   * @param {{kind?: "error" | "info", code?: string, actions?: Array<{label: string, run: () => void}>}} [options]
+   * @param {{kind?: "error" | "info", code?: string, subject?: string, actions?: Array<{label: string, run: () => void}>}} [options]
+   *   `subject`: whom or what the notice is about (a peer id), for `hide`
    */
-  show(text, { kind = "error", code = "", actions = [] } = {}) {
+  show(text, { kind = "error", code = "", subject = "", actions = [] } = {}) {
     this.#element.className = `notice ${kind}`;
     this.#element.dataset.code = code;
+    this.#element.dataset.subject = subject;
     this.#element.querySelector(".notice-text").textContent = text;
     const buttons = this.#element.querySelector(".notice-actions");
     buttons.replaceChildren(
@@ -31,9 +33,13 @@ export class Notice {
     this.#element.hidden = false;
   }
 
-  /** Hide the notice; with `code`, only if that is the notice shown. @param {string} [code] */
-  hide(code) {
+  /**
+   * Hide the notice; with `code` (and `subject`), only if that is the notice shown.
+   * @param {string} [code] @param {string} [subject]
+   */
+  hide(code, subject) {
     if (code !== undefined && this.#element.dataset.code !== code) return;
+    if (subject !== undefined && this.#element.dataset.subject !== subject) return;
     this.#element.hidden = true;
     this.#element.dataset.code = "";
   }

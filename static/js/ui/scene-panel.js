@@ -1,9 +1,9 @@
 import { Emitter } from "../emitter.js";
 
 /**
- * The scene's toolbar and JSON pane. Emits what the person asked for:
- * `example(name)`, `private(on)`, `align(on)`, `upload(file)`,
- * `restack(+1 | -1)`, `photo`, `record`, `share`, `json(shown)`.
+ * The scene's toolbar, JSON pane and canvas frame. Emits what the person asked
+ * for: `example(name)`, `private(on)`, `align(on)`, `upload(file)`,
+ * `restack(+1 | -1)`, `photo`, `record`, `share`.
  */
 export class ScenePanel extends Emitter {
   #section;
@@ -21,7 +21,6 @@ export class ScenePanel extends Emitter {
         const pane = this.#part("json-pane");
         pane.hidden = !pane.hidden;
         button.setAttribute("aria-pressed", String(!pane.hidden));
-        this.emit("json", !pane.hidden);
       } else this.emit(action);
     });
     section.addEventListener("change", (event) => {
@@ -51,8 +50,9 @@ export class ScenePanel extends Emitter {
     select.replaceChildren(new Option("Pick a scene…", ""), ...Object.entries(scenes).map(([id, scene]) => new Option(scene.name ?? id, id)));
   }
 
-  /** @param {{isPrivate: boolean, alignFaces: boolean}} state */
-  setScene({ isPrivate, alignFaces }) {
+  /** The scene on show changed. @param {{isPrivate: boolean, alignFaces: boolean, aspect: string}} state */
+  setScene({ isPrivate, alignFaces, aspect }) {
+    this.#part("canvas").parentElement?.style.setProperty("--scene-aspect", aspect);
     /** @type {HTMLInputElement} */ (this.#part("private")).checked = isPrivate;
     /** @type {HTMLInputElement} */ (this.#part("align")).checked = alignFaces;
     /** @type {HTMLSelectElement} */ (this.#part("example")).value = "";

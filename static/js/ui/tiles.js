@@ -6,6 +6,13 @@
 const QUALITY_LABELS = { good: "Good connection", fair: "Unstable connection", poor: "Poor connection", unknown: "Connecting…" };
 
 export class Tile {
+  /** The video's proportions: masks and face marks laid over it line up exactly. */
+  #stage;
+  /** A blurred copy of the video behind a masked one. */
+  #backdrop;
+  /** Face boxes, landmarks and stickers over the video. */
+  #overlay;
+
   /** @param {{id: string, name: string, self?: boolean}} options */
   constructor({ id, name, self = false }) {
     this.id = id;
@@ -23,20 +30,19 @@ export class Tile {
     this.cameraBadge = badge("camera-off", "Camera off");
     this.qualityDot = document.createElement("span");
     this.qualityDot.className = "quality unknown";
-    // The stage has the video's proportions, so masks and face marks laid over it line up exactly.
-    this.stage = document.createElement("div");
-    this.stage.className = "stage";
-    this.backdrop = document.createElement("video");
-    this.backdrop.className = "backdrop";
-    Object.assign(this.backdrop, { autoplay: true, playsInline: true, muted: true, hidden: true });
-    this.effectsCanvas = document.createElement("canvas");
-    this.effectsCanvas.className = "effects";
+    this.#stage = document.createElement("div");
+    this.#stage.className = "stage";
+    this.#backdrop = document.createElement("video");
+    this.#backdrop.className = "backdrop";
+    Object.assign(this.#backdrop, { autoplay: true, playsInline: true, muted: true, hidden: true });
+    this.#overlay = document.createElement("canvas");
+    this.#overlay.className = "effects";
     this.video.addEventListener("resize", () => {
-      if (this.video.videoWidth) this.stage.style.setProperty("--aspect", `${this.video.videoWidth} / ${this.video.videoHeight}`);
+      if (this.video.videoWidth) this.#stage.style.setProperty("--aspect", `${this.video.videoWidth} / ${this.video.videoHeight}`);
     });
-    this.stage.append(this.backdrop, this.video, this.effectsCanvas);
+    this.#stage.append(this.#backdrop, this.video, this.#overlay);
     caption.append(this.qualityDot, this.nameLabel, this.mutedBadge);
-    this.element.append(this.stage, this.cameraBadge, caption);
+    this.element.append(this.#stage, this.cameraBadge, caption);
     this.setName(self ? `${name} (you)` : name);
     if (self) this.qualityDot.hidden = true;
   }
@@ -64,8 +70,43 @@ export class Tile {
   /** @param {MediaStream | null} stream */
   setStream(stream) {
     if (this.video.srcObject !== stream) this.video.srcObject = stream;
-    if (!this.backdrop.hidden) this.backdrop.srcObject = stream;
+    if (!this.#backdrop.hidden) this.#backdrop.srcObject = stream;
     this.#play();
+  }
+
+  /**
+   * What shows where the mask hides the person's own background: a blurred copy of
+   * the video, a colour or a picture (at most one; none when all are off).
+   * @param {{blur: boolean, colour: string, image: string}} background
+   */
+  setBackground({ blur, colour, image }) {
+    this.#backdrop.hidden = !blur;
+    this.#backdrop.srcObject = blur ? this.video.srcObject : null;
+    // Muted autoplay; a refusal leaves the stage's colour behind, which is what it was before.
+    if (blur) this.#backdrop.play().catch(() => {});
+    this.#stage.style.backgroundColor = colour;
+    this.#stage.style.backgroundImage = image ? `url("${image}")` : "";
+  }
+
+  /** Show only the person: `url` is a mask picture (white keeps), "" shows the whole video. @param {string} url */
+  setMask(url) {
+    this.video.style.maskImage = url ? `url("${url}")` : "";
+    this.video.style.webkitMaskImage = this.video.style.maskImage;
+    this.video.classList.toggle("masked", Boolean(url));
+  }
+
+  /**
+   * Draw over the video: `draw(context, width, height)` on a cleared canvas of the
+   * video's proportions, at most `maxWidth` wide.
+   * @param {number} maxWidth @param {(context: CanvasRenderingContext2D, width: number, height: number) => void} draw
+   */
+  drawOverlay(maxWidth, draw) {
+    const width = Math.min(this.video.videoWidth || 640, maxWidth);
+    const height = Math.round((width * (this.video.videoHeight || 480)) / (this.video.videoWidth || 640));
+    if (this.#overlay.width !== width || this.#overlay.height !== height) Object.assign(this.#overlay, { width, height });
+    const context = /** @type {CanvasRenderingContext2D} */ (this.#overlay.getContext("2d"));
+    context.clearRect(0, 0, width, height);
+    draw(context, width, height);
   }
 
   /** @param {string} state */
@@ -84,7 +125,7 @@ export class Tile {
 
   remove() {
     this.video.srcObject = null;
-    this.backdrop.srcObject = null;
+    this.#backdrop.srcObject = null;
     this.element.remove();
   }
 

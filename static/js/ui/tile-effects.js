@@ -1,5 +1,5 @@
-import { drawFace } from "./face-drawing.js";
-import { paintMask } from "./masks.js";
+import { drawFace } from "../effects/face-drawing.js";
+import { paintMask } from "../effects/masks.js";
 
 export const DEFAULT_EFFECTS = {
   analyse: true,
@@ -58,16 +58,14 @@ export class TileEffects {
   }
 
   #applyBackground() {
-    const { video, backdrop, stage } = this.#tile;
     const replacing = this.replacingBackground;
     const { background, colour, image } = this.settings;
-    backdrop.hidden = !(replacing && background === "blur");
-    backdrop.srcObject = backdrop.hidden ? null : video.srcObject;
-    if (!backdrop.hidden) backdrop.play().catch(() => {}); // muted autoplay; a refusal leaves the colour behind
-    stage.style.backgroundColor = replacing && background === "colour" ? colour : "";
-    stage.style.backgroundImage = replacing && background === "image" ? `url("${image}")` : "";
-    video.classList.toggle("masked", replacing && Boolean(this.#maskUrl));
-    if (!replacing) this.#setMaskImage("");
+    this.#tile.setBackground({
+      blur: replacing && background === "blur",
+      colour: replacing && background === "colour" ? colour : "",
+      image: replacing && background === "image" ? image : "",
+    });
+    this.#setMaskImage(replacing ? this.#maskUrl : "");
   }
 
   /** Turn the newest mask into the video's mask image; while one is being encoded, later ones replace each other. */
@@ -87,24 +85,16 @@ export class TileEffects {
 
   /** @param {string} url an object URL (revoked when replaced) or "" for none */
   #setMaskImage(url) {
-    const video = this.#tile.video;
     const previous = this.#maskUrl;
     this.#maskUrl = url;
-    video.style.maskImage = url ? `url("${url}")` : "";
-    video.style.webkitMaskImage = video.style.maskImage;
-    video.classList.toggle("masked", Boolean(url));
-    if (previous) setTimeout(() => URL.revokeObjectURL(previous), 1000); // the style may still be loading it
+    this.#tile.setMask(url);
+    if (previous && previous !== url) setTimeout(() => URL.revokeObjectURL(previous), 1000); // the style may still be loading it
   }
 
   #drawFaces() {
-    const canvas = this.#tile.effectsCanvas;
-    const video = this.#tile.video;
-    const width = Math.min(video.videoWidth || 640, MAX_OVERLAY_WIDTH);
-    const height = Math.round((width * (video.videoHeight || 480)) / (video.videoWidth || 640));
-    if (canvas.width !== width || canvas.height !== height) Object.assign(canvas, { width, height });
-    const context = canvas.getContext("2d");
-    context.clearRect(0, 0, width, height);
-    if (!this.settings.analyse) return;
-    for (const face of this.#faces) drawFace(context, face, { x: 0, y: 0, width, height }, this.settings);
+    const faces = this.settings.analyse ? this.#faces : [];
+    this.#tile.drawOverlay(MAX_OVERLAY_WIDTH, (context, width, height) => {
+      for (const face of faces) drawFace(context, face, { x: 0, y: 0, width, height }, this.settings);
+    });
   }
 }

@@ -1,6 +1,7 @@
 import { Emitter } from "../emitter.js";
-import { EffectsMenu } from "../ui/effects-menu.js";
-import { STICKERS } from "./face-drawing.js";
+import { STICKERS } from "../effects/face-drawing.js";
+import { asFailure } from "../failure.js";
+import { EffectsMenu } from "./effects-menu.js";
 import { TileEffects } from "./tile-effects.js";
 
 /**
@@ -9,7 +10,7 @@ import { TileEffects } from "./tile-effects.js";
  * effects whenever a new result for it arrives (drawing never waits for an
  * inference; between results the browser keeps showing the last ones).
  *
- * Events: `problem(message)`.
+ * Events: `error(failure)`.
  */
 export class RoomEffects extends Emitter {
   #analysis;
@@ -18,7 +19,7 @@ export class RoomEffects extends Emitter {
   #tiles = new Map();
 
   /**
-   * @param {import("./analysis.js").Analysis} analysis
+   * @param {import("../effects/analysis.js").Analysis} analysis
    * @param {{segmentation?: "selfie" | "bodypix", faces?: string, workers?: boolean}} choice engines to start
    */
   constructor(analysis, choice) {
@@ -31,7 +32,7 @@ export class RoomEffects extends Emitter {
     });
   }
 
-  /** A remote tile has video: analyse it and offer its menu. @param {string} id @param {import("../ui/tiles.js").Tile} tile */
+  /** A remote tile has video: analyse it and offer its menu. @param {string} id @param {import("./tiles.js").Tile} tile */
   attach(id, tile) {
     if (this.#tiles.has(id)) return;
     const effects = new TileEffects(tile);
@@ -53,7 +54,7 @@ export class RoomEffects extends Emitter {
 
   /** Start the analysis engines (once; later calls do nothing). */
   start() {
-    this.#analysis.start(this.#choice).catch((error) => this.emit("problem", `Video analysis could not start: ${error.message}`));
+    this.#analysis.start(this.#choice).catch((error) => this.emit("error", asFailure(error, "analysis", "Video analysis could not start")));
   }
 
   /** @param {string} id */
