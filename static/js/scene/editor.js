@@ -22,8 +22,8 @@ export class SceneEditor extends Emitter {
   /** @type {import("./schema.js").SceneSchema | null} null until loaded: the server still checks every edit */
   #schema = null;
   #compositor;
-  /** @type {string | null} */
-  selected = null;
+  /** @type {string | null} the name of the person selected on the canvas */
+  #selected = null;
   /** @type {{mode: "move" | "scale", name: string, startX: number, startY: number, from: {x: number, y: number, width: number}} | null} */
   #drag = null;
   #typing = 0;
@@ -65,7 +65,7 @@ export class SceneEditor extends Emitter {
 
   /** Bring the selected person one step up (+1) or down (-1) in z order. */
   restack(direction) {
-    const name = this.selected;
+    const name = this.#selected;
     if (!name) return;
     const others = this.#compositor.placements.filter((placement) => placement.name !== name).map((placement) => placement.z);
     const z = direction > 0 ? Math.max(0, ...others) + 1 : Math.min(0, ...others) - 1;
@@ -79,7 +79,7 @@ export class SceneEditor extends Emitter {
     if (overlay.width !== width || overlay.height !== height) Object.assign(overlay, { width, height });
     const context = overlay.getContext("2d");
     context.clearRect(0, 0, width, height);
-    const placement = this.#compositor.placements.find((candidate) => candidate.name === this.selected);
+    const placement = this.#compositor.placements.find((candidate) => candidate.name === this.#selected);
     if (!placement) return;
     context.strokeStyle = "#ffd23f";
     context.lineWidth = 3;
@@ -118,7 +118,7 @@ export class SceneEditor extends Emitter {
   /** @param {PointerEvent} event */
   #pointerDown(event) {
     const { x, y } = this.#point(event);
-    const selected = this.#compositor.placements.find((placement) => placement.name === this.selected);
+    const selected = this.#compositor.placements.find((placement) => placement.name === this.#selected);
     const onHandle = selected && x >= selected.x + selected.width - HANDLE_PX * 1.5 && x <= selected.x + selected.width + 4 && y >= selected.y + selected.height - HANDLE_PX * 1.5 && y <= selected.y + selected.height + 4;
     const placement = onHandle ? selected : placementAt(this.#compositor.placements, x, y);
     this.#select(placement?.name ?? null);
@@ -153,7 +153,7 @@ export class SceneEditor extends Emitter {
 
   /** @param {KeyboardEvent} event */
   #key(event) {
-    const placement = this.#compositor.placements.find((candidate) => candidate.name === this.selected);
+    const placement = this.#compositor.placements.find((candidate) => candidate.name === this.#selected);
     if (!placement) return;
     const step = (event.shiftKey ? 5 : 1) * KEY_STEP;
     const move = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] }[event.key];
@@ -197,8 +197,8 @@ export class SceneEditor extends Emitter {
   }
 
   #select(name) {
-    if (name === this.selected) return;
-    this.selected = name;
+    if (name === this.#selected) return;
+    this.#selected = name;
     this.emit("select", name);
   }
 }

@@ -23,7 +23,7 @@ const MAX_OVERLAY_WIDTH = 640;
  * pixels on the main thread, which cost 20–50 ms per frame without a GPU.
  */
 export class TileEffects {
-  settings = { ...DEFAULT_EFFECTS };
+  #settings = { ...DEFAULT_EFFECTS };
   #tile;
   #maskCanvas = document.createElement("canvas");
   #maskUrl = "";
@@ -38,12 +38,12 @@ export class TileEffects {
   }
 
   get replacingBackground() {
-    return this.settings.analyse && this.settings.background !== "off";
+    return this.#settings.analyse && this.#settings.background !== "off";
   }
 
   /** @param {Partial<typeof DEFAULT_EFFECTS>} changes */
   update(changes) {
-    Object.assign(this.settings, changes);
+    Object.assign(this.#settings, changes);
     this.#applyBackground();
     this.#drawFaces();
   }
@@ -59,7 +59,7 @@ export class TileEffects {
 
   #applyBackground() {
     const replacing = this.replacingBackground;
-    const { background, colour, image } = this.settings;
+    const { background, colour, image } = this.#settings;
     this.#tile.setBackground({
       blur: replacing && background === "blur",
       colour: replacing && background === "colour" ? colour : "",
@@ -92,9 +92,9 @@ export class TileEffects {
   }
 
   #drawFaces() {
-    const faces = this.settings.analyse ? this.#faces : [];
+    const faces = this.#settings.analyse ? this.#faces : [];
     this.#tile.drawOverlay(MAX_OVERLAY_WIDTH, (context, width, height) => {
-      for (const face of faces) drawFace(context, face, { x: 0, y: 0, width, height }, this.settings);
+      for (const face of faces) drawFace(context, face, { x: 0, y: 0, width, height }, this.#settings);
     });
   }
 }
