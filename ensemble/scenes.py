@@ -55,12 +55,12 @@ class SceneSchema:
 
 
 def _describe(error):
-    """jsonschema's message, without repeating a long instance."""
+    """The schema's own words for the failed keyword (`x-messages`, shared with the browser),
+    else jsonschema's message without repeating a long instance."""
+    written = error.schema.get("x-messages", {}).get(error.validator) if isinstance(error.schema, dict) else None
+    if written:
+        return written
     if error.validator == "additionalProperties":
         return error.message
-    if error.validator == "pattern" and "image" in error.absolute_path:
-        return "must be a picture served here: a path starting with /static/ or /uploads/."
-    if error.validator == "anyOf" and "overlays" in error.absolute_path:
-        return "an overlay needs either an `anchor` or both `x` and `y`."
     message = error.message
     return message if len(message) <= 160 else message[:157] + "..."

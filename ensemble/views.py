@@ -62,7 +62,7 @@ def isolate_cross_origin(response):
 
 @blueprint.get("/")
 def home():
-    return render_template("home.html")
+    return render_template("home.html", room_pattern=ROOM_NAME.pattern)
 
 
 @blueprint.get("/r/<room>")

@@ -1,6 +1,5 @@
 /** Room names, invite links and what the browser remembers between visits. */
 
-export const ROOM_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789";
 
 /** A random room name such as `k7fq-2mxa-9pzt` (about 59 bits: not guessable). */
@@ -11,17 +10,30 @@ export function suggestRoomName() {
 }
 
 /**
+ * The server's room-name pattern (ensemble/protocol.py ROOM_NAME), read from the page:
+ * the home page's room field carries it as its `pattern`, which HTML also checks with the v flag.
+ * @param {ParentNode} [page]
+ * @returns {RegExp}
+ */
+export function roomPattern(page = document) {
+  const field = /** @type {HTMLInputElement | null} */ (page.querySelector("input[name=room][pattern]"));
+  if (!field) throw new Error("This page has no room field that carries the room-name pattern.");
+  return new RegExp(`^(?:${field.pattern})$`, "v");
+}
+
+/**
  * The room named by what a person typed: a bare room name or an invite link.
  * @param {string} input
+ * @param {RegExp} [pattern] room names, by default as the page carries them
  * @returns {string | null}
  */
-export function roomFromInput(input) {
+export function roomFromInput(input, pattern = roomPattern()) {
   const text = input.trim();
-  if (ROOM_PATTERN.test(text)) return text;
+  if (pattern.test(text)) return text;
   try {
     const match = new URL(text, location.origin).pathname.match(/^\/r\/([^/]+)\/?$/);
     const room = match ? decodeURIComponent(match[1]) : "";
-    return ROOM_PATTERN.test(room) ? room : null;
+    return pattern.test(room) ? room : null;
   } catch {
     return null; // not a URL either: the caller shows the message
   }

@@ -6,9 +6,10 @@ import json
 import pytest
 from PIL import Image
 
+from ensemble import create_app
+from ensemble.protocol import ProtocolError
 from ensemble.scenes import EXAMPLES_FOLDER, SceneSchema
 from tests.conftest import make_settings
-from ensemble import create_app
 
 
 def picture(kind, size=(64, 48), colour=(200, 40, 40), **options):
@@ -50,6 +51,21 @@ def test_a_broken_example_is_left_out_and_logged(tmp_path, caplog):
 def test_the_browser_gets_the_same_schema_file(app):
     served = app.test_client().get("/api/scene-schema").get_json()
     assert served == SceneSchema().schema and served["$defs"]["participant"]["required"] == ["name"]
+
+
+@pytest.mark.parametrize(
+    "scene, where, keyword",
+    [
+        ({"background": {"image": "https://elsewhere.example/cat.png"}}, "image", "pattern"),
+        ({"overlays": [{"image": "/static/stickers/crown.svg", "x": 0.5}]}, "overlay", "anyOf"),
+    ],
+)
+def test_refusals_are_in_the_words_the_schema_gives_server_and_browser(scene, where, keyword):
+    schema = SceneSchema()
+    words = schema.schema["$defs"][where]["x-messages"][keyword]
+    with pytest.raises(ProtocolError) as refused:
+        schema.validate(scene)
+    assert refused.value.message.endswith(f": {words}")
 
 
 @pytest.mark.parametrize("kind, extension, mimetype", [("PNG", "png", "image/png"), ("JPEG", "jpg", "image/jpeg"), ("WEBP", "webp", "image/webp")])

@@ -11,6 +11,11 @@ def test_home_page(app):
     assert response.status_code == 200 and b"Ensemble" in response.data
 
 
+def test_the_home_pages_room_field_checks_the_servers_room_pattern(app):
+    page = app.test_client().get("/").get_data(as_text=True)
+    assert f'<input name="room" pattern="{protocol.ROOM_NAME.pattern}"' in page
+
+
 def test_room_page_for_a_valid_name(app):
     response = app.test_client().get("/r/team-42")
     assert response.status_code == 200 and b"team-42" in response.data

@@ -6,10 +6,12 @@ import { Validator } from "/static/vendor/json-schema/index.js";
  * which field is wrong and why, in the server's words where they agree.
  */
 export class SceneSchema {
+  #schema;
   #validator;
 
   /** @param {object} schema */
   constructor(schema) {
+    this.#schema = schema;
     this.#validator = new Validator(schema, "2020-12", false);
   }
 
@@ -29,31 +31,41 @@ export class SceneSchema {
     // The deepest error says most: "participants[0].scale must be ≤ 4" rather than "items failed".
     const deepest = errors.reduce((best, error) => (depth(error) > depth(best) ? error : best), errors[0]);
     const field = fieldPath(deepest.instanceLocation);
-    return { valid: false, field, message: `${field ? `Scene field ${field}` : "Scene"}: ${describe(deepest)}` };
+    return { valid: false, field, message: `${field ? `Scene field ${field}` : "Scene"}: ${this.#describe(deepest)}` };
+  }
+
+  /**
+   * The schema's own words for the failed keyword (`x-messages`, which the server uses too),
+   * else cfworker's: 'Instance does not match…', 'Property "x" does not match…'.
+   * @param {{keyword: string, keywordLocation: string, error: string}} error
+   */
+  #describe(error) {
+    const steps = pointerSteps(error.keywordLocation).slice(0, -1);
+    // cfworker's keywordLocation runs through each `$ref` ("…/image/$ref/pattern"): follow it.
+    const where = steps.reduce((node, step) => (step === "$ref" ? resolve(this.#schema, node.$ref) : node?.[step]), this.#schema);
+    return where?.["x-messages"]?.[error.keyword] ?? error.error.replace(/^Instance /, "value ");
   }
 }
 
 /** `#/participants/0/scale` → `participants[0].scale` (the server's spelling). */
 export function fieldPath(location) {
+  return pointerSteps(location).reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), "");
+}
+
+/** The steps of a JSON pointer in a URI fragment: `#/a~1b/0` → `["a/b", "0"]`. @param {string} location */
+function pointerSteps(location) {
   return location
     .replace(/^#\/?/, "")
     .split("/")
     .filter(Boolean)
-    .map((part) => decodeURIComponent(part).replace(/~1/g, "/").replace(/~0/g, "~"))
-    .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), "");
+    .map((part) => decodeURIComponent(part).replace(/~1/g, "/").replace(/~0/g, "~"));
+}
+
+/** What a reference within the schema (`#/$defs/image`) points to, or undefined. @param {object} schema @param {string} ref */
+function resolve(schema, ref) {
+  return ref?.startsWith("#") ? pointerSteps(ref).reduce((node, step) => node?.[step], schema) : undefined;
 }
 
 function depth(error) {
   return error.instanceLocation.split("/").length * 10 + (error.keyword === "$ref" || error.keyword === "items" || error.keyword === "properties" ? 0 : 1);
-}
-
-function describe(error) {
-  if (error.keyword === "pattern" && /image$/.test(error.instanceLocation)) {
-    return "must be a picture served here: a path starting with /static/ or /uploads/.";
-  }
-  if (error.keyword === "anyOf" && error.instanceLocation.includes("/overlays/")) {
-    return "an overlay needs either an `anchor` or both `x` and `y`.";
-  }
-  // cfworker's words: 'Instance does not match…', 'Property "x" does not match…'
-  return error.error.replace(/^Instance /, "value ");
 }
