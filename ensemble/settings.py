@@ -1,7 +1,7 @@
 """Settings: the environment, then `.env`, then config/defaults.env."""
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -70,9 +70,6 @@ class Settings:
     def upload_path(self):
         """UPLOAD_FOLDER, relative to the project unless absolute."""
         return ROOT / self.upload_folder
-
-    def with_changes(self, **changes):
-        return replace(self, **changes)
 
 
 def _convert(name, kind, text):
