@@ -43,13 +43,18 @@ test("the deepest problem is named, not the list or object that holds it", () =>
   assert.equal(refusal({ overlays: [{ anchor: { participant: "Ada", to: "face" }, image: "/static/stickers/crown.svg", opacity: 2 }] }).field, "overlays[0].opacity");
 });
 
-test("a picture from another site is refused in the words the server uses", () => {
+test("a picture from another site is refused in the words the server uses (the schema's x-messages)", () => {
   for (const image of ["https://elsewhere.example/cat.png", "/static/../settings.py", "cat.png"]) {
     const { field, message } = refusal({ background: { image } });
     assert.equal(field, "background.image");
     assert.equal(message, "Scene field background.image: must be a picture served here: a path starting with /static/ or /uploads/.");
   }
-  assert.equal(refusal({ overlays: [{ image: "https://elsewhere.example/hat.png", x: 0, y: 0 }] }).field, "overlays[0].image");
+  // The same words for an overlay's picture, two references deep in the schema.
+  assert.deepEqual(refusal({ overlays: [{ image: "https://elsewhere.example/hat.png", x: 0, y: 0 }] }), {
+    valid: false,
+    field: "overlays[0].image",
+    message: "Scene field overlays[0].image: must be a picture served here: a path starting with /static/ or /uploads/.",
+  });
 });
 
 test("an overlay with neither an anchor nor a place says what it needs", () => {
