@@ -2,6 +2,11 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# Setup-time tools with dependencies of their own (tflite-support, which writes the
+# selfie models' metadata): a virtualenv of their own, so the server's holds only
+# what the server and its tests import.
+TOOLS_VENV := .venv-tools
+TOOLS_PY := $(TOOLS_VENV)/bin/python
 SYSTEM_PACKAGES := chromium ffmpeg coturn redis-server nginx openssl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -9,17 +14,22 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 setup: $(VENV)/.installed node_modules/.installed static/vendor/.installed
 
-$(VENV)/.installed: requirements.txt tools/requirements.txt
+$(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r tools/requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(TOOLS_VENV)/.installed: tools/requirements.txt
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_PY) -m pip install --quiet --disable-pip-version-check -r tools/requirements.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-static/vendor/.installed: node_modules/.installed $(wildcard tools/*.py) $(VENV)/.installed
-	$(PY) tools/install_assets.py
+static/vendor/.installed: node_modules/.installed $(wildcard tools/*.py) $(TOOLS_VENV)/.installed
+	$(TOOLS_PY) tools/install_assets.py
 	touch $@
 
 system-packages:
@@ -57,4 +67,4 @@ bench: setup system-packages
 	$(PY) bench/scene.py
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor test-artifacts
+	rm -rf $(VENV) $(TOOLS_VENV) node_modules static/vendor test-artifacts
