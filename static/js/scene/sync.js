@@ -102,9 +102,9 @@ export class SceneSync extends Emitter {
       if (version > this.#shared.version) this.#shared = { scene, version, by: "self" };
       retries = 0;
     } catch (error) {
+      // Someone else's edit came first: take theirs, and apply ours on top unless we tried enough.
+      if (error.code === "version_conflict") this.#shared = { scene: error.reply.scene, version: error.reply.version, by: null };
       if (error.code === "version_conflict" && retries < MAX_RETRIES) {
-        // Someone else's edit came first: take theirs and apply ours on top.
-        this.#shared = { scene: error.reply.scene, version: error.reply.version, by: null };
         retries += 1;
       } else {
         this.#pending = this.#pending.slice(edits.length);
