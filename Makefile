@@ -10,7 +10,7 @@ TOOLS_PY := $(TOOLS_VENV)/bin/python
 SYSTEM_PACKAGES := chromium ffmpeg coturn redis-server nginx openssl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test unit integration e2e bench bodypix system-packages clean
+.PHONY: setup run test unit jsunit integration e2e bench bodypix system-packages clean
 
 setup: $(VENV)/.installed node_modules/.installed static/vendor/.installed
 
@@ -48,7 +48,12 @@ run: setup
 	$(PY) server.py
 
 test: setup system-packages
+	npm test --silent
 	$(PY) -m pytest
+
+# The browser's pure modules (layout, scheduler, sizers, sync, schema messages…) under Node.
+jsunit: setup
+	npm test --silent
 
 unit: setup
 	$(PY) -m pytest tests/unit
