@@ -9,8 +9,11 @@ TOOLS_VENV := .venv-tools
 TOOLS_PY := $(TOOLS_VENV)/bin/python
 SYSTEM_PACKAGES := chromium ffmpeg coturn redis-server nginx openssl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Static checks, one target each: `make lint` runs them all, and `make test` runs it
+# before any test, stopping at the first that fails. Add a checker by adding its target here.
+LINT := lint-python
 
-.PHONY: setup run test unit jsunit integration e2e bench bodypix system-packages clean
+.PHONY: setup run lint $(LINT) test unit jsunit integration e2e bench bodypix system-packages clean
 
 setup: $(VENV)/.installed node_modules/.installed static/vendor/.installed
 
@@ -47,7 +50,13 @@ bodypix: setup
 run: setup
 	$(PY) server.py
 
-test: setup system-packages
+lint: $(LINT)
+
+# ruff.toml says what is checked.
+lint-python: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+test: lint setup system-packages
 	npm test --silent
 	$(PY) -m pytest
 

@@ -14,8 +14,8 @@ from flask import request
 from socketio import packet
 
 from . import protocol
-from .protocol import ProtocolError
 from .metrics import Metrics
+from .protocol import ProtocolError
 from .ratelimit import TokenBucket
 from .rooms import NotJoined
 from .turn import ice_servers

@@ -7,8 +7,17 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 
 from . import (
-    Joined, NotJoined, Peer, RoomFull, RoomLimits, RoomRegistry, SceneState, VersionConflict, WrongPassword,
-    hash_password, unique_name,
+    Joined,
+    NotJoined,
+    Peer,
+    RoomFull,
+    RoomLimits,
+    RoomRegistry,
+    SceneState,
+    VersionConflict,
+    WrongPassword,
+    hash_password,
+    unique_name,
 )
 
 

@@ -25,8 +25,19 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 from . import (
-    Joined, NotJoined, Peer, RoomFull, RoomLimits, RoomRegistry, SceneState, Unavailable, Upkeep, VersionConflict,
-    WrongPassword, hash_password, name_candidates,
+    Joined,
+    NotJoined,
+    Peer,
+    RoomFull,
+    RoomLimits,
+    RoomRegistry,
+    SceneState,
+    Unavailable,
+    Upkeep,
+    VersionConflict,
+    WrongPassword,
+    hash_password,
+    name_candidates,
 )
 
 log = logging.getLogger(__name__)

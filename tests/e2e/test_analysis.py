@@ -6,8 +6,17 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browsers import CHROMIUM, CLOSE_UPS, PHOTO_FACES, chromium_flags, make_photo_camera, make_slideshow_camera
-from tests.e2e.helpers import ANALYSIS_START_MS, BACKENDS_MEASURED, analysis_of, room_url, state, wait_connected, wait_for_analysis
+from tests.e2e.helpers import (
+    ANALYSIS_START_MS,
+    BACKENDS_MEASURED,
+    analysis_of,
+    room_url,
+    state,
+    wait_connected,
+    wait_for_analysis,
+)
 from tests.servers import ROOT
+
 
 @pytest.fixture(scope="module")
 def viewer(playwright_driver, server, cameras):

@@ -256,7 +256,8 @@ def test_quick_edits_in_a_row_build_on_each_other(server, open_page):
     # Four keys within one task, so no frame is drawn between them: each must start from the one before.
     ada.evaluate(
         """() => { const canvas = document.querySelector('canvas[data-scene=canvas]');
-            for (const key of ['+', '+', ']', 'ArrowRight']) canvas.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true, cancelable: true })); }"""
+            for (const key of ['+', '+', ']', 'ArrowRight'])
+                canvas.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true, cancelable: true })); }"""
     )
     expected = {"scale": scale * 1.21, "x": x - (scale * 1.21 - scale) / 2 + 0.01}
     bea.wait_for_function(
@@ -399,7 +400,8 @@ def test_sharing_the_scene_sends_it_into_the_call(server, open_page):
     ada.click("button[data-scene=share]")
     bea.wait_for_function(f"() => Math.abs(({aspect})() - 16 / 9) < 0.05", timeout=10_000)  # now Ada's scene
     # Ada's own tile still shows her camera.
-    assert ada.evaluate("() => { const v = document.querySelector('.tile.self video:not(.backdrop)'); return v.videoWidth / v.videoHeight; }") == pytest.approx(4 / 3, abs=0.05)
+    own = "() => { const v = document.querySelector('.tile.self video:not(.backdrop)'); return v.videoWidth / v.videoHeight; }"
+    assert ada.evaluate(own) == pytest.approx(4 / 3, abs=0.05)
     ada.click("button[data-scene=share]")
     bea.wait_for_function(f"() => Math.abs(({aspect})() - 4 / 3) < 0.05", timeout=10_000)
 

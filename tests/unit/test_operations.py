@@ -8,7 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ensemble import create_app
 from ensemble.logs import JsonFormatter, TextFormatter
-from ensemble.rooms import RoomLimits
+from ensemble.rooms import RoomLimits, Unavailable
 from ensemble.rooms.redis import RedisRegistry
 from tests.conftest import make_settings
 from tests.servers import RedisProcess
@@ -67,7 +67,7 @@ def test_metrics_show_redis_errors_and_other_processes_heartbeats(tmp_path):
         ages = metrics(app)
         assert 0 <= ages[("ensemble_process_heartbeat_age_seconds", (("process", other.process_id),))] < 5
         store.stop()
-        with pytest.raises(Exception):
+        with pytest.raises(Unavailable):
             registry.upkeep()
         assert metrics(app)[("ensemble_redis_errors_total", ())] >= 1
         answer = app.test_client().get("/healthz")

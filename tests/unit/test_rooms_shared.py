@@ -4,6 +4,7 @@ RedisRegistry here stands for one server process."""
 
 import threading
 import time
+from functools import partial
 
 import pytest
 
@@ -50,7 +51,7 @@ def test_two_joins_racing_for_the_last_place_on_two_processes_one_wins(processes
         room = f"r{attempt}"
         first.join(f"{room}-a", room, "A")
         second.join(f"{room}-b", room, "B")
-        results = race([lambda: first.join(f"{room}-c", room, "C"), lambda: second.join(f"{room}-d", room, "D")])
+        results = race([partial(first.join, f"{room}-c", room, "C"), partial(second.join, f"{room}-d", room, "D")])
         assert sorted(type(result).__name__ for result in results) == ["Joined", "RoomFull"]
         assert isinstance(next(r for r in results if isinstance(r, Exception)), RoomFull)
 
@@ -59,7 +60,7 @@ def test_two_adas_on_two_processes_get_two_names(processes):
     first, second = processes(2)
     for attempt in range(10):
         room = f"r{attempt}"
-        results = race([lambda: first.join(f"{room}-1", room, "Ada"), lambda: second.join(f"{room}-2", room, "Ada")])
+        results = race([partial(first.join, f"{room}-1", room, "Ada"), partial(second.join, f"{room}-2", room, "Ada")])
         assert sorted(joined.peer.name for joined in results) == ["Ada", "Ada (2)"]
 
 

@@ -33,7 +33,10 @@ def test_healthz_reports_mode_and_rooms(app, connect):
 
 
 def test_ice_servers_api_hands_out_configured_servers():
-    app = create_app(make_settings(stun_urls=("stun:127.0.0.1:3478",), turn_urls=("turn:127.0.0.1:3478",), turn_secret="s", ice_transport_policy="relay"))
+    settings = make_settings(
+        stun_urls=("stun:127.0.0.1:3478",), turn_urls=("turn:127.0.0.1:3478",), turn_secret="s", ice_transport_policy="relay"
+    )
+    app = create_app(settings)
     answer = app.test_client().get("/api/ice-servers").get_json()
     servers = answer["iceServers"]
     assert answer["iceTransportPolicy"] == "relay"
