@@ -1,24 +1,32 @@
 /**
- * A small typed-by-convention event emitter: `on` returns an unsubscribe function.
+ * A small event emitter: `on` returns an unsubscribe function.
+ *
+ * `Events` maps each event's name to the arguments its listeners get, so the
+ * checker knows both: a subclass names its own, e.g.
+ * `@extends {Emitter<{state: [recording: boolean], done: [blob: Blob]}>}`.
+ * @template {Record<string, unknown[]>} [Events=Record<string, any[]>]
  */
 export class Emitter {
   /** @type {Map<string, Set<Function>>} */
   #listeners = new Map();
 
   /**
-   * @param {string} event
-   * @param {Function} listener
+   * @template {keyof Events & string} E
+   * @param {E} event
+   * @param {(...args: Events[E]) => void} listener
    * @returns {() => void} call to stop listening
    */
   on(event, listener) {
-    if (!this.#listeners.has(event)) this.#listeners.set(event, new Set());
-    this.#listeners.get(event).add(listener);
+    let listeners = this.#listeners.get(event);
+    if (!listeners) this.#listeners.set(event, (listeners = new Set()));
+    listeners.add(listener);
     return () => this.#listeners.get(event)?.delete(listener);
   }
 
   /**
-   * @param {string} event
-   * @param {...any} args
+   * @template {keyof Events & string} E
+   * @param {E} event
+   * @param {Events[E]} args
    */
   emit(event, ...args) {
     for (const listener of [...(this.#listeners.get(event) ?? [])]) {
