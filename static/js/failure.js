@@ -49,7 +49,7 @@ export class Failure extends Error {
   /**
    * @param {FailureCode} code
    * @param {string} [message] what happened, for a person; the code's own text if none
-   * @param {{cause?: unknown, reply?: object}} [details] `reply`: the server's whole answer
+   * @param {{cause?: unknown, reply?: Record<string, any>}} [details] `reply`: the server's whole answer, as it came
    *   (a version conflict carries the current scene)
    */
   constructor(code, message = FAILURE_CODES[code], { cause, reply = {} } = {}) {

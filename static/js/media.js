@@ -26,7 +26,11 @@ function explain(error) {
  * the tracks being sent; when one changes, `track(kind, track)` is emitted so
  * every peer connection can swap it without renegotiating. `state(state)` says
  * what is on.
+ *
+ * @typedef {{audio: boolean, video: boolean, screen: boolean}} LocalMediaState
+ * @typedef {{track: [kind: "audio" | "video", track: MediaStreamTrack | null], state: [state: LocalMediaState]}} LocalMediaEvents
  */
+/** @extends {Emitter<LocalMediaEvents>} */
 export class LocalMedia extends Emitter {
   stream = new MediaStream();
   #audioOn = true;
@@ -38,9 +42,11 @@ export class LocalMedia extends Emitter {
   #cameraTrack = null;
 
   static get supported() {
-    return Boolean(navigator.mediaDevices?.getUserMedia && window.RTCPeerConnection);
+    // mediaDevices is missing outside secure contexts, whatever the DOM types say.
+    return Boolean(typeof navigator.mediaDevices?.getUserMedia === "function" && window.RTCPeerConnection);
   }
 
+  /** @returns {LocalMediaState} */
   get state() {
     return { audio: this.#audioOn && this.#track("audio") !== null, video: this.#videoOn && this.#track("video") !== null, screen: this.#sharing };
   }
@@ -52,7 +58,7 @@ export class LocalMedia extends Emitter {
   async start({ audio = true, video = true } = {}) {
     if (!LocalMedia.supported) throw new Failure("media-unsupported", MESSAGES["media-unsupported"]);
     const captured = await this.#captureWhatExists();
-    for (const track of captured.getTracks()) this.#put(track.kind, track);
+    for (const track of captured.getTracks()) this.#put(/** @type {"audio" | "video"} */ (track.kind), track);
     this.#cameraTrack = this.#track("video");
     this.setAudioEnabled(audio);
     await this.setVideoEnabled(video);
@@ -187,7 +193,7 @@ export class LocalMedia extends Emitter {
     return this.stream.getTracks().find((track) => track.kind === kind) ?? null;
   }
 
-  /** Make `track` the one sent for `kind` (null: send nothing). */
+  /** Make `track` the one sent for `kind` (null: send nothing). @param {"audio" | "video"} kind @param {MediaStreamTrack | null} track */
   #put(kind, track) {
     const current = this.#track(kind);
     if (current === track) return;

@@ -4,6 +4,14 @@ import { PeerLink } from "./peer.js";
 /**
  * @typedef {{audio: boolean, video: boolean}} MediaState
  * @typedef {{id: string, name: string, media: MediaState}} PeerInfo
+ * @typedef {import("./peer.js").SignalKind} SignalKind
+ * @typedef {import("./peer.js").SignalData} SignalData
+ * @typedef {{
+ *   "peer-added": [peer: PeerInfo], "peer-updated": [peer: PeerInfo], "peer-removed": [id: string],
+ *   stream: [id: string, stream: MediaStream], connection: [id: string, state: RTCPeerConnectionState | "closed"],
+ *   signal: [to: string, kind: SignalKind, data: SignalData], error: [id: string, failure: import("./failure.js").Failure],
+ *   "relay-unusable": [id: string, report: {url: string, problem: string}],
+ * }} MeshEvents
  */
 
 /**
@@ -16,6 +24,7 @@ import { PeerLink } from "./peer.js";
  * `stream(id, MediaStream)`, `connection(id, state)`, `signal(to, kind, data)`,
  * `error(id, failure)`, `relay-unusable(id, {url, problem})`.
  */
+/** @extends {Emitter<MeshEvents>} */
 export class Mesh extends Emitter {
   #selfId = "";
   /** @type {RTCConfiguration} */
@@ -55,8 +64,9 @@ export class Mesh extends Emitter {
    */
   addPeer(peer) {
     const known = this.#peers.has(peer.id);
-    this.#peers.set(peer.id, { id: peer.id, name: peer.name, media: { ...peer.media } });
-    this.emit(known ? "peer-updated" : "peer-added", this.#peers.get(peer.id));
+    const info = { id: peer.id, name: peer.name, media: { ...peer.media } };
+    this.#peers.set(peer.id, info);
+    this.emit(known ? "peer-updated" : "peer-added", info);
   }
 
   /** @param {string} id */
@@ -77,7 +87,7 @@ export class Mesh extends Emitter {
   /**
    * A signal from another peer. One from a peer not yet announced (its offer can
    * overtake our join reply) opens the link early; the name follows.
-   * @param {string} from @param {import("./peer.js").SignalKind} kind @param {object} data
+   * @param {string} from @param {SignalKind} kind @param {SignalData} data
    */
   handleSignal(from, kind, data) {
     if (!this.#selfId) return; // not in a room: nothing to negotiate

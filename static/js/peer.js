@@ -1,7 +1,14 @@
 import { Emitter } from "./emitter.js";
 import { asFailure } from "./failure.js";
 
-/** @typedef {"offer" | "answer" | "candidate"} SignalKind */
+/**
+ * @typedef {"offer" | "answer" | "candidate"} SignalKind
+ * @typedef {RTCSessionDescriptionInit | RTCIceCandidateInit} SignalData a description (offer, answer) or a candidate, as JSON
+ * @typedef {{
+ *   signal: [kind: SignalKind, data: SignalData], track: [stream: MediaStream], state: [state: RTCPeerConnectionState | "closed"],
+ *   error: [failure: import("./failure.js").Failure], "relay-unusable": [report: {url: string, problem: string}],
+ * }} PeerEvents
+ */
 
 const CONNECT_TIMEOUT_MS = 5000;
 /** An offer unanswered this long was lost on its way, or its answer was: send it again,
@@ -30,6 +37,7 @@ const isTurnUrl = (/** @type {string | undefined} */ url) => /^turns?:/.test(url
  * relays): a lost candidate is healed by the ICE restart of the watchdog, a lost
  * offer or answer by offering again when no answer came.
  */
+/** @extends {Emitter<PeerEvents>} */
 export class PeerLink extends Emitter {
   #pc;
   #polite;
@@ -40,6 +48,7 @@ export class PeerLink extends Emitter {
   /** @type {Map<string, RTCRtpSender>} */
   #senders = new Map();
   #closed = false;
+  /** @type {{lost: number, received: number} | null} the inbound counters at the last `quality()` */
   #lastInbound = null;
   #watchdog = 0;
   #answerTimer = 0;
@@ -91,7 +100,7 @@ export class PeerLink extends Emitter {
   /**
    * Apply the other side's signal; signals are applied one at a time, in order.
    * @param {SignalKind} kind
-   * @param {object} data
+   * @param {SignalData} data
    */
   handleSignal(kind, data) {
     this.#incoming = this.#incoming.then(() => this.#apply(kind, data)).catch((error) => this.#fail(error));
@@ -132,7 +141,9 @@ export class PeerLink extends Emitter {
    */
   async quality() {
     const report = await this.#pc.getStats();
+    /** @type {number | null} */
     let rtt = null;
+    /** @type {boolean | null} */
     let relayed = null;
     const inbound = { lost: 0, received: 0, fps: 0, framesDecoded: 0 };
     report.forEach((stat) => {
@@ -181,8 +192,8 @@ export class PeerLink extends Emitter {
     try {
       this.#makingOffer = true;
       await this.#pc.setLocalDescription();
-      const description = this.#pc.localDescription.toJSON();
-      this.emit("signal", description.type, description);
+      const description = /** @type {RTCSessionDescription} */ (this.#pc.localDescription).toJSON(); // set just now
+      this.emit("signal", /** @type {SignalKind} */ (description.type), description);
       clearTimeout(this.#answerTimer);
       this.#answerTimer = setTimeout(() => this.#offerAgainIfUnanswered(), ANSWER_TIMEOUT_MS);
     } catch (error) {
@@ -192,32 +203,34 @@ export class PeerLink extends Emitter {
     }
   }
 
+  /** @param {SignalKind} kind @param {SignalData} data */
   async #apply(kind, data) {
     if (this.#closed) return;
     if (kind === "candidate") {
       try {
-        await this.#pc.addIceCandidate(data);
+        await this.#pc.addIceCandidate(/** @type {RTCIceCandidateInit} */ (data));
       } catch (error) {
         // Candidates for an offer we chose to ignore are expected to fail.
         if (!this.#ignoreOffer) throw error;
       }
       return;
     }
+    const description = /** @type {RTCSessionDescriptionInit} */ (data);
     // An answer to an offer sent twice arrives twice; the first one settled it.
-    if (data.type === "answer" && this.#pc.signalingState === "stable" && !this.#settingRemoteAnswer) return;
+    if (description.type === "answer" && this.#pc.signalingState === "stable" && !this.#settingRemoteAnswer) return;
     const ready = !this.#makingOffer && (this.#pc.signalingState === "stable" || this.#settingRemoteAnswer);
-    const collision = data.type === "offer" && !ready;
+    const collision = description.type === "offer" && !ready;
     this.#ignoreOffer = !this.#polite && collision;
     if (this.#ignoreOffer) return;
-    this.#settingRemoteAnswer = data.type === "answer";
+    this.#settingRemoteAnswer = description.type === "answer";
     try {
-      await this.#pc.setRemoteDescription(data);
+      await this.#pc.setRemoteDescription(description);
     } finally {
       this.#settingRemoteAnswer = false;
     }
-    if (data.type === "offer") {
+    if (description.type === "offer") {
       await this.#pc.setLocalDescription();
-      this.emit("signal", "answer", this.#pc.localDescription.toJSON());
+      this.emit("signal", "answer", /** @type {RTCSessionDescription} */ (this.#pc.localDescription).toJSON()); // set just now
     }
   }
 
@@ -228,11 +241,12 @@ export class PeerLink extends Emitter {
    */
   #offerAgainIfUnanswered(waitMs = ANSWER_TIMEOUT_MS) {
     if (this.#closed || this.#pc.signalingState !== "have-local-offer") return;
-    this.emit("signal", "offer", this.#pc.localDescription.toJSON());
+    this.emit("signal", "offer", /** @type {RTCSessionDescription} */ (this.#pc.localDescription).toJSON()); // the offer still unanswered
     const next = Math.min(2 * waitMs, MAX_ANSWER_WAIT_MS);
     this.#answerTimer = setTimeout(() => this.#offerAgainIfUnanswered(next), next);
   }
 
+  /** @param {MediaStreamTrack} track */
   #addRemoteTrack(track) {
     for (const old of this.remoteStream.getTracks().filter((t) => t.kind === track.kind)) {
       this.remoteStream.removeTrack(old);
@@ -267,6 +281,7 @@ export class PeerLink extends Emitter {
     this.#watchdog = setTimeout(() => this.#checkConnected(), CONNECT_TIMEOUT_MS);
   }
 
+  /** @param {unknown} error */
   #fail(error) {
     if (!this.#closed) this.emit("error", asFailure(error, "negotiation"));
   }

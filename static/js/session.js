@@ -5,6 +5,8 @@ const UNAVAILABLE_RETRY_MS = 2000;
 
 /**
  * @typedef {{name: string, password: string | null, media: {audio: boolean, video: boolean}}} JoinRequest
+ * @typedef {import("./failure.js").Failure} Failure
+ * @typedef {{joined: [reply: import("./signaling.js").JoinReply], left: [], error: [failure: Failure, info: {retrying: boolean}]}} SessionEvents
  */
 
 /**
@@ -15,6 +17,7 @@ const UNAVAILABLE_RETRY_MS = 2000;
  * Events: `joined(reply)`, `left()`, and `error(failure, {retrying})` when a join
  * did not work; `retrying` says whether it is tried again by itself.
  */
+/** @extends {Emitter<SessionEvents>} */
 export class RoomSession extends Emitter {
   #signaling;
   #mesh;
@@ -112,7 +115,7 @@ export class RoomSession extends Emitter {
         ...(this.#resume ? { resume: this.#resume } : {}),
       });
     } catch (error) {
-      this.#failed(error);
+      this.#failed(/** @type {Failure} */ (error)); // what connect and request reject with
       return false;
     }
     if (!this.#wanted) return false; // left while the join was on its way; the server forgets it with `leave`
@@ -125,7 +128,7 @@ export class RoomSession extends Emitter {
     return true;
   }
 
-  /** A join that can work later is tried again by itself; any other refusal ends the wish to join. */
+  /** A join that can work later is tried again by itself; any other refusal ends the wish to join. @param {Failure} failure */
   #failed(failure) {
     const retrying = this.#wanted && (failure.code === "unreachable" || failure.code === "unavailable");
     if (failure.code === "unavailable" && retrying) {

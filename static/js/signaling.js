@@ -3,13 +3,35 @@ import { Emitter } from "./emitter.js";
 import { Failure, FAILURE_CODES } from "./failure.js";
 
 /** Server events passed through unchanged (see docs/protocol.md). */
-export const SERVER_EVENTS = ["peer-joined", "peer-left", "signal", "chat", "media", "scene", "restored", "error"];
+export const SERVER_EVENTS = /** @type {const} */ (["peer-joined", "peer-left", "signal", "chat", "media", "scene", "restored", "error"]);
+
+/**
+ * What the server sends (docs/protocol.md).
+ * @typedef {import("./mesh.js").MediaState} MediaState
+ * @typedef {import("./mesh.js").PeerInfo} PeerInfo
+ * @typedef {{id: string, from: string, name: string, text: string, ts: number}} ChatMessage
+ * @typedef {{scene: import("./scene/layout.js").Scene | null, version: number, by: string | null}} SceneState
+ * @typedef {{ok: true, id: string, token: string, room: string, name: string, peers: PeerInfo[], chat: ChatMessage[],
+ *   scene: SceneState, iceServers: RTCIceServer[], iceTransportPolicy?: RTCIceTransportPolicy}} JoinReply
+ * @typedef {{
+ *   join: JoinReply, leave: {ok: true}, signal: {ok: true}, chat: {ok: true, message: ChatMessage},
+ *   media: {ok: true}, scene: {ok: true, version: number},
+ * }} Replies the reply to each request, when `ok`
+ * @typedef {{
+ *   "peer-joined": [peer: PeerInfo], "peer-left": [peer: {id: string}],
+ *   signal: [signal: {from: string, kind: import("./peer.js").SignalKind, data: import("./peer.js").SignalData}],
+ *   chat: [message: ChatMessage], media: [media: {id: string} & MediaState], scene: [state: SceneState],
+ *   restored: [nothing: {}], error: [error: {code: string, message: string, event: string}],
+ *   connected: [], reconnected: [], disconnected: [reason: string], "connect-error": [error: Error],
+ * }} SignalingEvents
+ */
 
 /**
  * The Socket.IO link to the server. Requests resolve with the server's reply or
  * reject with a Failure (the protocol's error code, or `unreachable`); server events are re-emitted under their own
  * names, plus `connected`, `disconnected` and `reconnected` for the link itself.
  */
+/** @extends {Emitter<SignalingEvents>} */
 export class SignalingClient extends Emitter {
   #socket;
   #everConnected = false;
@@ -40,7 +62,7 @@ export class SignalingClient extends Emitter {
     return this.#everConnected;
   }
 
-  /** Connect; resolves once connected, rejects with `unreachable` after the timeout. */
+  /** Connect; resolves once connected, rejects with `unreachable` after the timeout. @returns {Promise<void>} */
   connect() {
     if (this.#socket.connected) return Promise.resolve();
     return new Promise((resolve, reject) => {
@@ -68,9 +90,10 @@ export class SignalingClient extends Emitter {
 
   /**
    * Send one event and wait for its acknowledgement.
-   * @param {string} event
+   * @template {keyof Replies} E
+   * @param {E} event
    * @param {object} payload
-   * @returns {Promise<object>} the reply, when `ok`
+   * @returns {Promise<Replies[E]>} the reply, when `ok`
    */
   async request(event, payload) {
     let reply;
