@@ -6,7 +6,23 @@ import { startEngine } from "./runner.js";
 import { AnalysisScheduler } from "./scheduler.js";
 import { FaceInputSizer, fixedSize } from "./sizers.js";
 
-/** Face detector presets: TinyFaceDetector's input size follows the face size expected. */
+/**
+ * @typedef {import("./runner.js").EngineName} EngineName
+ * @typedef {import("./runner.js").EngineInfo} EngineInfo
+ * @typedef {import("./runner.js").StartedEngine} StartedEngine
+ * @typedef {import("./scheduler.js").Model} Model
+ * @typedef {import("./backend-memory.js").BackendChoice} BackendChoice
+ * @typedef {{options: Record<string, unknown>, label: string, gpu?: boolean}} Backend
+ * @typedef {{choice: "remembered" | "measuring" | "measured", tried: Record<string, number | string>, measuredAt?: string | null}} Choice
+ * @typedef {EngineInfo & {where: string, fallbackFrom?: string} & Choice} ModelInfo
+ *   what a model's engine reported at start, and how its backend was chosen
+ * @typedef {Partial<Record<Model, ModelInfo>>} Engines
+ */
+
+/**
+ * Face detector presets: TinyFaceDetector's input size follows the face size expected.
+ * @type {Record<string, {detector: "tiny" | "ssd", inputSize?: number}>}
+ */
 export const FACE_PRESETS = {
   224: { detector: "tiny", inputSize: 224 }, // one person close to the camera (faces of 150 px and more)
   320: { detector: "tiny", inputSize: 320 },
@@ -19,6 +35,7 @@ export const FACE_PRESETS = {
  * The backends each engine can run on. The first needs no GPU: it starts
  * fastest and works everywhere, so analysis begins on it while the others are
  * timed in the background.
+ * @type {Record<EngineName, Backend[]>}
  */
 const BACKENDS = {
   selfie: [{ options: { delegate: "CPU" }, label: "cpu" }, { options: { delegate: "GPU" }, label: "gpu", gpu: true }],
@@ -34,10 +51,12 @@ const SWITCH_BELOW = 0.8;
  * frames go in. A mask 8 times a second keeps a cut-out on a moving person; faces 4
  * times a second keep boxes and stickers on them. TinyFaceDetector's input follows
  * the faces it finds, up to the preset (see FaceInputSizer).
+ * @type {Record<Model, (info: EngineInfo) => {sizer: import("./sizers.js").Sizer, maxHz: number, targetHz: number}>}
  */
 const SCHEDULE = {
   mask: (info) => ({ sizer: fixedSize(info.input), maxHz: 15, targetHz: 8 }),
-  faces: (info) => ({ sizer: info.detector === "tiny" ? new FaceInputSizer({ largest: info.inputSize }) : fixedSize(info.input, true), maxHz: 8, targetHz: 4 }),
+  // TinyFaceDetector always reports its input size.
+  faces: (info) => ({ sizer: info.detector === "tiny" ? new FaceInputSizer({ largest: /** @type {number} */ (info.inputSize) }) : fixedSize(info.input, true), maxHz: 8, targetHz: 4 }),
 };
 
 /**
@@ -53,13 +72,15 @@ const SCHEDULE = {
  *
  * Events: `ready(info)`, `error(failure)` (code `analysis-mask` or `analysis-faces`), `result(streamId, model)`.
  */
+/** @extends {Emitter<{ready: [info: Engines], error: [failure: Failure], result: [id: string, model: Model]}>} */
 export class Analysis extends Emitter {
   #scheduler;
   #memory;
+  /** @type {Promise<Engines> | null} */
   #started = null;
   /** @type {Map<string, Map<string, {landmarks: boolean, expressions: boolean}>>} per stream, per source */
   #faceDetail = new Map();
-  /** @type {Record<string, any>} what each engine reported at start, and how its backend was chosen */
+  /** @type {Engines} */
   #info = {};
 
   /** @param {{monitor: import("./frame-monitor.js").FrameMonitor, memory?: BackendMemory}} parts */
@@ -73,8 +94,9 @@ export class Analysis extends Emitter {
 
   /**
    * Start the engines once (later calls return the same promise).
-   * @param {{segmentation?: "selfie" | "bodypix", faces?: keyof typeof FACE_PRESETS, workers?: boolean}} [choice]
-   *   `workers: false` runs the engines on the main thread (the fallback where workers cannot)
+   * @param {{segmentation?: "selfie" | "bodypix", faces?: string, workers?: boolean}} [choice]
+   *   `faces`: a key of FACE_PRESETS (224 for any other); `workers: false` runs the engines on the main
+   *   thread (the fallback where workers cannot)
    */
   start({ segmentation = "selfie", faces = "224", workers = true } = {}) {
     // Each model joins the running scheduler as soon as its engine is ready.
@@ -121,6 +143,7 @@ export class Analysis extends Emitter {
     this.#applyFaceDetail(id);
   }
 
+  /** @param {string} id */
   #applyFaceDetail(id) {
     const wanted = [...(this.#faceDetail.get(id)?.values() ?? [])];
     this.#scheduler.setWants(id, "faces", {
@@ -173,18 +196,21 @@ export class Analysis extends Emitter {
     };
   }
 
+  /** @param {"selfie" | "bodypix"} engine @param {{preferWorker: boolean}} where */
   async #startMask(engine, where) {
     try {
       await this.#startModel("mask", engine, {}, where);
     } catch (error) {
       if (engine === "selfie") throw error;
       // BodyPix missing or failing: say so, and segment with the selfie models instead.
-      this.emit("error", new Failure("analysis-mask", error.message.includes(MISSING_WEIGHTS) ? MISSING_WEIGHTS : error.message, { cause: error }));
+      const message = /** @type {Error} */ (error).message;
+      this.emit("error", new Failure("analysis-mask", message.includes(MISSING_WEIGHTS) ? MISSING_WEIGHTS : message, { cause: error }));
       await this.#startModel("mask", "selfie", {}, where);
-      this.#info.mask = { ...this.#info.mask, fallbackFrom: engine };
+      this.#info.mask = { .../** @type {ModelInfo} */ (this.#info.mask), fallbackFrom: engine }; // set by the start just made
     }
   }
 
+  /** @param {string} preset @param {{preferWorker: boolean}} where */
   async #startFaces(preset, where) {
     await this.#startModel("faces", "faces", FACE_PRESETS[preset] ?? FACE_PRESETS[224], where);
   }
@@ -192,7 +218,8 @@ export class Analysis extends Emitter {
   /**
    * Start `engine` for `model` on the backend remembered for this device, or on the first
    * one; with nothing remembered, time the other backends afterwards.
-   * @param {"mask" | "faces"} model @param {string} engine @param {object} options @param {{preferWorker: boolean}} where
+   * @param {Model} model @param {EngineName} engine @param {object} options @param {{preferWorker: boolean}} where
+   * @returns {Promise<void>}
    */
   async #startModel(model, engine, options, where) {
     const key = `${engine} ${JSON.stringify(options)}`;
@@ -209,8 +236,9 @@ export class Analysis extends Emitter {
       return this.#startModel(model, engine, options, where);
     }
     const timed = typeof started.info.probeMs === "number" ? { [started.info.backend]: Math.round(started.info.probeMs) } : {};
-    const tried = recalled ? remembered.tried : timed;
-    this.#use(model, started, { choice: recalled ? "remembered" : "measuring", tried, measuredAt: recalled ? remembered.measuredAt : null });
+    const memory = /** @type {BackendChoice} */ (remembered); // what `recalled` was found in
+    const tried = recalled ? memory.tried : timed;
+    this.#use(model, started, { choice: recalled ? "remembered" : "measuring", tried, measuredAt: recalled ? memory.measuredAt : null });
     const others = candidates.filter((one) => one !== candidate);
     // On the main thread a trial would freeze the page for seconds: there the first backend stays.
     if (!recalled && started.runner.where === "worker") this.#tryOthers(model, engine, options, { key, candidate, started, tried }, others);
@@ -220,6 +248,9 @@ export class Analysis extends Emitter {
    * Start each other backend in a worker of its own and time it right after the current one,
    * so both see the same load (a time taken while the page was starting up can be several
    * times too long); switch to one that is clearly faster and remember the winner.
+   * @param {Model} model @param {EngineName} engine @param {object} options
+   * @param {{key: string, candidate: Backend, started: StartedEngine, tried: Record<string, number | string>}} best
+   * @param {Backend[]} others
    */
   async #tryOthers(model, engine, options, best, others) {
     const { key, tried } = best;
@@ -239,25 +270,27 @@ export class Analysis extends Emitter {
           this.#use(model, trial, { choice: "measuring", tried }); // the scheduler retires the slower runner
         } else trial.runner.terminate();
       } catch (error) {
-        tried[candidate.label] = `unavailable (${error.message})`;
+        tried[candidate.label] = `unavailable (${/** @type {Error} */ (error).message})`;
       }
     }
     const measuredAt = new Date().toISOString();
     this.#memory.remember(key, { candidate: best.candidate.options, backend: best.started.info.backend, tried, measuredAt });
-    this.#info[model] = { ...this.#info[model], choice: "measured", tried, measuredAt };
+    this.#info[model] = { .../** @type {ModelInfo} */ (this.#info[model]), choice: "measured", tried, measuredAt }; // set by #use
   }
 
-  /** Run `model` with a started engine from now on. */
+  /** Run `model` with a started engine from now on. @param {Model} model @param {StartedEngine} started @param {Choice} choice */
   #use(model, started, choice) {
     this.#info[model] = { ...started.info, ...choice };
     this.#scheduler.addModel(model, started.runner, SCHEDULE[model](started.info));
   }
 }
 
+/** @param {Record<string, unknown>} a @param {Record<string, unknown> | null | undefined} b as remembered (maybe damaged) */
 function sameOptions(a, b) {
-  return Boolean(b) && Object.entries(a).every(([name, value]) => b[name] === value);
+  return !!b && Object.entries(a).every(([name, value]) => b[name] === value);
 }
 
+/** @param {number | undefined} value */
 function round(value) {
   return value === undefined ? null : Math.round(value * 1000) / 1000;
 }

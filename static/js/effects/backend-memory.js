@@ -5,7 +5,7 @@
  * takes seconds). The record belongs to one device: a new browser version, a
  * different number of cores or another graphics renderer starts it afresh.
  *
- * @typedef {{candidate: object, backend: string, tried: Record<string, number | string>, measuredAt: string}} BackendChoice
+ * @typedef {{candidate: Record<string, unknown>, backend: string, tried: Record<string, number | string>, measuredAt: string}} BackendChoice
  *   `candidate`: the engine options that select the backend; `tried`: ms a frame per backend timed
  */
 
@@ -36,7 +36,7 @@ export class BackendMemory {
     return this.#read()[key] ?? null;
   }
 
-  /** @param {string} key @param {BackendChoice} choice */
+  /** @param {string} key @param {BackendChoice | null} choice null: forget it, measure again */
   remember(key, choice) {
     this.#write({ ...this.#read(), [key]: choice });
   }
@@ -50,6 +50,7 @@ export class BackendMemory {
     }
   }
 
+  /** @param {Record<string, BackendChoice | null>} choices */
   #write(choices) {
     try {
       this.#storage?.setItem(STORAGE_KEY, JSON.stringify({ device: this.#device, choices }));

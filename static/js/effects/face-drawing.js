@@ -7,6 +7,8 @@
  * @typedef {{x: number, y: number, width: number, height: number, mirror?: boolean}} Rect
  * @typedef {{x: number, y: number, width: number, height: number, score?: number,
  *   landmarks?: number[][], expression?: string}} Face
+ * @typedef {{src: string, anchor: "eyes" | "head" | "face", width: number, aspect?: number}} Sticker
+ *   `aspect` (height / width) defaults to the image's own
  */
 
 /**
@@ -14,6 +16,7 @@
  * on the eyes, rotated with them, `width` times the distance between them;
  * `head` stands it on top of the face box, `width` times the box's width;
  * `face` covers the face box, `width` times its width.
+ * @type {Record<string, Sticker>} by name (looked up with names from scenes and menus)
  */
 export const STICKERS = {
   glasses: { src: "/static/stickers/glasses.svg", anchor: "eyes", width: 2.4, aspect: 80 / 220 },
@@ -26,8 +29,9 @@ const images = new Map();
 
 /** An image loaded once and shared; drawn only once it has loaded. @param {string} src */
 export function sharedImage(src) {
-  if (!images.has(src)) images.set(src, Object.assign(new Image(), { src }));
-  return images.get(src);
+  let image = images.get(src);
+  if (!image) images.set(src, (image = Object.assign(new Image(), { src })));
+  return image;
 }
 
 /** A face's box in canvas pixels. @param {Face} face @param {Rect} rect */
@@ -75,13 +79,12 @@ export function drawFace(context, face, rect, show) {
 /**
  * Draw an image anchored to a face (a sticker, or a scene overlay anchored to a participant).
  * @param {CanvasRenderingContext2D} context
- * @param {{src: string, anchor: "eyes" | "head" | "face", width: number, aspect?: number} | undefined} sticker
- *   `aspect` (height / width) defaults to the image's own
+ * @param {Sticker | undefined} sticker
  * @param {Face} face @param {Rect} rect
  */
 export function drawAnchored(context, sticker, face, rect) {
   const image = sticker && sharedImage(sticker.src);
-  if (!image?.complete || !image.naturalWidth) return;
+  if (!sticker || !image?.complete || !image.naturalWidth) return;
   const aspect = sticker.aspect ?? image.naturalHeight / image.naturalWidth;
   const place = anchorPlacement(sticker.anchor, sticker.width, aspect, face, rect);
   context.save();
@@ -117,9 +120,10 @@ export function anchorPlacement(anchor, widthFactor, aspect, face, rect) {
  */
 export function eyeCentres(face, rect) {
   let eyes;
-  if (face.landmarks) {
-    const centre = (from, to) => {
-      const points = face.landmarks.slice(from, to + 1);
+  const landmarks = face.landmarks;
+  if (landmarks) {
+    const centre = (/** @type {number} */ from, /** @type {number} */ to) => {
+      const points = landmarks.slice(from, to + 1);
       return [points.reduce((sum, [x]) => sum + x, 0) / points.length, points.reduce((sum, [, y]) => sum + y, 0) / points.length];
     };
     eyes = [centre(36, 41), centre(42, 47)];

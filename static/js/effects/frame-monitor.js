@@ -9,12 +9,13 @@ export class FrameMonitor {
   /** @type {number[]} durations of long tasks seen since start, newest last (at most 200) */
   longTasks = [];
   #running = false;
+  /** @type {PerformanceObserver | null} */
   #observer = null;
 
   start() {
     if (this.#running) return;
     this.#running = true;
-    const tick = (now) => {
+    const tick = (/** @type {number} */ now) => {
       if (!this.#running) return;
       this.#frames.push(now);
       while (this.#frames.length && now - this.#frames[0] > 1000) this.#frames.shift();

@@ -8,11 +8,11 @@
 
 /**
  * The size a model wants a video's frames in.
- * @param {{videoWidth: number, videoHeight: number}} video @param {{width: number, height: number}} input
- * @param {boolean} keepAspect fit the width and keep the picture's proportions
+ * @param {{videoWidth: number, videoHeight: number}} video @param {{width: number, height?: number}} input
+ * @param {boolean} keepAspect fit the width and keep the picture's proportions (also for an input without height)
  */
 export function inputSize(video, input, keepAspect) {
-  const height = keepAspect ? Math.round((input.width * video.videoHeight) / video.videoWidth) : input.height;
+  const height = keepAspect || input.height === undefined ? Math.round((input.width * video.videoHeight) / video.videoWidth) : input.height;
   return { width: input.width, height };
 }
 
@@ -55,13 +55,14 @@ let planes = new Uint8Array(0);
  * RGBA at `size` from a planar YUV frame: each output pixel takes the mean of a
  * 2×2 block of luma around its centre and the chroma there (enough for a model
  * that sees the frame at a half or less of its size).
+ * @param {VideoFrame} frame @param {{width: number, height: number}} size
  */
 async function sampleYuv(frame, { width, height }) {
   if (planes.length < frame.allocationSize()) planes = new Uint8Array(frame.allocationSize());
   const [luma, u, v] = await frame.copyTo(planes);
   const interleaved = frame.format === "NV12"; // U and V alternate in one plane
   const toRgb = yuvToRgb(frame.colorSpace);
-  const { x: left, y: top, width: shownWidth, height: shownHeight } = frame.visibleRect;
+  const { x: left, y: top, width: shownWidth, height: shownHeight } = /** @type {DOMRectReadOnly} */ (frame.visibleRect); // null only once closed
   const stepX = shownWidth / width, stepY = shownHeight / height;
   const maxX = left + shownWidth - 2, maxY = top + shownHeight - 2;
   const image = new ImageData(width, height);
@@ -85,6 +86,7 @@ async function sampleYuv(frame, { width, height }) {
 /**
  * YUV → RGB for a frame's colour space: BT.709 or BT.601 weights, studio or full range.
  * @param {VideoColorSpace} space
+ * @returns {(luma: number, u: number, v: number, out: Uint8ClampedArray, o: number) => void} writes one RGBA pixel at `out[o]`
  */
 function yuvToRgb(space) {
   const [kr, kb] = space?.matrix === "bt709" ? [0.2126, 0.0722] : [0.299, 0.114];

@@ -52,5 +52,5 @@ export function paintMask(mask, canvas) {
   }
   const pixels = new ImageData(mask.width, mask.height);
   for (let i = 0; i < mask.alpha.length; i += 1) pixels.data[i * 4 + 3] = mask.alpha[i];
-  canvas.getContext("2d").putImageData(pixels, 0, 0);
+  /** @type {CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D} */ (canvas.getContext("2d")).putImageData(pixels, 0, 0);
 }

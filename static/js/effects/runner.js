@@ -5,6 +5,13 @@ import { fitFrame } from "./frames.js";
  * Runs one analysis engine, in a Web Worker when the browser can (module
  * workers with OffscreenCanvas), else on the main thread. Both runners have
  * the same calls: `init(options)`, `probe()` and `run(frame, size, options)`.
+ *
+ * @typedef {keyof typeof ENGINE_MODULES} EngineName
+ * @typedef {{engine: string, backend: string, input: {width: number, height: number}, probeMs?: number,
+ *   model?: string, detector?: "tiny" | "ssd", inputSize?: number}} EngineInfo what an engine reports about itself
+ * @typedef {{init: (options: object) => Promise<EngineInfo>, probe: () => Promise<number>,
+ *   run: (frame: ImageBitmap | ImageData, options?: object) => unknown, close: () => void}} Engine an engines/ module's Engine
+ * @typedef {{runner: WorkerRunner | InlineRunner, info: EngineInfo & {where: string}}} StartedEngine
  */
 
 const ENGINE_MODULES = {
@@ -20,10 +27,10 @@ export class WorkerRunner {
   #worker;
   #engine;
   #nextId = 1;
-  /** @type {Map<number, {resolve: Function, reject: Function}>} */
+  /** @type {Map<number, {resolve: (data: any) => void, reject: (failure: Failure) => void}>} */
   #pending = new Map();
 
-  /** @param {string} engine */
+  /** @param {EngineName} engine */
   constructor(engine) {
     this.#engine = engine;
     this.where = "worker";
@@ -40,12 +47,12 @@ export class WorkerRunner {
     };
   }
 
-  /** @param {object} options @returns {Promise<object>} what the engine reports about itself */
+  /** @param {object} options @returns {Promise<EngineInfo>} what the engine reports about itself */
   async init(options) {
     return (await this.#send({ type: "init", engine: this.#engine, options })).info;
   }
 
-  /** Time the engine's backend now (ms a frame), to compare it with another under the same load. */
+  /** Time the engine's backend now (ms a frame), to compare it with another under the same load. @returns {Promise<number>} */
   async probe() {
     return (await this.#send({ type: "probe" })).ms;
   }
@@ -65,6 +72,10 @@ export class WorkerRunner {
     this.#pending.clear();
   }
 
+  /**
+   * @param {object} message @param {Transferable[]} [transfer]
+   * @returns {Promise<any>} the worker's answer (worker.js), not checked here
+   */
   #send(message, transfer = []) {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
@@ -77,37 +88,44 @@ export class WorkerRunner {
 /** The main-thread fallback: the same engine module, called directly. */
 export class InlineRunner {
   #engineName;
+  /** @type {Engine | null} made by `init`, before anything else is called */
   #engine = null;
 
-  /** @param {string} engine */
+  /** @param {EngineName} engine */
   constructor(engine) {
     this.#engineName = engine;
     this.where = "main thread";
   }
 
+  /** @param {object} options @returns {Promise<EngineInfo>} */
   async init(options) {
     try {
       const module = await import(ENGINE_MODULES[this.#engineName]);
-      this.#engine = new module.Engine();
-      return await this.#engine.init(options);
+      const engine = /** @type {Engine} */ (new module.Engine());
+      this.#engine = engine;
+      return await engine.init(options);
     } catch (error) {
-      throw engineFailure(this.#engineName, error.message);
+      throw engineFailure(this.#engineName, /** @type {Error} */ (error).message);
     }
   }
 
   probe() {
-    return this.#engine.probe();
+    return /** @type {Engine} */ (this.#engine).probe();
   }
 
+  /**
+   * @param {VideoFrame | ImageBitmap} frame
+   * @param {{width: number, height: number}} size the engine's input size @param {object} [options] for this frame
+   */
   async run(frame, size, options) {
     const start = performance.now();
     const pixels = await fitFrame(frame, size);
     try {
-      return { result: await this.#engine.run(pixels, options), ms: performance.now() - start };
+      return { result: await /** @type {Engine} */ (this.#engine).run(pixels, options), ms: performance.now() - start };
     } catch (error) {
-      throw engineFailure(this.#engineName, error.message);
+      throw engineFailure(this.#engineName, /** @type {Error} */ (error).message);
     } finally {
-      pixels.close?.(); // ImageData has nothing to close
+      if ("close" in pixels) pixels.close(); // ImageData has nothing to close
     }
   }
 
@@ -123,9 +141,9 @@ export function workersSupported() {
 
 /**
  * Start an engine, in a worker if possible; falls back to the main thread if the worker cannot start it.
- * @param {string} engine @param {object} options
+ * @param {EngineName} engine @param {object} options
  * @param {{preferWorker?: boolean, fallback?: boolean}} [where] `fallback: false`: a worker or nothing
- * @returns {Promise<{runner: WorkerRunner | InlineRunner, info: object}>}
+ * @returns {Promise<StartedEngine>}
  */
 export async function startEngine(engine, options, { preferWorker = true, fallback = true } = {}) {
   if (preferWorker && workersSupported()) {

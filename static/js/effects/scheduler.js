@@ -18,13 +18,21 @@ import { grab } from "./frames.js";
  * models share the cores the one behind gets that time.
  *
  * Events: `result(streamId, model, result)`, `error(model, error)`.
+ *
+ * @typedef {"mask" | "faces"} Model
+ * @typedef {{mask?: {mask: import("./masks.js").PersonMask}, faces?: {faces: import("./face-drawing.js").Face[], inputSize?: number}}} Results
+ *   the latest result of each model
+ * @typedef {{run: (frame: VideoFrame | ImageBitmap, size: {width: number, height: number}, options?: object) => Promise<{result: any, ms: number}>,
+ *   terminate?: () => void}} ModelRunner an engine's runner (runner.js)
+ * @typedef {{runner: ModelRunner, sizer: Sizer, maxHz: number, targetHz: number, delayMs: number, waitMs: number, failures: number}} Slot
  */
+/** @extends {Emitter<{result: [id: string, model: Model, result: any], error: [model: Model, error: Error]}>} */
 export class AnalysisScheduler extends Emitter {
-  /** @type {Map<string, {runner: any, sizer: Sizer, maxHz: number, targetHz: number, delayMs: number, waitMs: number, failures: number}>} */
+  /** @type {Map<Model, Slot>} */
   #models = new Map();
   /** @type {Map<string, StreamState>} */
   #streams = new Map();
-  /** @type {Map<string, number>} round-robin position per model */
+  /** @type {Map<Model, number>} round-robin position per model */
   #cursor = new Map();
   #enabled = true;
   #running = false;
@@ -40,7 +48,7 @@ export class AnalysisScheduler extends Emitter {
 
   /**
    * Add a model, or give it another runner: the old one finishes its frame and is terminated.
-   * @param {string} model @param {{run: Function, terminate?: Function}} runner
+   * @param {Model} model @param {ModelRunner} runner
    * @param {{sizer: Sizer, maxHz: number, targetHz?: number}} options results a second per stream: at most `maxHz`,
    *   and `targetHz` before the other models get more than theirs
    */
@@ -71,7 +79,7 @@ export class AnalysisScheduler extends Emitter {
     this.#enabled = on;
   }
 
-  /** What a model should add for one stream (say, landmarks), passed with each of its frames. */
+  /** What a model should add for one stream (say, landmarks), passed with each of its frames. @param {string} id @param {Model} model @param {object} options */
   setWants(id, model, options) {
     const stream = this.#streams.get(id);
     if (stream) stream.wants[model] = options;
@@ -105,9 +113,9 @@ export class AnalysisScheduler extends Emitter {
     this.#running = false;
   }
 
-  /** @param {string} model */
+  /** @param {Model} model */
   async #pump(model) {
-    const slot = this.#models.get(model);
+    const slot = /** @type {Slot} */ (this.#models.get(model)); // pumped only once added
     while (this.#running && this.#models.get(model) === slot) {
       const picked = this.#enabled ? this.#next(model, slot) : null;
       if (!picked) {
@@ -130,7 +138,7 @@ export class AnalysisScheduler extends Emitter {
         }
       } catch (error) {
         slot.failures += 1;
-        this.emit("error", model, error);
+        this.emit("error", model, /** @type {Error} */ (error)); // runners reject with a Failure
         await sleep(Math.min(5000, 200 * 2 ** slot.failures)); // a failing engine backs off
       }
       this.#adapt(slot);
@@ -140,7 +148,7 @@ export class AnalysisScheduler extends Emitter {
     if (this.#models.get(model) !== slot) slot.runner.terminate?.(); // replaced by a faster one
   }
 
-  /** The next stream due for `model`, round-robin from the last one served. */
+  /** The next stream due for `model`, round-robin from the last one served. @param {Model} model @param {Slot} slot */
   #next(model, slot) {
     const entries = [...this.#streams.entries()];
     const start = this.#cursor.get(model) ?? 0;
@@ -159,16 +167,17 @@ export class AnalysisScheduler extends Emitter {
   /**
    * Whether `model` is known to reach its target rate on every stream while another model
    * is known to fall short of its own on one. A rate not known yet counts neither way.
+   * @param {Model} model @param {Slot} slot
    */
   #aheadOfOthers(model, slot) {
     const now = performance.now();
     const enabled = [...this.#streams.values()].filter((stream) => stream.enabled);
-    const rates = (name) => enabled.map((stream) => stream.rate(name, now));
+    const rates = (/** @type {Model} */ name) => enabled.map((stream) => stream.rate(name, now));
     if (!enabled.length || !rates(model).every((hz) => hz !== undefined && hz >= slot.targetHz)) return false;
     return [...this.#models].some(([other, { targetHz }]) => other !== model && rates(other).some((hz) => hz !== undefined && hz < targetHz));
   }
 
-  /** Slow down while the page draws below the target frame rate; speed up again when it recovers. */
+  /** Slow down while the page draws below the target frame rate; speed up again when it recovers. @param {Slot} slot */
   #adapt(slot) {
     const fps = this.#monitor.fps;
     if (fps && fps < this.#targetFps) slot.delayMs = Math.min(MAX_DELAY_MS, slot.delayMs * 1.3 + 5);
@@ -187,21 +196,21 @@ const MAX_DELAY_MS = 500;
 /** One remote stream: its video, switches and the latest result of each model. */
 export class StreamState {
   enabled = true;
-  /** @type {Record<string, object>} per model: options sent with each frame */
+  /** @type {Partial<Record<Model, object>>} per model: options sent with each frame */
   wants = {};
-  /** @type {Record<string, any>} */
+  /** @type {Results} */
   results = {};
-  /** @type {Record<string, number>} */
+  /** @type {Partial<Record<Model, number>>} ms the last inference took */
   ms = {};
-  /** @type {Record<string, number>} results per second, smoothed */
+  /** @type {Partial<Record<Model, number>>} results per second, smoothed */
   hz = {};
-  /** @type {Record<string, number>} results so far */
+  /** @type {Partial<Record<Model, number>>} results so far */
   count = {};
-  /** @type {Record<string, number>} when each model last took a frame of this stream */
+  /** @type {Partial<Record<Model, number>>} when each model last took a frame of this stream */
   #takenAt = {};
-  /** @type {Record<string, number>} */
+  /** @type {Partial<Record<Model, number>>} */
   #finishedAt = {};
-  /** @type {Record<string, number>} video frames seen at the last grab */
+  /** @type {Partial<Record<Model, number>>} video frames seen at the last grab */
   #framesAt = {};
 
   /** @param {HTMLVideoElement} video */
@@ -212,6 +221,7 @@ export class StreamState {
   /**
    * Ready for `model`: playing, a frame newer than the last one analysed, and not above
    * `maxHz`. A stream that is due counts as taken by `model` from `now` on.
+   * @param {Model} model @param {number} now @param {number} maxHz
    */
   due(model, now, maxHz) {
     const video = this.video;
@@ -227,12 +237,15 @@ export class StreamState {
   /**
    * Results a second of `model` for this stream: the smoothed rate, or lower once the next
    * result is later than that rate would have it; undefined before the second result.
+   * @param {Model} model
    */
   rate(model, now = performance.now()) {
     const hz = this.hz[model];
-    return hz === undefined ? undefined : Math.min(hz, 1000 / Math.max(1, now - this.#finishedAt[model]));
+    const finishedAt = /** @type {number} */ (this.#finishedAt[model]); // known from the first result on, before `hz`
+    return hz === undefined ? undefined : Math.min(hz, 1000 / Math.max(1, now - finishedAt));
   }
 
+  /** @param {Model} model @param {any} result the engine's, as it came @param {number} ms */
   record(model, result, ms) {
     const now = performance.now();
     const previous = this.#finishedAt[model];
@@ -247,6 +260,7 @@ export class StreamState {
   }
 }
 
+/** @param {number} ms @returns {Promise<void>} */
 function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

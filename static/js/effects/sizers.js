@@ -53,7 +53,7 @@ export class FaceInputSizer {
     return inputSize(stream.video, { width: this.width(stream, now) }, true);
   }
 
-  /** The input width for the next frame of `stream`. */
+  /** The input width for the next frame of `stream`. @param {import("./scheduler.js").StreamState} stream */
   width(stream, now = performance.now()) {
     const scan = this.#scans.get(stream);
     const faces = stream.results.faces?.faces ?? [];
@@ -63,7 +63,11 @@ export class FaceInputSizer {
     return Math.max(this.smallest, Math.min(this.largest, wanted));
   }
 
-  /** After a frame of `stream` went in at `size` and `result` came out. */
+  /**
+   * After a frame of `stream` went in at `size` and `result` came out.
+   * @param {import("./scheduler.js").StreamState} stream @param {{width: number, height: number}} size
+   * @param {{faces: unknown[]}} result the face engine's
+   */
   seen(stream, size, result, now = performance.now()) {
     if (size.width >= this.largest) this.#scans.set(stream, { at: now, faces: result.faces.length });
   }

@@ -28,8 +28,9 @@ export class TileEffects {
   #maskCanvas = document.createElement("canvas");
   #maskUrl = "";
   #encoding = false;
-  /** @type {import("./masks.js").PersonMask | null} */
+  /** @type {import("../effects/masks.js").PersonMask | null} */
   #pendingMask = null;
+  /** @type {import("../effects/face-drawing.js").Face[]} */
   #faces = [];
 
   /** @param {import("../ui/tiles.js").Tile} tile */

@@ -8,13 +8,23 @@ import { medianMs } from "../timing.js";
 
 const MODELS = "/static/models/face-api";
 const WASM = "/static/vendor/tfjs-wasm/";
-const tf = faceapi.tf;
+/**
+ * face-api's bundled TensorFlow.js, with its WASM backend. face-api's types name only
+ * the part of it that face-api itself uses.
+ * @typedef {typeof faceapi.tf & Pick<typeof import("@tensorflow/tfjs-core"), "setBackend" | "ready" | "env" | "disposeVariables">
+ *   & {setWasmPaths: typeof import("@tensorflow/tfjs-backend-wasm").setWasmPaths}} BundledTf
+ * @typedef {(width?: number) => faceapi.TinyFaceDetectorOptions | faceapi.SsdMobilenetv1Options} DetectorOptions
+ *   the detector's options for an input of this width (the preset's without one)
+ * @typedef {import("../face-drawing.js").Face & {expressionScore?: number}} FoundFace
+ */
+const tf = /** @type {BundledTf} */ (faceapi.tf);
 const PROBE = { width: 160, height: 120 };
 
 /** face-api looks for DOM classes; a worker has OffscreenCanvas and ImageBitmap instead. */
 function useWorkerEnvironment() {
   if (typeof document !== "undefined") return;
-  faceapi.env.setEnv({
+  // The worker's classes stand in for the DOM ones face-api's types name.
+  faceapi.env.setEnv(/** @type {faceapi.Environment} */ (/** @type {unknown} */ ({
     Canvas: OffscreenCanvas,
     CanvasRenderingContext2D: OffscreenCanvasRenderingContext2D,
     Image: ImageBitmap,
@@ -31,12 +41,14 @@ function useWorkerEnvironment() {
     readFile: () => {
       throw new Error("no file system in a browser");
     },
-  });
+  })));
 }
 
 export class Engine {
-  /** @type {(inputSize: number) => object} the detector's options for an input of this width */
+  /** @type {DetectorOptions | null} set by `init`, before anything else is called */
   #options = null;
+  /** @type {{width: number, height: number} | undefined} the size frames should have, once `init` chose it */
+  input;
   #landmarks = true;
   #expressions = true;
 
@@ -71,54 +83,68 @@ export class Engine {
    *   more than the detector itself, so they run only while something shows their results
    */
   async run(frame, wanted = {}) {
-    const options = this.#options(frame.width);
+    const options = /** @type {DetectorOptions} */ (this.#options)(frame.width);
     const faces = await this.#detect(tf.browser.fromPixels(frame), frame.width, frame.height, wanted, options);
-    return { faces, inputSize: options.inputSize ?? this.input.width };
+    return { faces, inputSize: "inputSize" in options ? options.inputSize : /** @type {{width: number}} */ (this.input).width };
   }
 
   close() {
     tf.disposeVariables();
   }
 
+  /** @param {faceapi.SsdMobilenetv1 | faceapi.TinyFaceDetector} net */
   async #load(net) {
     await net.loadFromUri(MODELS);
     if (this.#landmarks) await faceapi.nets.faceLandmark68TinyNet.loadFromUri(MODELS);
     if (this.#expressions) await faceapi.nets.faceExpressionNet.loadFromUri(MODELS);
   }
 
-  /** Detect on a tensor (disposed here); boxes and points normalised to 0..1. */
-  async #detect(tensor, width = tensor.shape[1], height = tensor.shape[0], wanted = {}, options = this.#options()) {
+  /**
+   * Detect on a tensor (disposed here); boxes and points normalised to 0..1.
+   * @param {faceapi.tf.Tensor3D} tensor @param {{landmarks?: boolean, expressions?: boolean}} [wanted]
+   * @returns {Promise<FoundFace[]>}
+   */
+  async #detect(tensor, width = tensor.shape[1], height = tensor.shape[0], wanted = {}, options = /** @type {DetectorOptions} */ (this.#options)()) {
     const landmarks = this.#landmarks && (wanted.landmarks ?? true);
     const expressions = this.#expressions && (wanted.expressions ?? true);
     try {
+      /** @type {any} each step of face-api's task is a class of its own; what it finds is read in describeFace */
       let task = faceapi.detectAllFaces(tensor, options);
       if (landmarks) task = task.withFaceLandmarks(true);
       if (expressions) task = task.withFaceExpressions();
       const found = await task;
-      return found.map((item) => describeFace(item, width, height));
+      return found.map((/** @type {any} */ item) => describeFace(item, width, height));
     } finally {
       tensor.dispose();
     }
   }
 }
 
+/** @param {faceapi.SsdMobilenetv1Options} options @returns {DetectorOptions} */
 function always(options) {
   return () => options;
 }
 
-/** TinyFaceDetector's options per input width (a multiple of 32), `preset` when none is given. */
+/** TinyFaceDetector's options per input width (a multiple of 32), `preset` when none is given. @param {number} preset @returns {DetectorOptions} */
 function tinyOptions(preset) {
+  /** @type {Map<number, faceapi.TinyFaceDetectorOptions>} */
   const made = new Map();
   return (width = preset) => {
     const inputSize = Math.max(32, Math.ceil(width / 32) * 32);
     if (!made.has(inputSize)) made.set(inputSize, new faceapi.TinyFaceDetectorOptions({ inputSize, scoreThreshold: 0.4 }));
-    return made.get(inputSize);
+    return /** @type {faceapi.TinyFaceDetectorOptions} */ (made.get(inputSize));
   };
 }
 
+/**
+ * @param {{detection?: faceapi.FaceDetection, box?: faceapi.Box, score?: number, landmarks?: faceapi.FaceLandmarks68,
+ *   expressions?: faceapi.FaceExpressions}} item a FaceDetection, or its detection with what was asked for besides
+ * @param {number} width @param {number} height
+ */
 function describeFace(item, width, height) {
-  const detection = item.detection ?? item;
+  const detection = /** @type {faceapi.FaceDetection} */ (item.detection ?? item);
   const box = detection.box;
+  /** @type {FoundFace} */
   const face = {
     x: box.x / width,
     y: box.y / height,

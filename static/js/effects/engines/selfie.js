@@ -47,13 +47,14 @@ export class Engine {
 
   /** @param {ImageBitmap | ImageData} frame @returns {{mask: import("../masks.js").PersonMask}} */
   run(frame) {
+    /** @type {import("../masks.js").PersonMask | undefined} */
     let summary;
-    this.#segmenter.segment(frame, (result) => {
-      const mask = result.confidenceMasks[0];
+    /** @type {ImageSegmenter} */ (this.#segmenter).segment(frame, (result) => { // made by `init`, before `run` is called
+      const mask = /** @type {import("/static/vendor/tasks-vision/vision_bundle.mjs").MPMask[]} */ (result.confidenceMasks)[0]; // asked for in `init`
       summary = summariseMask(mask.getAsFloat32Array(), mask.width, mask.height);
       result.close();
     });
-    return { mask: summary };
+    return { mask: /** @type {import("../masks.js").PersonMask} */ (summary) }; // IMAGE mode calls back before `segment` returns
   }
 
   close() {
