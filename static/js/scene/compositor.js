@@ -3,6 +3,12 @@ import { Emitter } from "../emitter.js";
 import { paintMask } from "../effects/masks.js";
 import { largestFace, OVERLAY_SCALE, placePeople, withDefaults } from "./layout.js";
 
+/**
+ * @typedef {import("./layout.js").Placement} Placement
+ * @typedef {import("../effects/masks.js").PersonMask} PersonMask
+ * @typedef {import("../effects/face-drawing.js").Rect} Rect
+ */
+
 /** How wide an anchored overlay is at scale 1, in multiples of its anchor's size. */
 const ANCHOR_WIDTH = { eyes: 2.4, head: 1.0, face: 1.0 };
 const MAX_FPS = 30;
@@ -16,25 +22,30 @@ const MAX_FPS = 30;
  * Events: `drawn` after each frame.
  *
  * @typedef {{id: string, name: string, video: HTMLVideoElement}} Source
+ * @typedef {Source & {mask: PersonMask | null, maskCanvas: HTMLCanvasElement, cut: HTMLCanvasElement, picture: string}} Drawn
+ *   a source and what was last cut out of it
  */
+/** @extends {Emitter<{drawn: []}>} */
 export class SceneCompositor extends Emitter {
   canvas;
   #context;
   #scene = withDefaults({});
-  /** @type {Map<string, Source & {mask: any, maskCanvas: HTMLCanvasElement, cut: HTMLCanvasElement, picture: string}>} */
+  /** @type {Map<string, Drawn>} */
   #sources = new Map();
-  /** @type {import("./layout.js").Placement[]} */
+  /** @type {Placement[]} */
   #placements = [];
   #latest;
   #frame = 0;
   #lastDraw = 0;
+  /** @type {number[]} */
   #drawMs = [];
+  /** @type {number[]} */
   #frameTimes = [];
   #canvasOptions;
 
   /**
    * @param {HTMLCanvasElement} canvas
-   * @param {(id: string) => {results: Record<string, any>} | null} latest the analysis of a stream so far
+   * @param {(id: string) => {results: import("../effects/scheduler.js").Results} | null} latest the analysis of a stream so far
    * @param {{cpuCanvas?: boolean}} [options] `cpuCanvas`: keep the canvases in memory instead of letting the
    *   browser accelerate them (measured here, without a GPU, the accelerated canvas costs the page less; see
    *   docs/benchmarks.md)
@@ -47,7 +58,7 @@ export class SceneCompositor extends Emitter {
     this.#latest = latest;
   }
 
-  /** @param {object} scene a valid scene (defaults are filled in here) */
+  /** @param {import("./layout.js").Scene | null} scene a valid scene (defaults are filled in here) */
   setScene(scene) {
     this.#scene = withDefaults(scene);
   }
@@ -73,7 +84,7 @@ export class SceneCompositor extends Emitter {
 
   start() {
     if (this.#frame) return;
-    const tick = (now) => {
+    const tick = (/** @type {number} */ now) => {
       this.#frame = requestAnimationFrame(tick);
       if (now - this.#lastDraw < 1000 / MAX_FPS - 2) return;
       this.#lastDraw = now;
@@ -121,10 +132,15 @@ export class SceneCompositor extends Emitter {
     this.emit("drawn");
   }
 
+  /** @param {string} name */
   #zOf(name) {
     return this.#placements.find((placement) => placement.name === name)?.z ?? 0;
   }
 
+  /**
+   * @param {CanvasRenderingContext2D} context @param {import("./layout.js").FullScene["background"]} background
+   * @param {number} width @param {number} height
+   */
   #drawBackground(context, background, width, height) {
     context.globalAlpha = 1;
     context.fillStyle = background.color ?? "#000000";
@@ -139,9 +155,9 @@ export class SceneCompositor extends Emitter {
     context.drawImage(image, (width - drawnWidth) / 2, (height - drawnHeight) / 2, drawnWidth, drawnHeight);
   }
 
-  /** @param {CanvasRenderingContext2D} context @param {import("./layout.js").Placement} placement */
+  /** @param {CanvasRenderingContext2D} context @param {Placement} placement */
   #drawPerson(context, placement) {
-    const source = this.#sources.get(placement.id);
+    const source = /** @type {Drawn} */ (this.#sources.get(placement.id)); // placed people are sources
     const latest = this.#latest(placement.id);
     const rect = { x: placement.x, y: placement.y, width: placement.width, height: placement.height, mirror: placement.mirror };
     context.globalAlpha = placement.opacity;
@@ -157,6 +173,7 @@ export class SceneCompositor extends Emitter {
    * Cut out again only when the video shows a new frame, the mask or the size changed:
    * the scene draws at 30 fps and cameras send 15–30, and drawing a video costs the most
    * of a frame without a GPU.
+   * @param {Drawn} source @param {PersonMask} mask @param {Rect} rect
    */
   #cutOut(source, mask, rect) {
     const width = Math.max(1, Math.round(rect.width));
@@ -180,14 +197,16 @@ export class SceneCompositor extends Emitter {
     return cut;
   }
 
+  /** @param {CanvasRenderingContext2D} context @param {import("./layout.js").Overlay} overlay @param {number} width */
   #drawOverlay(context, overlay, width) {
     context.globalAlpha = overlay.opacity ?? 1;
-    if (overlay.anchor) {
-      const placement = this.#placements.find((candidate) => candidate.name === overlay.anchor.participant);
+    const anchor = overlay.anchor;
+    if (anchor) {
+      const placement = this.#placements.find((candidate) => candidate.name === anchor.participant);
       const face = placement && largestFace(this.#latest(placement.id)?.results.faces?.faces);
       if (face) {
         const rect = { x: placement.x, y: placement.y, width: placement.width, height: placement.height, mirror: placement.mirror };
-        const to = overlay.anchor.to;
+        const to = anchor.to;
         drawAnchored(context, { src: overlay.image, anchor: to, width: ANCHOR_WIDTH[to] * (overlay.scale ?? 1) }, face, rect);
       }
     } else {
@@ -195,14 +214,15 @@ export class SceneCompositor extends Emitter {
       if (image.complete && image.naturalWidth) {
         const drawnWidth = (overlay.scale ?? OVERLAY_SCALE) * width;
         const drawnHeight = (drawnWidth * image.naturalHeight) / image.naturalWidth;
-        context.drawImage(image, overlay.x * width, overlay.y * this.#scene.canvas.height, drawnWidth, drawnHeight);
+        // The schema gives an overlay without an anchor both x and y.
+        context.drawImage(image, /** @type {number} */ (overlay.x) * width, /** @type {number} */ (overlay.y) * this.#scene.canvas.height, drawnWidth, drawnHeight);
       }
     }
     context.globalAlpha = 1;
   }
 }
 
-/** @param {CanvasRenderingContext2D} context @param {CanvasImageSource} image */
+/** @param {CanvasRenderingContext2D} context @param {CanvasImageSource} image @param {Rect} rect */
 function drawMirrored(context, image, { x, y, width, height, mirror }) {
   if (!mirror) return context.drawImage(image, x, y, width, height);
   context.save();
@@ -212,6 +232,7 @@ function drawMirrored(context, image, { x, y, width, height, mirror }) {
   context.restore();
 }
 
+/** @param {number[]} values */
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted.length ? Math.round(sorted[Math.floor(sorted.length / 2)] * 10) / 10 : null;

@@ -13,7 +13,11 @@ const KEY_STEP = 0.01;
  *
  * Events: `edit(change)` with a function from the scene to the edited scene;
  * `select(name | null)`.
+ *
+ * @typedef {import("./layout.js").Scene} Scene
+ * @typedef {import("./layout.js").Placement} Placement
  */
+/** @extends {Emitter<{edit: [change: (scene: Scene) => Scene], select: [name: string | null]}>} */
 export class SceneEditor extends Emitter {
   #canvas;
   #overlay;
@@ -56,14 +60,14 @@ export class SceneEditor extends Emitter {
     this.#schema = schema;
   }
 
-  /** The scene on show changed: show it as JSON unless the person is typing in it. @param {object} scene */
+  /** The scene on show changed: show it as JSON unless the person is typing in it. @param {Scene} scene */
   show(scene) {
     if (document.activeElement === this.#text) return;
     this.#text.value = JSON.stringify(scene, null, 2);
     this.#showError("");
   }
 
-  /** Bring the selected person one step up (+1) or down (-1) in z order. */
+  /** Bring the selected person one step up (+1) or down (-1) in z order. @param {number} direction */
   restack(direction) {
     const name = this.#selected;
     if (!name) return;
@@ -77,7 +81,7 @@ export class SceneEditor extends Emitter {
     const overlay = this.#overlay;
     const { width, height } = this.#canvas;
     if (overlay.width !== width || overlay.height !== height) Object.assign(overlay, { width, height });
-    const context = overlay.getContext("2d");
+    const context = /** @type {CanvasRenderingContext2D} */ (overlay.getContext("2d"));
     context.clearRect(0, 0, width, height);
     const placement = this.#compositor.placements.find((candidate) => candidate.name === this.#selected);
     if (!placement) return;
@@ -103,6 +107,7 @@ export class SceneEditor extends Emitter {
     this.emit("edit", () => scene);
   }
 
+  /** @param {string} message "" for none @param {string} [field] the scene field it is about */
   #showError(message, field = "") {
     this.#error.textContent = message || "Valid scene: shown to everyone in the view you are in.";
     this.#error.dataset.state = message ? "invalid" : "valid";
@@ -160,6 +165,7 @@ export class SceneEditor extends Emitter {
     if (move) {
       this.emit("edit", (scene) => {
         const { x, y, scale } = this.#geometry(scene, placement.name);
+        if (x === undefined || y === undefined || scale === undefined) return scene; // gone from the picture meanwhile
         return withParticipant(scene, placement.name, { x: x + move[0], y: y + move[1], scale });
       });
     } else if (event.key === "+" || event.key === "=") this.#scaleBy(placement, 1.1);
@@ -171,12 +177,13 @@ export class SceneEditor extends Emitter {
     event.preventDefault();
   }
 
-  /** Scale a person about the centre of their picture. */
+  /** Scale a person about the centre of their picture. @param {Placement} placement @param {number} factor */
   #scaleBy(placement, factor) {
     const { width, height } = this.#canvas;
     const heightPerWidth = (placement.height / placement.width) * (width / height); // picture height per unit of scale
     this.emit("edit", (scene) => {
       const { x, y, scale } = this.#geometry(scene, placement.name);
+      if (x === undefined || y === undefined || scale === undefined) return scene; // gone from the picture meanwhile
       const scaled = clamp(scale * factor, 0.02, 4);
       return withParticipant(scene, placement.name, { x: x + (scale - scaled) / 2, y: y + ((scale - scaled) * heightPerWidth) / 2, scale: scaled });
     });
@@ -187,6 +194,8 @@ export class SceneEditor extends Emitter {
    * or for a person the layout placed, where the last frame drew them (so a first edit pins
    * them there). Edits read them when applied, not when made, so quick edits in a row (a
    * wheel turn, then `]`) build on each other instead of each starting from the last frame.
+   * Undefined for a person neither in the scene's entries nor drawn (gone since the edit was made).
+   * @param {Scene} scene @param {string} name
    */
   #geometry(scene, name) {
     const entry = scene.participants?.find((candidate) => candidate.name === name);
@@ -196,6 +205,7 @@ export class SceneEditor extends Emitter {
     return { x: entry?.x ?? drawn.x, y: entry?.y ?? drawn.y, scale: entry?.scale ?? drawn.scale };
   }
 
+  /** @param {string | null} name */
   #select(name) {
     if (name === this.#selected) return;
     this.#selected = name;
@@ -203,6 +213,7 @@ export class SceneEditor extends Emitter {
   }
 }
 
+/** @param {number} value @param {number} low @param {number} high */
 function clamp(value, low, high) {
   return Math.min(high, Math.max(low, value));
 }

@@ -6,24 +6,41 @@
  * @typedef {{id: string, name: string, aspect: number, face?: Face | null}} Person
  *   `aspect` is the video's height / width; `face` the largest face found in it
  * @typedef {{id: string, name: string, x: number, y: number, width: number, height: number,
- *   z: number, mirror: boolean, opacity: number, effects: typeof DEFAULT_EFFECTS, listed: boolean}} Placement
+ *   z: number, mirror: boolean, opacity: number, effects: Effects, listed: boolean}} Placement
+ * @typedef {{x: number, y: number, scale: number}} Slot fractions of the canvas; `scale`: width / canvas width
  */
 
+/**
+ * A scene as config/scene.schema.json has it (see docs/scene.md): every field may be missing.
+ * @typedef {{name?: string, canvas?: {width: number, height: number},
+ *   background?: {image?: string, color?: string, fit?: "cover" | "contain" | "stretch"},
+ *   arrange?: "row" | "grid" | "none", alignFaces?: boolean,
+ *   participants?: Participant[], overlays?: Overlay[]}} Scene
+ * @typedef {{name: string, x?: number, y?: number, scale?: number, z?: number, mirror?: boolean, opacity?: number,
+ *   hidden?: boolean, effects?: Partial<Effects>}} Participant a participant's entry, found by name
+ * @typedef {{removeBackground: boolean, faceBoxes: boolean, landmarks: boolean, expression: boolean,
+ *   sticker: string | null}} Effects `sticker`: a name of STICKERS (effects/face-drawing.js)
+ * @typedef {{image: string, x?: number, y?: number, scale?: number, z?: number, opacity?: number,
+ *   anchor?: {participant: string, to: "face" | "eyes" | "head"}}} Overlay at `x`, `y`, or anchored to a participant
+ * @typedef {Omit<Required<Scene>, "name"> & Pick<Scene, "name">} FullScene a scene with every default filled in
+ */
+
+/** @type {Effects} */
 export const DEFAULT_EFFECTS = { removeBackground: true, faceBoxes: false, landmarks: false, expression: false, sticker: null };
 
-export const DEFAULT_SCENE = Object.freeze({
+export const DEFAULT_SCENE = Object.freeze(/** @type {Omit<FullScene, "name">} */ ({
   canvas: { width: 1280, height: 720 },
   background: { image: "/static/backgrounds/studio.svg", color: "#203040", fit: "cover" },
   arrange: "row",
   alignFaces: false,
   participants: [],
   overlays: [],
-});
+}));
 
 /** How wide a fixed overlay without `scale` is drawn (fraction of the canvas width). */
 export const OVERLAY_SCALE = 0.15;
 
-/** A scene with every default filled in (a new object; the input is not changed). */
+/** A scene with every default filled in (a new object; the input is not changed). @param {Scene | null} scene @returns {FullScene} */
 export function withDefaults(scene) {
   return {
     ...DEFAULT_SCENE,
@@ -41,17 +58,21 @@ export function withDefaults(scene) {
  */
 export function placePeople(scene, people) {
   const { width, height } = scene.canvas;
+  /** @type {Map<string, Participant>} */
   const entries = new Map();
   for (const entry of scene.participants) if (!entries.has(entry.name)) entries.set(entry.name, entry);
-  const positioned = (entry) => entry && entry.x !== undefined && entry.y !== undefined && entry.scale !== undefined;
+  const positioned = (/** @type {Partial<Participant> | undefined} */ entry) => entry && entry.x !== undefined && entry.y !== undefined && entry.scale !== undefined;
   // By name, so every browser in the room places people in the same slots.
   const automatic = people.filter((person) => !positioned(entries.get(person.name))).sort(byName);
   const slots = arrange(scene.arrange, automatic, width, height);
 
+  /** @type {Placement[]} */
   const placements = [];
   for (const person of people) {
+    /** @type {Partial<Participant>} */
     const entry = entries.get(person.name) ?? {};
-    const slot = slots.get(person.id);
+    // Only a positioned entry has no slot, and then its own x, y and scale are used.
+    const slot = /** @type {Slot} */ (slots.get(person.id));
     if (entry.hidden || (!slot && !positioned(entry))) continue;
     const scale = entry.scale ?? slot.scale;
     const placementWidth = scale * width;
@@ -77,9 +98,11 @@ export function placePeople(scene, people) {
 /**
  * Automatic slots as fractions of the canvas (x, y of the top-left corner; scale = width / canvas width).
  * `row`: side by side, standing on the bottom edge; `grid`: rows and columns, centred in their cells.
- * @returns {Map<string, {x: number, y: number, scale: number}>}
+ * @param {FullScene["arrange"]} mode @param {Person[]} people @param {number} width @param {number} height
+ * @returns {Map<string, Slot>}
  */
 export function arrange(mode, people, width, height) {
+  /** @type {Map<string, Slot>} */
   const slots = new Map();
   const count = people.length;
   if (mode === "none" || count === 0) return slots;
@@ -107,14 +130,13 @@ export function arrange(mode, people, width, height) {
  * @param {Placement[]} placements @param {Map<string, Face | null | undefined>} faces
  */
 export function alignFaces(placements, faces) {
-  const measured = placements
-    .map((placement) => ({ placement, face: faces.get(placement.id) }))
-    .filter(({ face }) => face)
-    .map(({ placement, face }) => {
-      const centreX = placement.mirror ? 1 - face.x - face.width / 2 : face.x + face.width / 2;
-      const eyes = face.y + face.height * 0.4;
-      return { placement, centreX, eyes, faceWidth: face.width * placement.width, eyeLine: placement.y + eyes * placement.height };
-    });
+  const measured = placements.flatMap((placement) => {
+    const face = faces.get(placement.id);
+    if (!face) return [];
+    const centreX = placement.mirror ? 1 - face.x - face.width / 2 : face.x + face.width / 2;
+    const eyes = face.y + face.height * 0.4;
+    return [{ placement, centreX, eyes, faceWidth: face.width * placement.width, eyeLine: placement.y + eyes * placement.height }];
+  });
   if (measured.length < 2) return;
   const width = median(measured.map(({ faceWidth }) => faceWidth));
   const line = median(measured.map(({ eyeLine }) => eyeLine));
@@ -136,7 +158,8 @@ export function largestFace(faces) {
 /**
  * A scene with one participant's entry changed (added when missing). The
  * input scene is not changed.
- * @param {object} scene @param {string} name @param {object} changes
+ * @param {Scene} scene @param {string} name @param {Omit<Partial<Participant>, "name">} changes
+ * @returns {Scene}
  */
 export function withParticipant(scene, name, changes) {
   const participants = [...(scene.participants ?? [])];
@@ -147,7 +170,7 @@ export function withParticipant(scene, name, changes) {
   return { ...scene, participants };
 }
 
-/** The topmost placement under a canvas point, or null. @param {Placement[]} placements */
+/** The topmost placement under a canvas point, or null. @param {Placement[]} placements @param {number} x @param {number} y */
 export function placementAt(placements, x, y) {
   for (let index = placements.length - 1; index >= 0; index -= 1) {
     const placement = placements[index];
@@ -156,10 +179,12 @@ export function placementAt(placements, x, y) {
   return null;
 }
 
+/** @param {{name: string}} a @param {{name: string}} b */
 function byName(a, b) {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
+/** @param {number[]} values */
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);

@@ -7,8 +7,9 @@ const TYPES = ["video/webm;codecs=vp9", "video/webm;codecs=vp8", "video/webm"];
  * Records a canvas as WebM (MediaRecorder on `canvas.captureStream()`), with
  * the duration written into the file so players can seek in it.
  *
- * Events: `state(recording)`, `done(blob)`, `error(Error)`.
+ * Events: `state(recording)`, `done(blob)`, `error(failure)`.
  */
+/** @extends {Emitter<{state: [recording: boolean], done: [blob: Blob], error: [failure: Failure]}>} */
 export class SceneRecorder extends Emitter {
   #canvas;
   /** @type {MediaRecorder | null} */
@@ -31,6 +32,7 @@ export class SceneRecorder extends Emitter {
     const type = TYPES.find((candidate) => MediaRecorder.isTypeSupported(candidate));
     const stream = this.#canvas.captureStream(fps);
     const recorder = new MediaRecorder(stream, { mimeType: type, videoBitsPerSecond: 4_000_000 });
+    /** @type {Blob[]} */
     const chunks = [];
     recorder.addEventListener("dataavailable", (event) => event.data.size && chunks.push(event.data));
     recorder.addEventListener("error", (event) => {
@@ -56,7 +58,10 @@ export class SceneRecorder extends Emitter {
   }
 }
 
-/** The WebM with its duration written in (fix-webm-duration, loaded as a classic script); as it was if that fails. */
+/**
+ * The WebM with its duration written in (fix-webm-duration, loaded as a classic script); as it was if that fails.
+ * @param {Blob} blob @param {number} ms @returns {Promise<Blob>}
+ */
 function withDuration(blob, ms) {
   const fix = /** @type {any} */ (window).ysFixWebmDuration;
   return fix ? new Promise((resolve) => fix(blob, ms, resolve, { logger: false })) : Promise.resolve(blob);

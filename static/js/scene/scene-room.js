@@ -15,7 +15,16 @@ import { withDefaults } from "./layout.js";
  * composed canvas into the call instead of the camera (or stop), `status(text)`
  * for the scene's own status line, `photo(blob)`, `video(blob)` (a finished
  * recording), `error(failure)`.
+ *
+ * @typedef {import("./layout.js").Scene} Scene
+ * @typedef {import("../signaling.js").SceneState} SceneState
+ * @typedef {{isPrivate: boolean, alignFaces: boolean, aspect: string}} ViewState
+ * @typedef {{
+ *   shown: [shown: boolean], state: [state: ViewState], recording: [recording: boolean], share: [track: MediaStreamTrack | null],
+ *   status: [text: string], photo: [blob: Blob], video: [blob: Blob], error: [failure: Failure],
+ * }} SceneRoomEvents
  */
+/** @extends {Emitter<SceneRoomEvents>} */
 export class SceneRoom extends Emitter {
   #compositor;
   #editor;
@@ -29,7 +38,7 @@ export class SceneRoom extends Emitter {
   /** @type {MediaStreamTrack | null} */
   #shared = null;
   #analysingSelf = false;
-  /** @type {Record<string, object>} */
+  /** @type {Record<string, Scene>} */
   #examples = {};
 
   /**
@@ -63,7 +72,7 @@ export class SceneRoom extends Emitter {
     return this.#shown;
   }
 
-  /** What a view of the scene shows besides the canvas (the `state` event says when it changes). */
+  /** What a view of the scene shows besides the canvas (the `state` event says when it changes). @returns {ViewState} */
   get viewState() {
     const full = withDefaults(this.#sync.scene);
     return { isPrivate: this.#sync.isPrivate, alignFaces: full.alignFaces, aspect: `${full.canvas.width} / ${full.canvas.height}` };
@@ -74,7 +83,10 @@ export class SceneRoom extends Emitter {
     return this.#shared !== null;
   }
 
-  /** The scene schema and the example scenes, once loaded from the server. */
+  /**
+   * The scene schema and the example scenes, once loaded from the server.
+   * @param {{schema: import("./schema.js").SceneSchema, examples: Record<string, Scene>}} catalogue
+   */
   useCatalogue({ schema, examples }) {
     this.#editor.useSchema(schema);
     this.#examples = examples;
@@ -108,12 +120,12 @@ export class SceneRoom extends Emitter {
     this.#editor.restack(direction);
   }
 
-  /** The room's scene from the server. @param {{scene: object | null, version: number, by: string | null}} state */
+  /** The room's scene from the server. @param {SceneState} state */
   receive(state) {
     this.#sync.receive(state);
   }
 
-  /** Joined or rejoined: the room's scene as the server has it now. @param {{scene: object | null, version: number, by: string | null}} state */
+  /** Joined or rejoined: the room's scene as the server has it now. @param {SceneState} state */
   joined(state) {
     this.#sync.joined(state);
   }
@@ -198,6 +210,7 @@ export class SceneRoom extends Emitter {
     };
   }
 
+  /** @param {Scene} scene */
   #show(scene) {
     this.#compositor.setScene(scene);
     this.#editor.show(scene);
@@ -230,7 +243,7 @@ export class SceneRoom extends Emitter {
       const effects = entry?.effects ?? {};
       const anchoredToEyes = scene.overlays.some((overlay) => overlay.anchor?.participant === source.name && overlay.anchor.to === "eyes");
       this.#analysis.setFaceDetail(source.id, {
-        landmarks: drawing && Boolean(effects.landmarks || STICKERS[effects.sticker]?.anchor === "eyes" || anchoredToEyes),
+        landmarks: drawing && Boolean(effects.landmarks || STICKERS[effects.sticker ?? ""]?.anchor === "eyes" || anchoredToEyes),
         expressions: drawing && Boolean(effects.expression),
       }, "scene");
     }

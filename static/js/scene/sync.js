@@ -16,16 +16,23 @@ const MAX_RETRIES = 3;
  * Events: `change(scene, {by})` whenever the scene on show changes;
  * `refused(error)` when the server refused an edit (the scene on show goes
  * back to the room's).
+ *
+ * @typedef {import("./layout.js").Scene} Scene
+ * @typedef {import("../signaling.js").SceneState} SceneState
+ * @typedef {(scene: Scene) => Scene} Edit
  */
+/** @extends {Emitter<{change: [scene: Scene, info: {by: string | null}], refused: [failure: import("../failure.js").Failure]}>} */
 export class SceneSync extends Emitter {
   #send;
-  #shared = { scene: /** @type {object | null} */ (null), version: 0, by: /** @type {string | null} */ (null) };
-  /** @type {((scene: object) => object)[]} edits not yet confirmed by the server */
+  /** @type {SceneState} */
+  #shared = { scene: null, version: 0, by: null };
+  /** @type {Edit[]} edits not yet confirmed by the server */
   #pending = [];
   #inFlight = false;
-  #private = /** @type {object | null} */ (null);
+  /** @type {Scene | null} */
+  #private = null;
 
-  /** @param {(scene: object, version: number) => Promise<{version: number}>} send rejects with a Failure */
+  /** @param {(scene: Scene, version: number) => Promise<{version: number}>} send rejects with a Failure */
   constructor(send) {
     super();
     this.#send = send;
@@ -44,17 +51,17 @@ export class SceneSync extends Emitter {
     return this.#shared.version;
   }
 
-  /** The room's scene as the server has it (join reply, `scene` events, conflicts). */
+  /** The room's scene as the server has it (join reply, `scene` events, conflicts). @param {SceneState} state */
   receive({ scene, version, by }) {
     if (version < this.#shared.version) return;
     this.#shared = { scene, version, by };
     if (!this.isPrivate) this.emit("change", this.scene, { by });
   }
 
-  /** Edit the scene on show. @param {(scene: object) => object} edit */
+  /** Edit the scene on show. @param {Edit} edit */
   edit(edit) {
     if (this.isPrivate) {
-      this.#private = edit(this.#private);
+      this.#private = edit(/** @type {Scene} */ (this.#private));
       this.emit("change", this.#private, { by: "self" });
       return;
     }
@@ -73,7 +80,7 @@ export class SceneSync extends Emitter {
   /**
    * Joined (again): the server's scene replaces what was known. A server that
    * restarted has lost the room's scene; whoever had it gives it back.
-   * @param {{scene: object | null, version: number, by: string | null}} state
+   * @param {SceneState} state
    */
   joined(state) {
     const previous = this.#shared.scene;
@@ -101,7 +108,8 @@ export class SceneSync extends Emitter {
       // A newer scene from someone else may have arrived while this one was on its way.
       if (version > this.#shared.version) this.#shared = { scene, version, by: "self" };
       retries = 0;
-    } catch (error) {
+    } catch (caught) {
+      const error = /** @type {import("../failure.js").Failure} */ (caught); // what `send` rejects with
       // Someone else's edit came first: take theirs, and apply ours on top unless we tried enough.
       if (error.code === "version_conflict") this.#shared = { scene: error.reply.scene, version: error.reply.version, by: null };
       if (error.code === "version_conflict" && retries < MAX_RETRIES) {
@@ -117,6 +125,7 @@ export class SceneSync extends Emitter {
     this.#flush(retries);
   }
 
+  /** @returns {Scene} */
   #roomScene() {
     return this.#shared.scene ?? structuredClone(DEFAULT_SCENE);
   }
