@@ -3,10 +3,11 @@ import { roomFromInput, suggestRoomName, rememberName, rememberedName, rememberP
 
 const createForm = /** @type {HTMLFormElement} */ (document.getElementById("create-form"));
 const joinForm = /** @type {HTMLFormElement} */ (document.getElementById("join-form"));
-const joinError = document.getElementById("join-error");
+const joinError = /** @type {HTMLElement} */ (document.getElementById("join-error"));
+const createField = (/** @type {string} */ name) => /** @type {HTMLInputElement} */ (createForm.elements.namedItem(name));
 
-createForm.elements.namedItem("room").value = suggestRoomName();
-createForm.elements.namedItem("name").value = rememberedName();
+createField("room").value = suggestRoomName();
+createField("name").value = rememberedName();
 
 createForm.addEventListener("submit", (event) => {
   event.preventDefault();

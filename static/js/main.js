@@ -32,7 +32,13 @@ import { TileGrid } from "./ui/tiles.js";
 const QUALITY_POLL_MS = 2000;
 const STATS_REFRESH_MS = 500;
 
-/** @typedef {ReturnType<typeof createParts>} Parts */
+/**
+ * @typedef {ReturnType<typeof createParts>} Parts
+ * @typedef {Readonly<{state: RoomSession["state"], analysis: Analysis["describe"],
+ *   performance: () => {fps: number, longTasks: number[], delays: Record<string, number>},
+ *   engines: Analysis["engines"], scene: SceneRoom["describe"], snapshot: SceneRoom["snapshot"]}>} TestSurface
+ *   `window.ensemble` (types/globals.d.ts)
+ */
 
 function main() {
   const page = /** @type {HTMLElement} */ (document.getElementById("app"));
@@ -299,12 +305,12 @@ async function startMedia({ media, failures }, wanted) {
     await media.start(wanted);
     return true;
   } catch (failure) {
-    failures.report(failure);
+    failures.report(asFailure(failure, "media-failed")); // a Failure already (media.start)
     return false;
   }
 }
 
-/** @param {Parts} parts @param {string} kind @param {string} id */
+/** @param {Parts} parts @param {import("./ui/devices.js").DeviceKind} kind @param {string} id */
 function switchDevice({ media, failures }, kind, id) {
   media.useDevice(kind, id).catch((failure) => failures.report(failure));
 }
@@ -390,7 +396,10 @@ function wireScene({ scene, scenePanel, mesh, media, failures }) {
 
 /** Who the scene can show: you (once joined) and everyone with a video tile. @param {Parts} parts */
 function updateSceneSources({ mesh, tiles, session, scene }) {
-  const remote = mesh.peers().map((peer) => ({ id: peer.id, name: peer.name, video: tiles.get(peer.id)?.video })).filter((source) => source.video);
+  const remote = mesh.peers().flatMap((peer) => {
+    const video = tiles.get(peer.id)?.video;
+    return video ? [{ id: peer.id, name: peer.name, video }] : [];
+  });
   const self = tiles.get("self");
   scene.setSources(self ? [{ id: "self", name: session.self.name, video: self.video }, ...remote] : remote);
 }

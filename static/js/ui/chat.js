@@ -1,6 +1,9 @@
 import { Emitter } from "../emitter.js";
 
-/** The chat panel. Message text is always set as text, never parsed as HTML. Emits `send(text)`. */
+/**
+ * The chat panel. Message text is always set as text, never parsed as HTML. Emits `send(text)`.
+ * @extends {Emitter<{send: [text: string]}>}
+ */
 export class ChatPanel extends Emitter {
   #log;
   #form;
@@ -20,7 +23,7 @@ export class ChatPanel extends Emitter {
     });
   }
 
-  /** @param {{id: string, from: string, name: string, text: string, ts: number}} message @param {string} selfId */
+  /** @param {import("../signaling.js").ChatMessage} message @param {string} selfId */
   add(message, selfId) {
     if (this.#seen.has(message.id)) return; // history and live delivery may overlap after a rejoin
     this.#seen.add(message.id);

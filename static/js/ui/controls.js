@@ -5,7 +5,11 @@ import { fillDeviceSelect } from "./devices.js";
  * The call's control bar. Emits each button's `data-action` (`toggle-audio`,
  * `toggle-video`, `share-screen`, `toggle-scene`, `toggle-analysis`, `toggle-stats`, `copy-link`,
  * `leave`) and `device(kind, id)`.
+ *
+ * @typedef {import("./devices.js").DeviceKind} DeviceKind
+ * @typedef {"toggle-audio" | "toggle-video" | "share-screen" | "toggle-scene" | "toggle-analysis" | "toggle-stats" | "copy-link" | "leave"} Action
  */
+/** @extends {Emitter<Record<Action, []> & {device: [kind: DeviceKind, id: string]}>} */
 export class Controls extends Emitter {
   #nav;
 
@@ -14,12 +18,12 @@ export class Controls extends Emitter {
     super();
     this.#nav = nav;
     nav.addEventListener("click", (event) => {
-      const button = /** @type {HTMLElement} */ (event.target).closest("button[data-action]");
-      if (button) this.emit(button.dataset.action);
+      const button = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (event.target).closest("button[data-action]"));
+      if (button) this.emit(/** @type {Action} */ (button.dataset.action));
     });
     nav.addEventListener("change", (event) => {
       const select = /** @type {HTMLSelectElement} */ (event.target);
-      if (select.dataset.device) this.emit("device", select.dataset.device, select.value);
+      if (select.dataset.device) this.emit("device", /** @type {DeviceKind} */ (select.dataset.device), select.value);
     });
   }
 
@@ -45,24 +49,24 @@ export class Controls extends Emitter {
     this.#button("toggle-stats", "Stats", shown);
   }
 
-  /** @param {{audioinput: MediaDeviceInfo[], videoinput: MediaDeviceInfo[]}} devices @param {(kind: string) => string} selected */
+  /** @param {import("./devices.js").DeviceLists} devices @param {(kind: DeviceKind) => string} selected */
   setDevices(devices, selected) {
     for (const kind of /** @type {const} */ (["audioinput", "videoinput"])) {
-      fillDeviceSelect(this.#nav.querySelector(`select[data-device="${kind}"]`), devices[kind], selected(kind));
+      fillDeviceSelect(/** @type {HTMLSelectElement} */ (this.#nav.querySelector(`select[data-device="${kind}"]`)), devices[kind], selected(kind));
     }
   }
 
-  /** @param {string} action @param {string} label */
+  /** @param {Action} action @param {string} label */
   flash(action, label) {
-    const button = this.#nav.querySelector(`button[data-action="${action}"]`);
+    const button = /** @type {HTMLButtonElement} */ (this.#nav.querySelector(`button[data-action="${action}"]`));
     const original = button.textContent;
     button.textContent = label;
     setTimeout(() => (button.textContent = original), 1500);
   }
 
-  /** @param {string} action @param {string} label @param {boolean} pressed */
+  /** @param {Action} action @param {string} label @param {boolean} pressed */
   #button(action, label, pressed) {
-    const button = this.#nav.querySelector(`button[data-action="${action}"]`);
+    const button = /** @type {HTMLButtonElement} */ (this.#nav.querySelector(`button[data-action="${action}"]`));
     button.textContent = label;
     button.setAttribute("aria-pressed", String(pressed));
   }

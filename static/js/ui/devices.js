@@ -1,4 +1,9 @@
 /**
+ * @typedef {"audioinput" | "videoinput"} DeviceKind
+ * @typedef {Record<DeviceKind, MediaDeviceInfo[]>} DeviceLists cameras and microphones, for pickers
+ */
+
+/**
  * Fill a <select> with devices of one kind, keeping `selectedId` selected.
  * @param {HTMLSelectElement} select @param {MediaDeviceInfo[]} devices @param {string} selectedId
  */

@@ -5,7 +5,11 @@ import { DEFAULT_EFFECTS } from "./tile-effects.js";
 /**
  * A remote tile's effects menu: analysis on or off, background, face boxes,
  * landmarks, expression and a sticker. Emits `change(settings)`.
+ *
+ * @typedef {{analyse: boolean, background: string, colour: string, faceBoxes: boolean, landmarks: boolean,
+ *   expression: boolean, sticker: string}} MenuSettings
  */
+/** @extends {Emitter<{change: [settings: MenuSettings]}>} */
 export class EffectsMenu extends Emitter {
   element = document.createElement("details");
   #form = document.createElement("form");
@@ -45,6 +49,7 @@ export class EffectsMenu extends Emitter {
     }
   }
 
+  /** @returns {MenuSettings} */
   value() {
     const field = (/** @type {string} */ key) => /** @type {HTMLInputElement} */ (this.#form.elements.namedItem(key));
     return {

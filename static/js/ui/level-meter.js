@@ -1,5 +1,6 @@
 /** Shows the microphone level of a stream on a <meter>, about 20 times a second. */
 export class LevelMeter {
+  /** @type {AudioContext | null} */
   #context = null;
   #timer = 0;
   #meter;

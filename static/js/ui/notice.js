@@ -16,8 +16,8 @@ export class Notice {
     this.#element.className = `notice ${kind}`;
     this.#element.dataset.code = code;
     this.#element.dataset.subject = subject;
-    this.#element.querySelector(".notice-text").textContent = text;
-    const buttons = this.#element.querySelector(".notice-actions");
+    /** @type {HTMLElement} */ (this.#element.querySelector(".notice-text")).textContent = text;
+    const buttons = /** @type {HTMLElement} */ (this.#element.querySelector(".notice-actions"));
     buttons.replaceChildren(
       ...actions.map(({ label, run }) => {
         const button = document.createElement("button");

@@ -12,6 +12,7 @@ import { TileEffects } from "./tile-effects.js";
  *
  * Events: `error(failure)`.
  */
+/** @extends {Emitter<{error: [failure: import("../failure.js").Failure]}>} */
 export class RoomEffects extends Emitter {
   #analysis;
   #choice;

@@ -5,6 +5,7 @@ import { Emitter } from "../emitter.js";
  * "you left" page), the people count and the link state in the top bar.
  * Emits `rejoin` when the person asks to come back after leaving.
  */
+/** @extends {Emitter<{rejoin: []}>} */
 export class RoomView extends Emitter {
   #element;
   #prejoin;

@@ -4,7 +4,13 @@ import { Emitter } from "../emitter.js";
  * The scene's toolbar, JSON pane and canvas frame. Emits what the person asked
  * for: `example(name)`, `private(on)`, `align(on)`, `upload(file)`,
  * `restack(+1 | -1)`, `photo`, `record`, `share`.
+ *
+ * @typedef {{
+ *   example: [id: string], private: [on: boolean], align: [on: boolean], upload: [file: File], restack: [direction: number],
+ *   photo: [], record: [], share: [],
+ * }} ScenePanelEvents
  */
+/** @extends {Emitter<ScenePanelEvents>} */
 export class ScenePanel extends Emitter {
   #section;
 
@@ -13,7 +19,7 @@ export class ScenePanel extends Emitter {
     super();
     this.#section = section;
     section.addEventListener("click", (event) => {
-      const button = /** @type {HTMLElement} */ (event.target).closest("button[data-scene]");
+      const button = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (event.target).closest("button[data-scene]"));
       if (!button) return;
       const action = button.dataset.scene;
       if (action === "forward" || action === "backward") this.emit("restack", action === "forward" ? 1 : -1);
@@ -21,7 +27,7 @@ export class ScenePanel extends Emitter {
         const pane = this.#part("json-pane");
         pane.hidden = !pane.hidden;
         button.setAttribute("aria-pressed", String(!pane.hidden));
-      } else this.emit(action);
+      } else this.emit(/** @type {"photo" | "record" | "share"} */ (action)); // the toolbar's other buttons
     });
     section.addEventListener("change", (event) => {
       const input = /** @type {HTMLInputElement} */ (event.target);
@@ -73,6 +79,7 @@ export class ScenePanel extends Emitter {
     this.#part("status").textContent = text;
   }
 
+  /** @param {string} action @param {boolean} pressed @param {string} label */
   #press(action, pressed, label) {
     const button = this.#part(action);
     button.setAttribute("aria-pressed", String(pressed));

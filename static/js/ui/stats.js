@@ -1,4 +1,9 @@
-/** The stats overlay: per remote stream and model, engine, backend, inference time and rate. */
+/**
+ * The stats overlay: per remote stream and model, engine, backend, inference time and rate.
+ *
+ * @typedef {import("../effects/analysis.js").ModelInfo} ModelInfo
+ * @typedef {ReturnType<import("../effects/analysis.js").Analysis["describe"]>} StreamAnalysis
+ */
 export class StatsOverlay {
   #element;
 
@@ -17,13 +22,13 @@ export class StatsOverlay {
   }
 
   /**
-   * @param {{fps: number, longTasks: number[], delays: Record<string, number>, engines: Record<string, any>,
-   *   streams: Array<{name: string, analysis: any}>}} report
+   * @param {{fps: number, longTasks: number[], delays: Record<string, number>, engines: import("../effects/analysis.js").Engines,
+   *   streams: Array<{name: string, analysis: StreamAnalysis}>}} report
    */
   render({ fps, longTasks, delays, engines, streams }) {
     if (!this.visible) return;
     const table = document.createElement("table");
-    const row = (cells, header = false) => {
+    const row = (/** @type {string[]} */ cells, header = false) => {
       const tr = table.insertRow();
       for (const cell of cells) {
         const td = document.createElement(header ? "th" : "td");
@@ -33,7 +38,7 @@ export class StatsOverlay {
     };
     row(["stream", "model", "engine", "backend", "ms", "per s"], true);
     for (const { name, analysis } of streams) {
-      for (const model of ["mask", "faces"]) {
+      for (const model of /** @type {const} */ (["mask", "faces"])) {
         const engine = engines[model];
         row([
           name,
@@ -49,19 +54,22 @@ export class StatsOverlay {
     const worst = longTasks.length ? Math.max(...longTasks.slice(-50)) : 0;
     summary.textContent = `page ${fps} fps · longest recent main-thread task ${worst} ms · pause after each mask ${delays.mask ?? 0} ms, faces ${delays.faces ?? 0} ms`;
     const choices = document.createElement("p");
-    choices.textContent = ["mask", "faces"].map((model) => describeChoice(model, engines[model])).join(" · ");
+    choices.textContent = /** @type {const} */ (["mask", "faces"]).map((model) => describeChoice(model, engines[model])).join(" · ");
     this.#element.replaceChildren(summary, table, choices);
   }
 }
 
-/** " 128 of 224 px": the face detector's input for this stream's last result, and the most it may take. */
+/**
+ * " 128 of 224 px": the face detector's input for this stream's last result, and the most it may take.
+ * @param {string} model @param {ModelInfo} engine @param {StreamAnalysis} analysis
+ */
 function describeInput(model, engine, analysis) {
   if (model !== "faces" || !engine.inputSize) return "";
   const used = analysis?.faceInput;
   return used && used !== engine.inputSize ? ` ${used} of ${engine.inputSize} px` : ` ${engine.inputSize} px`;
 }
 
-/** "faces: wasm-threads (measured here: wasm-threads 45 ms, webgl 700 ms)", for one model. */
+/** "faces: wasm-threads (measured here: wasm-threads 45 ms, webgl 700 ms)", for one model. @param {string} model @param {ModelInfo | undefined} engine */
 function describeChoice(model, engine) {
   if (!engine) return `${model}: starting…`;
   const how = { measuring: "measuring the others", measured: "measured here", remembered: `measured here on ${engine.measuredAt?.slice(0, 10)}` }[engine.choice];

@@ -49,7 +49,7 @@ export class TileEffects {
     this.#drawFaces();
   }
 
-  /** A new result for this tile. @param {{results: Record<string, any>}} latest @param {"mask" | "faces"} model */
+  /** A new result for this tile. @param {{results: import("../effects/scheduler.js").Results}} latest @param {"mask" | "faces"} model */
   show(latest, model) {
     if (model === "mask") this.#updateMask(latest.results.mask?.mask ?? null);
     else {
@@ -69,7 +69,10 @@ export class TileEffects {
     this.#setMaskImage(replacing ? this.#maskUrl : "");
   }
 
-  /** Turn the newest mask into the video's mask image; while one is being encoded, later ones replace each other. */
+  /**
+   * Turn the newest mask into the video's mask image; while one is being encoded, later ones replace each other.
+   * @param {import("../effects/masks.js").PersonMask | null} mask
+   */
   #updateMask(mask) {
     if (!mask || !this.replacingBackground) return;
     this.#pendingMask = mask;

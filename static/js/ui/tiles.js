@@ -115,7 +115,7 @@ export class Tile {
     if (state !== "connected") this.setQuality({ quality: "unknown" });
   }
 
-  /** @param {{quality: string, rttMs?: number | null, lossPercent?: number, relayed?: boolean | null}} report */
+  /** @param {{quality: keyof typeof QUALITY_LABELS, rttMs?: number | null, lossPercent?: number, relayed?: boolean | null}} report */
   setQuality(report) {
     this.qualityDot.className = `quality ${report.quality}`;
     const details = report.rttMs != null ? ` (${report.rttMs} ms, ${report.lossPercent}% lost)` : "";
