@@ -12,25 +12,35 @@ const ENGINES = {
   bodypix: () => import("./engines/bodypix.js"),
 };
 
+/**
+ * This module's global scope, a dedicated worker's (the page's modules, this one included, are
+ * checked with the window's types: this is the part of the worker's that it uses).
+ * @type {{onmessage: ((event: MessageEvent) => void) | null, postMessage: (message: unknown, transfer?: Transferable[]) => void}}
+ */
+const scope = /** @type {any} */ (self);
+
+/** @type {import("./runner.js").Engine | null} made by `init`, the first message (runner.js) */
 let engine = null;
 
-self.onmessage = async ({ data }) => {
+scope.onmessage = async ({ data }) => {
   let frame = data.frame;
   try {
     if (data.type === "init") {
-      engine = new (await ENGINES[data.engine]()).Engine();
-      self.postMessage({ type: "ready", id: data.id, info: await engine.init(data.options) });
+      const made = /** @type {import("./runner.js").Engine} */ (new (await ENGINES[/** @type {keyof typeof ENGINES} */ (data.engine)]()).Engine());
+      engine = made;
+      scope.postMessage({ type: "ready", id: data.id, info: await made.init(data.options) });
     } else if (data.type === "probe") {
-      self.postMessage({ type: "probed", id: data.id, ms: await engine.probe() });
+      scope.postMessage({ type: "probed", id: data.id, ms: await /** @type {import("./runner.js").Engine} */ (engine).probe() });
     } else if (data.type === "run") {
       const start = performance.now();
       frame = await fitFrame(frame, data.size);
-      const result = await engine.run(frame, data.options);
+      const result = /** @type {{mask?: import("./masks.js").PersonMask}} */ (await /** @type {import("./runner.js").Engine} */ (engine).run(frame, data.options));
       const transfer = result.mask ? [result.mask.alpha.buffer] : [];
-      self.postMessage({ type: "result", id: data.id, result, ms: performance.now() - start }, transfer);
+      scope.postMessage({ type: "result", id: data.id, result, ms: performance.now() - start }, transfer);
     }
-  } catch (error) {
-    self.postMessage({ type: "error", id: data.id, error: { name: error.name, message: error.message } });
+  } catch (caught) {
+    const error = /** @type {Error} */ (caught);
+    scope.postMessage({ type: "error", id: data.id, error: { name: error.name, message: error.message } });
   } finally {
     frame?.close?.(); // ImageData has nothing to close
   }
