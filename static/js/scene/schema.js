@@ -4,12 +4,15 @@ import { Validator } from "/static/vendor/json-schema/index.js";
  * The scene schema (config/scene.schema.json, the same file the server checks
  * with) in the browser: `check` answers whether a scene is valid and, if not,
  * which field is wrong and why, in the server's words where they agree.
+ *
+ * @typedef {Record<string, any>} SchemaDocument JSON, walked here by JSON pointer
+ * @typedef {import("/static/vendor/json-schema/index.js").OutputUnit} OutputUnit one of cfworker's errors
  */
 export class SceneSchema {
   #schema;
   #validator;
 
-  /** @param {object} schema */
+  /** @param {SchemaDocument} schema */
   constructor(schema) {
     this.#schema = schema;
     this.#validator = new Validator(schema, "2020-12", false);
@@ -47,7 +50,7 @@ export class SceneSchema {
   }
 }
 
-/** `#/participants/0/scale` → `participants[0].scale` (the server's spelling). */
+/** `#/participants/0/scale` → `participants[0].scale` (the server's spelling). @param {string} location */
 export function fieldPath(location) {
   return pointerSteps(location).reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), "");
 }
@@ -61,11 +64,12 @@ function pointerSteps(location) {
     .map((part) => decodeURIComponent(part).replace(/~1/g, "/").replace(/~0/g, "~"));
 }
 
-/** What a reference within the schema (`#/$defs/image`) points to, or undefined. @param {object} schema @param {string} ref */
+/** What a reference within the schema (`#/$defs/image`) points to, or undefined. @param {SchemaDocument} schema @param {string} ref */
 function resolve(schema, ref) {
   return ref?.startsWith("#") ? pointerSteps(ref).reduce((node, step) => node?.[step], schema) : undefined;
 }
 
+/** @param {OutputUnit} error */
 function depth(error) {
   return error.instanceLocation.split("/").length * 10 + (error.keyword === "$ref" || error.keyword === "items" || error.keyword === "properties" ? 0 : 1);
 }
