@@ -11,7 +11,7 @@ SYSTEM_PACKAGES := chromium ffmpeg coturn redis-server nginx openssl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Static checks, one target each: `make lint` runs them all, and `make test` runs it
 # before any test, stopping at the first that fails. Add a checker by adding its target here.
-LINT := lint-python
+LINT := lint-js lint-python
 
 .PHONY: setup run lint $(LINT) test unit jsunit integration e2e bench bodypix system-packages clean
 
@@ -51,6 +51,10 @@ run: setup
 	$(PY) server.py
 
 lint: $(LINT)
+
+# The browser modules' JSDoc types (tsconfig.json says what is checked).
+lint-js: node_modules/.installed
+	node_modules/.bin/tsc -p tsconfig.json
 
 # ruff.toml says what is checked.
 lint-python: $(VENV)/.installed
