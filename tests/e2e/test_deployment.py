@@ -22,12 +22,11 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture
-def open_site_page(launch, page_errors):
+def open_site_page(launch):
     """Like open_page, for a site whose certificate the test made: this Chromium accepts it."""
 
     def open_(url, camera="bars"):
         page = launch(camera).new_page(viewport={"width": 1280, "height": 800}, ignore_https_errors=True)
-        page.on("pageerror", lambda error: page_errors.append(f"{url}: {error}"))
         page.goto(url)
         return page
 

