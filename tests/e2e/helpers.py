@@ -69,3 +69,31 @@ def wait_for_analysis(page, peer_id, faces=True, timeout=ANALYSIS_START_MS):
         timeout=timeout,
     )
     return analysis_of(page, peer_id)
+
+
+# The videos of a room page whose frames a test counts.
+REMOTE_VIDEO = ".tile:not(.self) video:not(.backdrop)"
+OWN_VIDEO = ".tile.self video:not(.backdrop)"
+
+
+def start_frame_count(page, video=REMOTE_VIDEO):
+    """Count the frames that `video` (the first remote one) presents from now on (requestVideoFrameCallback)."""
+    page.evaluate(
+        """selector => {
+            const video = document.querySelector(selector);
+            window.__presented = 0;
+            const tick = () => { window.__presented += 1; video.requestVideoFrameCallback(tick); };
+            video.requestVideoFrameCallback(tick);
+        }""",
+        video,
+    )
+
+
+def presented_frames(page):
+    return page.evaluate("() => window.__presented")
+
+
+def wait_frames(page, count, timeout=30_000):
+    """Until the video counted by start_frame_count has presented `count` more frames: time
+    measured in pictures that arrived, which is what the page had to work on meanwhile."""
+    page.wait_for_function("target => window.__presented >= target", arg=presented_frames(page) + count, timeout=timeout)

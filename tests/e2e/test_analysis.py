@@ -5,23 +5,26 @@ import math
 import pytest
 from playwright.sync_api import expect
 
-from tests.browsers import CHROMIUM, CLOSE_UPS, PHOTO_FACES, chromium_flags, make_photo_camera, make_slideshow_camera
+from tests.browsers import CLOSE_UPS, PHOTO_FACES, chromium_flags, make_photo_camera, make_slideshow_camera
 from tests.e2e.helpers import (
     ANALYSIS_START_MS,
     BACKENDS_MEASURED,
     analysis_of,
+    presented_frames,
     room_url,
+    start_frame_count,
     state,
     wait_connected,
     wait_for_analysis,
+    wait_frames,
 )
 from tests.servers import ROOT
 
 
 @pytest.fixture(scope="module")
-def viewer(playwright_driver, server, cameras):
+def viewer(chromium, server, cameras):
     """One browser that stays in room `photos` and analyses whoever joins (engines warm up once)."""
-    browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(cameras["bars"]))
+    browser = chromium(chromium_flags(cameras["bars"]))
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.goto(room_url(server, "photos", "Viewer", faces="ssd", analysis="on"))
     yield page
@@ -29,9 +32,9 @@ def viewer(playwright_driver, server, cameras):
 
 
 @pytest.mark.parametrize("photo", sorted(PHOTO_FACES))
-def test_faces_and_people_are_found_where_a_person_sees_them(photo, viewer, server, playwright_driver, tmp_path_factory):
+def test_faces_and_people_are_found_where_a_person_sees_them(photo, viewer, server, chromium, tmp_path_factory):
     camera = make_photo_camera(tmp_path_factory.getbasetemp(), photo)
-    sender = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(camera))
+    sender = chromium(chromium_flags(camera))
     try:
         page = sender.new_page()
         page.goto(room_url(server, "photos", photo, analysis="off"))
@@ -75,12 +78,12 @@ def test_faces_and_people_are_found_where_a_person_sees_them(photo, viewer, serv
         viewer.wait_for_function("() => window.ensemble.state().peers.length === 0", timeout=5000)
 
 
-def test_a_face_close_to_the_camera_is_found_with_a_smaller_input_and_a_group_at_the_full_one(server, playwright_driver, open_page, tmp_path):
+def test_a_face_close_to_the_camera_is_found_with_a_smaller_input_and_a_group_at_the_full_one(server, chromium, open_page, tmp_path):
     """TinyFaceDetector's input follows the faces: one person close to the camera is looked
     for at a fraction of the cost of the preset for small faces (416), and when the picture
     changes to a group the full preset finds all of them again."""
     camera = make_slideshow_camera(tmp_path, ["sample1-left", "sample1"], seconds=3)
-    sender = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(camera))
+    sender = chromium(chromium_flags(camera))
     try:
         sender.new_page().goto(room_url(server, "close-up", "Sender", analysis="off"))
         viewer = open_page(room_url(server, "close-up", "Viewer", faces="416", analysis="on"))
@@ -126,7 +129,8 @@ def test_frames_reach_the_models_in_the_colours_the_browser_shows(server, open_p
             const stream = await navigator.mediaDevices.getUserMedia({ video: true });
             const video = Object.assign(document.createElement('video'), { muted: true, srcObject: stream });
             await video.play();
-            await new Promise(done => setTimeout(done, 500));
+            // A few of the camera's pictures, not just its first.
+            for (let i = 0; i < 5; i++) await new Promise(done => video.requestVideoFrameCallback(done));
             const size = { width: 160, height: 120 };
             const frame = new VideoFrame(video);
             const format = frame.format;
@@ -156,13 +160,19 @@ def test_switching_analysis_off_for_a_tile_stops_it_and_the_page_switch_stops_al
     wait_connected(viewer, 1)
     sender_id = state(viewer)["peers"][0]["id"]
     wait_for_analysis(viewer, sender_id, faces=False)
+    # How many pictures of the video three masks take while analysis is on.
+    start_frame_count(viewer)
+    masks = analysis_of(viewer, sender_id)["results"]["mask"]
+    viewer.wait_for_function("([id, masks]) => window.ensemble.analysis(id).results.mask >= masks + 3", arg=[sender_id, masks])
+    three_masks = max(presented_frames(viewer), 3)
     menu = viewer.locator(".tile:not(.self) .tile-menu")
     menu.locator("summary").click()
     menu.get_by_label("Analyse this video").uncheck()
     assert analysis_of(viewer, sender_id)["enabled"] is False
-    frozen = analysis_of(viewer, sender_id)["mask"]
-    viewer.wait_for_timeout(1000)
-    assert analysis_of(viewer, sender_id)["mask"] == frozen
+    wait_frames(viewer, three_masks // 3)  # a mask under way when it was switched off has come in
+    frozen = analysis_of(viewer, sender_id)
+    wait_frames(viewer, 2 * three_masks)  # as long as six masks would take: none comes
+    assert analysis_of(viewer, sender_id)["results"] == frozen["results"] and analysis_of(viewer, sender_id)["mask"] == frozen["mask"]
     menu.get_by_label("Analyse this video").check()
     viewer.wait_for_function("id => window.ensemble.analysis(id).enabled", arg=sender_id)
     viewer.get_by_role("button", name="Analysis on").click()
@@ -189,9 +199,9 @@ BODYPIX_WEIGHTS = ROOT / "static/models/bodypix/model-stride16.json"
 
 
 @pytest.mark.skipif(not BODYPIX_WEIGHTS.exists(), reason="BodyPix weights are not installed (`make bodypix` downloads them once while online)")
-def test_bodypix_segments_the_people_when_its_weights_are_installed(server, open_page, playwright_driver, tmp_path):
+def test_bodypix_segments_the_people_when_its_weights_are_installed(server, open_page, chromium, tmp_path):
     camera = make_photo_camera(tmp_path, "sample3")
-    launch = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(camera))
+    launch = chromium(chromium_flags(camera))
     launch.new_page().goto(room_url(server, "bodypix-on", "Sender", analysis="off"))
     viewer = open_page(room_url(server, "bodypix-on", "Viewer", segmentation="bodypix", analysis="on"))
     wait_connected(viewer, 1)
@@ -201,20 +211,31 @@ def test_bodypix_segments_the_people_when_its_weights_are_installed(server, open
     launch.close()
 
 
-def test_without_workers_the_same_analysis_runs_on_the_main_thread(server, open_page):
-    open_page(room_url(server, "inline", "Sender", analysis="off"), "mandel")
+def test_without_workers_the_same_analysis_runs_on_the_main_thread(server, chromium, open_page, tmp_path):
+    """On the main thread too the person in a close-up is cut out and their face found."""
+    photo, _, face = CLOSE_UPS["sample1-left"]
+    sender = chromium(chromium_flags(make_photo_camera(tmp_path, "sample1-left")))
+    sender.new_page().goto(room_url(server, "inline", "Sender", analysis="off"))
     viewer = open_page(room_url(server, "inline", "Viewer", workers="off", analysis="on"))
     wait_connected(viewer, 1)
-    result = wait_for_analysis(viewer, state(viewer)["peers"][0]["id"])
+    sender_id = state(viewer)["peers"][0]["id"]
+    wait_for_analysis(viewer, sender_id)
+    viewer.wait_for_function("id => window.ensemble.analysis(id).faces.length > 0", arg=sender_id, timeout=20_000)
+    result = analysis_of(viewer, sender_id)
     assert result["where"] == {"mask": "main thread", "faces": "main thread"}
     assert result["engine"] == {"mask": "selfie", "faces": "face-api"}
-    assert 0 <= result["mask"]["coverage"] <= 1
+    [found] = result["faces"]
+    assert math.dist((found["x"] + found["width"] / 2, found["y"] + found["height"] / 2), face) < 0.09, (photo, found)
+    mask = result["mask"]
+    assert 0.15 < mask["coverage"] < 0.85, mask  # a person, not the whole picture nor nothing
+    box = mask["box"]
+    assert box["x"] <= face[0] <= box["x"] + box["width"] and box["y"] <= face[1] <= box["y"] + box["height"], mask
+    sender.close()
 
 
-def test_backends_are_timed_once_per_device_and_remembered(server, launch, open_page, page_errors):
+def test_backends_are_timed_once_per_device_and_remembered(server, launch, open_page):
     open_page(room_url(server, "backends", "Sender", analysis="off"), "mandel")
     context = launch("bars").new_context(viewport={"width": 1280, "height": 800})
-    context.on("weberror", lambda error: page_errors.append(str(error.error)))
     first = context.new_page()
     first.goto(room_url(server, "backends", "Viewer", analysis="on"))
     wait_connected(first, 1)
@@ -238,8 +259,12 @@ def test_backends_are_timed_once_per_device_and_remembered(server, launch, open_
     second = context.new_page()
     second.goto(room_url(server, "backends", "Viewer", analysis="on"))
     wait_connected(second, 1)
-    wait_for_analysis(second, state(second)["peers"][0]["id"])
-    second.wait_for_timeout(3000)
+    # Ten masks and five face searches in: the first visit had long been timing backends by then.
+    second.wait_for_function(
+        "id => { const r = window.ensemble.analysis(id)?.results; return r?.mask >= 10 && r?.faces >= 5; }",
+        arg=state(second)["peers"][0]["id"],
+        timeout=ANALYSIS_START_MS,
+    )
     remembered = second.evaluate("() => window.ensemble.engines()")
     for model in ("mask", "faces"):
         assert remembered[model]["choice"] == "remembered"

@@ -13,11 +13,13 @@ def notice(page, code):
 
 
 def test_a_full_room_says_so(server, open_page):
-    for number, camera in enumerate(["bars", "mandel", "life"]):
-        open_page(room_url(server, "packed", f"P{number}"), camera)
+    people = [open_page(room_url(server, "packed", f"P{number}"), camera) for number, camera in enumerate(["bars", "mandel", "life"])]
+    for page in people:  # all three are in before anyone else comes
+        page.wait_for_function("() => window.ensemble?.state().peers.length === 2")
     late = open_page(room_url(server, "packed", "Late"))
     assert "This room is full" in notice(late, "room_full")
     assert late.locator("#call").is_hidden()
+    assert sorted(peer["name"] for peer in state(people[0])["peers"]) == ["P1", "P2"]  # and nobody saw Late come
 
 
 def test_a_wrong_password_asks_for_the_right_one(server, open_page):

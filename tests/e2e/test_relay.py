@@ -48,8 +48,12 @@ def test_a_turn_server_refusing_the_sites_credentials_is_explained(coturn, open_
             text = notice.inner_text()
             assert f"Cannot connect to {other}" in text and f"turn:127.0.0.1:{coturn.port} answered “401 Unauthorized”" in text, text
             assert "TURN_SECRET" in text
-        # Nothing got through, and the tile says it is still trying rather than showing a frozen picture.
-        assert [peer["connectionState"] for peer in state(ada)["peers"]] != ["connected"]
+        # Nothing got through: Bob is listed but not connected, his tile has shown no picture at all,
+        # and it says it is still trying rather than showing a frozen one.
+        [peer] = state(ada)["peers"]
+        assert peer["name"] == "Bob" and peer["connectionState"] != "connected", peer
+        frames = "() => document.querySelector('.tile:not(.self) video:not(.backdrop)').getVideoPlaybackQuality().totalVideoFrames"
+        assert ada.evaluate(frames) == 0
         assert ada.locator(REMOTE_QUALITY).get_attribute("title") == "Connecting…"
         assert "ALLOCATE processed, success" not in coturn.log()
 
