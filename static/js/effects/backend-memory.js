@@ -24,7 +24,7 @@ export class BackendMemory {
 
   /**
    * The name of the software rasterizer standing in for a GPU here (SwiftShader, llvmpipe,
-   * Microsoft's basic renderer), else null. With one, GPU backends run 10–15× slower than
+   * Microsoft's basic renderer), else null. With one, GPU backends run 7–12× slower than
    * the CPU ones (docs/benchmarks.md), and merely timing them keeps every core busy for 15–20 s.
    */
   get softwareRenderer() {

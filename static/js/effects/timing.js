@@ -1,4 +1,15 @@
 /**
+ * The middle of `values` (the mean of the two middle ones for an even count), null for none.
+ * @param {number[]} values
+ */
+export function median(values) {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/**
  * Median milliseconds of `runs` calls of `run` (sync or async), after one warm-up call.
  * @param {() => unknown} run @param {number} runs
  */
@@ -10,6 +21,5 @@ export async function medianMs(run, runs) {
     await run();
     times.push(performance.now() - start);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  return /** @type {number} */ (median(times));
 }

@@ -1,5 +1,6 @@
 import { drawAnchored, drawFace, sharedImage } from "../effects/face-drawing.js";
 import { Emitter } from "../emitter.js";
+import { median } from "../effects/timing.js";
 import { paintMask } from "../effects/masks.js";
 import { largestFace, OVERLAY_SCALE, placePeople, withDefaults } from "./layout.js";
 
@@ -102,7 +103,8 @@ export class SceneCompositor extends Emitter {
   stats() {
     const now = performance.now();
     this.#frameTimes = this.#frameTimes.filter((time) => now - time < 2000);
-    return { fps: this.#frameTimes.length / 2, drawMs: median(this.#drawMs) };
+    const drawMs = median(this.#drawMs);
+    return { fps: this.#frameTimes.length / 2, drawMs: drawMs === null ? null : Math.round(drawMs * 10) / 10 };
   }
 
   /** Draw one frame now. */
@@ -232,8 +234,3 @@ function drawMirrored(context, image, { x, y, width, height, mirror }) {
   context.restore();
 }
 
-/** @param {number[]} values */
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length ? Math.round(sorted[Math.floor(sorted.length / 2)] * 10) / 10 : null;
-}

@@ -1,3 +1,5 @@
+import { median } from "../effects/timing.js";
+
 /**
  * Where everyone goes on the composed canvas: pure functions from a scene and
  * the people in the room to rectangles in canvas pixels. Nothing here draws.
@@ -138,8 +140,9 @@ export function alignFaces(placements, faces) {
     return [{ placement, centreX, eyes, faceWidth: face.width * placement.width, eyeLine: placement.y + eyes * placement.height }];
   });
   if (measured.length < 2) return;
-  const width = median(measured.map(({ faceWidth }) => faceWidth));
-  const line = median(measured.map(({ eyeLine }) => eyeLine));
+  // At least two values each, so neither median is null.
+  const width = /** @type {number} */ (median(measured.map(({ faceWidth }) => faceWidth)));
+  const line = /** @type {number} */ (median(measured.map(({ eyeLine }) => eyeLine)));
   for (const { placement, centreX, eyes, faceWidth } of measured) {
     const factor = width / faceWidth;
     const anchorX = placement.x + centreX * placement.width;
@@ -182,11 +185,4 @@ export function placementAt(placements, x, y) {
 /** @param {{name: string}} a @param {{name: string}} b */
 function byName(a, b) {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
-
-/** @param {number[]} values */
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
