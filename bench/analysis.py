@@ -16,7 +16,7 @@ bench/relay.py's members: each sends a picture as ready-made VP8 video (640
 px, 15 fps, camera noise) over real WebRTC, at almost no cost to this
 machine, so the two cores measure the one browser. `--pictures close-ups`:
 one person close to the camera in each stream, as webcams show people
-(tests/browsers.py CLOSE_UPS); `groups`: the whole demo photos, three to
+(harness/browsers.py CLOSE_UPS); `groups`: the whole demo photos, three to
 five small faces each. The viewer uses the default face preset (224) for both.
 """
 
@@ -31,10 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from bench.relay import relay_members  # noqa: E402
-from tests.browsers import CHROMIUM, CLOSE_UPS, PHOTO_FACES, chromium_flags, make_camera  # noqa: E402
+from harness.browsers import CHROMIUM, CLOSE_UPS, PHOTO_FACES, chromium_flags, make_camera  # noqa: E402
 
 PICTURES = {"close-ups": sorted(CLOSE_UPS), "groups": sorted(PHOTO_FACES)}
-from tests.servers import ServerProcess  # noqa: E402
+from harness.servers import ServerProcess  # noqa: E402
 
 ENGINE_TIMES = """async ([engine, options, runs, wanted]) => {
     const { startEngine } = await import('/static/js/effects/runner.js');

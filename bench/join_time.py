@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tests.browsers import CAMERA_SOURCES, CHROMIUM, chromium_flags, make_camera  # noqa: E402
-from tests.servers import ServerProcess  # noqa: E402
+from harness.browsers import CAMERA_SOURCES, CHROMIUM, chromium_flags, make_camera  # noqa: E402
+from harness.servers import ServerProcess  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -33,8 +33,8 @@ from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription  #
 from aiortc.contrib.media import MediaBlackhole  # noqa: E402
 from aiortc.sdp import candidate_from_sdp  # noqa: E402
 
-from ensemble.client import EnsembleClient  # noqa: E402
-from tests.browsers import framed_photo  # noqa: E402
+from ensemble_client import EnsembleClient  # noqa: E402
+from harness.browsers import framed_photo  # noqa: E402
 
 
 def make_video(folder, photo, fps):

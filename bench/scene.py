@@ -26,8 +26,8 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from bench.analysis import BACKENDS_CHOSEN, MEASURE  # noqa: E402
 from bench.relay import relay_members  # noqa: E402
-from tests.browsers import CHROMIUM, PHOTO_FACES, chromium_flags, make_photo_camera  # noqa: E402
-from tests.servers import ServerProcess  # noqa: E402
+from harness.browsers import CHROMIUM, PHOTO_FACES, chromium_flags, make_photo_camera  # noqa: E402
+from harness.servers import ServerProcess  # noqa: E402
 
 
 EVERYONE_MASKED = "() => ['self', ...window.ensemble.state().peers.map(p => p.id)].every(id => window.ensemble.analysis(id)?.mask)"

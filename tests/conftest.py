@@ -2,7 +2,7 @@ import pytest
 
 from ensemble import create_app
 from ensemble.settings import load_settings
-from tests.servers import RedisProcess
+from harness.servers import RedisProcess
 
 
 def make_settings(**changes):

@@ -4,8 +4,8 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
-from tests.browsers import CAMERA_SOURCES, CHROMIUM, chromium_flags, make_camera
-from tests.servers import ROOT, ServerProcess
+from harness.browsers import CAMERA_SOURCES, CHROMIUM, chromium_flags, make_camera
+from harness.servers import ROOT, ServerProcess
 
 ARTIFACTS = ROOT / "test-artifacts"
 

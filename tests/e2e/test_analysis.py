@@ -5,7 +5,8 @@ import math
 import pytest
 from playwright.sync_api import expect
 
-from tests.browsers import CLOSE_UPS, PHOTO_FACES, chromium_flags, make_photo_camera, make_slideshow_camera
+from harness.browsers import CLOSE_UPS, PHOTO_FACES, chromium_flags, make_photo_camera, make_slideshow_camera
+from harness.servers import ROOT
 from tests.e2e.helpers import (
     ANALYSIS_START_MS,
     BACKENDS_MEASURED,
@@ -18,7 +19,6 @@ from tests.e2e.helpers import (
     wait_for_analysis,
     wait_frames,
 )
-from tests.servers import ROOT
 
 
 @pytest.fixture(scope="module")

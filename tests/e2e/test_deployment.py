@@ -9,8 +9,8 @@ import urllib.request
 
 import pytest
 
+from harness.servers import Deployment
 from tests.e2e.helpers import room_url, state, wait_connected, wait_videos_playing
-from tests.servers import Deployment
 
 
 @pytest.fixture(scope="module")

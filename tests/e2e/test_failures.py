@@ -2,8 +2,8 @@
 
 import pytest
 
+from harness.servers import ServerProcess
 from tests.e2e.helpers import room_url, state, wait_connected, wait_videos_playing
-from tests.servers import ServerProcess
 
 
 def notice(page, code):

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from ensemble_client import EnsembleClient
+from harness.servers import ROOT, RedisProcess, ServerProcess
 from tests.e2e.helpers import room_url, state, wait_connected, wait_videos_playing
-from tests.servers import ROOT, RedisProcess, ServerProcess
 
 # Each process puts its members back at its next upkeep (every 2 s); the bound.
 RESTORE_BOUND_SECONDS = 10

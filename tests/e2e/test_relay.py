@@ -7,8 +7,8 @@ import socket
 
 import pytest
 
+from harness.servers import CoturnProcess, ServerProcess, free_port
 from tests.e2e.helpers import room_url, state, wait_connected, wait_videos_playing
-from tests.servers import CoturnProcess, ServerProcess, free_port
 
 REMOTE_QUALITY = ".tile:not(.self) .quality"
 

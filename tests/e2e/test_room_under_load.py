@@ -3,8 +3,8 @@
 In a module of its own, so that no browser of another test (the analysis tests keep a
 viewer open for their whole module) shares the two cores with these four pages."""
 
+from harness.servers import ServerProcess
 from tests.e2e.helpers import ANALYSIS_START_MS, BACKENDS_MEASURED, room_url, state, wait_connected, wait_for_analysis
-from tests.servers import ServerProcess
 
 MEASURE_RESPONSIVENESS = """seconds => {
     const ids = window.ensemble.state().peers.map(peer => peer.id);

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from ensemble_client import EnsembleClient
-from tests.browsers import DEMO_PHOTOS, PHOTO_FACES, chromium_flags, make_photo_camera, make_slideshow_camera
+from harness.browsers import DEMO_PHOTOS, PHOTO_FACES, chromium_flags, make_photo_camera, make_slideshow_camera
 from tests.e2e.helpers import ANALYSIS_START_MS, OWN_VIDEO, room_url, start_frame_count, wait_connected, wait_frames
 
 MAGENTA = (255, 0, 255)  # a background colour none of the photos has

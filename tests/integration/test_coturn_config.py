@@ -13,7 +13,7 @@ import time
 import pytest
 
 from ensemble.turn import turn_credentials
-from tests.servers import ShippedCoturnProcess, self_signed_certificate
+from harness.servers import ShippedCoturnProcess, self_signed_certificate
 
 MAGIC_COOKIE = 0x2112A442
 ALLOCATE, ALLOCATE_SUCCESS, ALLOCATE_ERROR = 0x0003, 0x0103, 0x0113

@@ -15,7 +15,7 @@ import websocket
 from PIL import Image
 
 from ensemble_client import EnsembleClient
-from tests.servers import Deployment, GunicornProcess, free_port
+from harness.servers import Deployment, GunicornProcess, free_port
 
 UPLOAD_MAX_BYTES = 5 * 1024 * 1024  # config/defaults.env
 

@@ -7,7 +7,7 @@ import urllib.request
 import pytest
 
 from ensemble_client import EnsembleClient, ProtocolReplyError
-from tests.servers import ServerProcess
+from harness.servers import ServerProcess
 
 
 @pytest.fixture(scope="module", params=["gevent", "eventlet", "threading"])

@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 from ensemble_client import EnsembleClient, ProtocolReplyError
-from tests.servers import ROOT, RedisProcess, ServerProcess, free_port
+from harness.servers import ROOT, RedisProcess, ServerProcess, free_port
 
 # The registry's heartbeat expiry (10 s) plus one upkeep round (2 s) and slack: the documented bound.
 SWEEP_BOUND_SECONDS = 15

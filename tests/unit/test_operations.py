@@ -10,8 +10,8 @@ from ensemble import create_app
 from ensemble.logs import JsonFormatter, TextFormatter
 from ensemble.rooms import RoomLimits, Unavailable
 from ensemble.rooms.redis import RedisRegistry
+from harness.servers import RedisProcess
 from tests.conftest import make_settings
-from tests.servers import RedisProcess
 
 
 def metrics(app):

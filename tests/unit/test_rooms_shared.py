@@ -10,7 +10,7 @@ import pytest
 
 from ensemble.rooms import RoomFull, RoomLimits, Unavailable
 from ensemble.rooms.redis import RedisRegistry, StoreUnreachable
-from tests.servers import RedisProcess, free_port
+from harness.servers import RedisProcess, free_port
 
 LIMITS = RoomLimits(max_peers=3, grace_seconds=60, chat_history=5)
 
