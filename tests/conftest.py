@@ -2,6 +2,7 @@ import pytest
 
 from ensemble import create_app
 from ensemble.settings import load_settings
+from ensemble_client import EnsembleClient
 from harness.servers import RedisProcess
 
 
@@ -49,6 +50,29 @@ def joined(connect):
         return client, reply
 
     return join
+
+
+@pytest.fixture
+def connect_client():
+    """`connect_client(url)`: a real Socket.IO client connected to `url`; all are closed after the test."""
+    opened = []
+
+    def connect(url):
+        client = EnsembleClient(url).connect()
+        opened.append(client)
+        return client
+
+    yield connect
+    for client in opened:
+        if client.connected:
+            client.close()
+
+
+@pytest.fixture(scope="module")
+def own_redis(tmp_path_factory):
+    """A redis-server for one test module, which it may stop, restart or empty."""
+    with RedisProcess(tmp_path_factory.mktemp("redis")) as process:
+        yield process
 
 
 @pytest.fixture(scope="session")

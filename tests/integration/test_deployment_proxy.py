@@ -14,7 +14,6 @@ import requests
 import websocket
 from PIL import Image
 
-from ensemble_client import EnsembleClient
 from harness.servers import Deployment, GunicornProcess, free_port
 
 UPLOAD_MAX_BYTES = 5 * 1024 * 1024  # config/defaults.env
@@ -32,18 +31,8 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture
-def clients(site):
-    opened = []
-
-    def open_client():
-        client = EnsembleClient(site.url).connect()
-        opened.append(client)
-        return client
-
-    yield open_client
-    for client in opened:
-        if client.connected:
-            client.close()
+def clients(site, connect_client):
+    return lambda: connect_client(site.url)
 
 
 def fetch(url, certificate=None, method="GET"):

@@ -6,7 +6,7 @@ import urllib.request
 
 import pytest
 
-from ensemble_client import EnsembleClient, ProtocolReplyError
+from ensemble_client import ProtocolReplyError
 from harness.servers import ServerProcess
 
 
@@ -19,18 +19,8 @@ def server(request, tmp_path_factory):
 
 
 @pytest.fixture
-def clients(server):
-    opened = []
-
-    def open_client():
-        client = EnsembleClient(server.url).connect()
-        opened.append(client)
-        return client
-
-    yield open_client
-    for client in opened:
-        if client.connected:
-            client.close()
+def clients(server, connect_client):
+    return lambda: connect_client(server.url)
 
 
 def test_the_server_runs_in_the_requested_mode(server):

@@ -21,15 +21,9 @@ RESTORE_BOUND_SECONDS = 10
 
 
 @pytest.fixture(scope="module")
-def redis(tmp_path_factory):
-    with RedisProcess(tmp_path_factory.mktemp("redis")) as process:
-        yield process
-
-
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory, redis):
+def servers(tmp_path_factory, own_redis):
     folder = tmp_path_factory.mktemp("servers")
-    processes = [ServerProcess(folder, redis_url=redis.url, max_peers_per_room=3, room_grace_seconds=60) for _ in range(3)]
+    processes = [ServerProcess(folder, redis_url=own_redis.url, max_peers_per_room=3, room_grace_seconds=60) for _ in range(3)]
     for process in processes:
         process.start()
     yield processes
@@ -40,20 +34,10 @@ def servers(tmp_path_factory, redis):
 
 
 @pytest.fixture
-def clients(servers):
+def clients(servers, connect_client):
     """`clients(n)`: n connected clients, the i-th on process i mod 3."""
-    opened = []
     spread = itertools.cycle(servers)
-
-    def open_clients(count):
-        made = [EnsembleClient(next(spread).url).connect() for _ in range(count)]
-        opened.extend(made)
-        return made
-
-    yield open_clients
-    for client in opened:
-        if client.connected:
-            client.close()
+    return lambda count: [connect_client(next(spread).url) for _ in range(count)]
 
 
 def health(server):
@@ -164,11 +148,11 @@ def test_a_member_of_a_killed_process_comes_back_through_another_at_once_with_na
         servers[1].start()
 
 
-def test_lost_redis_answers_unavailable_and_members_reach_each_other_after_it_returns_empty(clients, servers, redis):
+def test_lost_redis_answers_unavailable_and_members_reach_each_other_after_it_returns_empty(clients, servers, own_redis):
     ada, bob, cy = clients(3)
     for client, name in ((ada, "Ada"), (bob, "Bob"), (cy, "Cy")):
         client.join("weather", name)
-    redis.stop()
+    own_redis.stop()
     try:
         started = time.monotonic()
         with pytest.raises(ProtocolReplyError) as refused:
@@ -177,7 +161,7 @@ def test_lost_redis_answers_unavailable_and_members_reach_each_other_after_it_re
         status, answer = health(servers[0])
         assert status == 503 and answer["ok"] is False and "error" in answer
     finally:
-        redis.start()  # empty: no persistence
+        own_redis.start()  # empty: no persistence
     wait_until(lambda: health(servers[0])[0] == 200, RESTORE_BOUND_SECONDS, "healthz is 200 again")
     for client in (ada, bob, cy):
         client.wait_for("restored", timeout=RESTORE_BOUND_SECONDS)
@@ -203,8 +187,8 @@ def test_lost_redis_answers_unavailable_and_members_reach_each_other_after_it_re
 
 
 @pytest.mark.parametrize("async_mode", ["eventlet", "threading"])
-def test_the_other_async_modes_share_rooms_through_redis_too(async_mode, redis, tmp_path):
-    processes = [ServerProcess(tmp_path, async_mode=async_mode, redis_url=redis.url) for _ in range(2)]
+def test_the_other_async_modes_share_rooms_through_redis_too(async_mode, own_redis, tmp_path):
+    processes = [ServerProcess(tmp_path, async_mode=async_mode, redis_url=own_redis.url) for _ in range(2)]
     try:
         for process in processes:
             process.start()

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from ensemble_client import EnsembleClient
-from harness.servers import ROOT, RedisProcess, ServerProcess
+from harness.servers import ROOT, ServerProcess
 from tests.e2e.helpers import room_url, state, wait_connected, wait_videos_playing
 
 # Each process puts its members back at its next upkeep (every 2 s); the bound.
@@ -17,15 +17,9 @@ STAGE = json.loads((ROOT / "config/scenes/stage.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def redis(tmp_path_factory):
-    with RedisProcess(tmp_path_factory.mktemp("redis")) as process:
-        yield process
-
-
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory, redis):
+def servers(tmp_path_factory, own_redis):
     folder = tmp_path_factory.mktemp("servers")
-    processes = [ServerProcess(folder, redis_url=redis.url, max_peers_per_room=3, upload_folder=folder / "uploads") for _ in range(2)]
+    processes = [ServerProcess(folder, redis_url=own_redis.url, max_peers_per_room=3, upload_folder=folder / "uploads") for _ in range(2)]
     for process in processes:
         process.start()
     yield processes
@@ -35,7 +29,7 @@ def servers(tmp_path_factory, redis):
         assert "Traceback" not in process.log(), process.log()
 
 
-def test_two_browsers_on_two_processes_see_each_other_and_survive_redis_coming_back_empty(servers, redis, open_page):
+def test_two_browsers_on_two_processes_see_each_other_and_survive_redis_coming_back_empty(servers, own_redis, open_page):
     ada = open_page(room_url(servers[0], "two-processes", "Ada"))
     bob = open_page(room_url(servers[1], "two-processes", "Bob"), "mandel")
     for page, other in ((ada, "Bob"), (bob, "Ada")):
@@ -48,7 +42,7 @@ def test_two_browsers_on_two_processes_see_each_other_and_survive_redis_coming_b
     for page in (ada, bob):
         page.wait_for_function("() => window.ensemble.scene().scene.name === 'On stage'")
 
-    redis.restart()  # empty: the room, its members and its scene are gone from the store
+    own_redis.restart()  # empty: the room, its members and its scene are gone from the store
 
     # Both processes put their member back and the pages give the scene back, unasked.
     deadline = time.monotonic() + RESTORE_BOUND_SECONDS
