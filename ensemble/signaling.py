@@ -202,6 +202,10 @@ class Signaling:
 
         return self._answering(event, refuse)(*args)
 
+    def _sid_of(self, peer_id):
+        """The socket of one of this process's members (its own channel holds only it)."""
+        return next((sid for sid, _ in self._server.manager.get_participants("/", peer_channel(peer_id))), None)
+
     def _connection(self):
         return request.environ.get(CONNECTION_KEY)
 
@@ -242,6 +246,9 @@ class Signaling:
                 log.info("swept", extra={"fields": {"room": peer.room, "peer": peer.id}})
                 self._socketio.emit("peer-left", {"id": peer.id}, to=room_channel(peer.room))
             for peer in upkeep.restored:
+                # Taken for dead and swept, the room heard `peer-left`: it is back. (After Redis came
+                # back empty the others knew it all along, and take this as an update.)
+                self._socketio.emit("peer-joined", peer.public(), to=room_channel(peer.room), skip_sid=self._sid_of(peer.id))
                 self._socketio.emit("restored", {}, to=peer_channel(peer.id))
             if upkeep.restored:
                 log.warning("members put back into Redis: %d", len(upkeep.restored))

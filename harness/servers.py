@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import signal
 import socket
 import ssl
 import subprocess
@@ -54,6 +55,13 @@ class ChildProcess:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+
+    def pause(self):
+        """SIGSTOP: it holds its sockets but does nothing, as a stalled machine."""
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        self._process.send_signal(signal.SIGCONT)
 
     def kill(self):
         """SIGKILL: gone at once, as when its machine fails; nothing of it runs to clean up."""

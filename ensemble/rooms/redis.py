@@ -136,7 +136,7 @@ class RedisRegistry(RoomRegistry):
         self._heartbeat_expiry_ms = int(heartbeat_expiry * 1000)
         self._client = connect(url)
         try:
-            self._client.ping()
+            self._beat(self._clock())  # alive before the first member: a sweeper can tell when it stops
         except STORE_ERRORS as error:
             raise StoreUnreachable(f"Redis at {redacted(url)} cannot be reached: {error}") from None
         self._scripts = _load_scripts(self._client)
@@ -240,7 +240,7 @@ class RedisRegistry(RoomRegistry):
             salt, digest = hash_password(password, salt) if password else (b"", b"")
             reply = self._run(
                 "join", room, peer_id, self.process_id, *self._grace_args(), self._limits.max_peers,
-                replaces or "", resume_token or "", salt.hex(), digest.hex(), *candidates,
+                replaces or "", resume_token or "", salt.hex(), digest.hex(), self._heartbeat_expiry_ms, *candidates,
             )
             if reply[0] != "salt":
                 break
@@ -265,13 +265,11 @@ class RedisRegistry(RoomRegistry):
 
     def _upkeep(self):
         now = self._clock()
-        own = self._key("proc", self.process_id)
+        self._beat(now)
         with self._client.pipeline() as pipe:
-            pipe.set(own, now, px=self._heartbeat_expiry_ms)
-            pipe.sadd(self._key("procs"), self.process_id)
-            pipe.smembers(own + ":peers")
+            pipe.smembers(self._key("proc", self.process_id, "peers"))
             pipe.smembers(self._key("procs"))
-            _, _, stored, processes = pipe.execute()
+            stored, processes = pipe.execute()
         busy = set(self._joining)
         members = dict(self._members)
         gone = []
@@ -295,10 +293,19 @@ class RedisRegistry(RoomRegistry):
         self.health_state.succeeded()
         return Upkeep(gone, restored)
 
+    def _beat(self, now):
+        with self._client.pipeline() as pipe:
+            pipe.set(self._key("proc", self.process_id), now, px=self._heartbeat_expiry_ms)
+            pipe.sadd(self._key("procs"), self.process_id)
+            pipe.execute()
+
     def _restore(self, member):
         raw = _encode(member.peer, member.fold, self.process_id)
         return self._scripts["restore"](
-            args=[self._prefix, member.peer.id, member.fold, raw, self.process_id, member.salt, member.digest, member.peer.room]
+            args=[
+                self._prefix, member.peer.id, member.fold, raw, self.process_id, member.salt, member.digest,
+                member.peer.room, self._clock(), self._heartbeat_expiry_ms,
+            ]
         )
 
     def _grace_args(self):

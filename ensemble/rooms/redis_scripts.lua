@@ -53,9 +53,13 @@ local function forget_if_expired(room, now, grace_ms)
   end
 end
 
--- Put a peer (already encoded, with its `fold`) into a room that exists.
-local function add(room, id, fold, raw, process)
+-- Put a peer (already encoded, with its `fold`) into a room that exists. The process
+-- that serves it is alive right now: it beats here too, so a process that dies before
+-- its first heartbeat is still swept.
+local function add(room, id, fold, raw, process, now, beat_ms)
   local key = room_key(room)
+  redis.call("SET", P .. "proc:" .. process, now, "PX", beat_ms)
+  redis.call("SADD", P .. "procs", process)
   redis.call("SET", P .. "peer:" .. id, raw)
   redis.call("ZADD", key .. ":peers", redis.call("INCR", P .. "joins"), id)
   redis.call("HSET", key .. ":names", fold, id)
@@ -72,8 +76,8 @@ end
 
 --[[ join ]]
 -- ARGV: prefix, room, id, process, now, grace_ms, max_peers, replaces, resume token
---       ("" for this connection's own membership), salt, digest, then (fold, peer JSON)
---       for each name to try, the plain name first.
+--       ("" for this connection's own membership), salt, digest, heartbeat expiry (ms),
+--       then (fold, peer JSON) for each name to try, the plain name first.
 -- Returns {"ok", peer, left or "", {others}, {chat}, scene, version, by, salt, digest},
 -- {"salt", salt} when the password must be hashed with the room's salt, or {"error", code}.
 local room, id, process = ARGV[2], ARGV[3], ARGV[4]
@@ -123,9 +127,9 @@ if #others > 0 then
   end
   other_peers = redis.call("MGET", unpack(others))
 end
-for i = 12, #ARGV, 2 do
+for i = 13, #ARGV, 2 do
   if redis.call("HEXISTS", key .. ":names", ARGV[i]) == 0 then
-    add(room, id, ARGV[i], ARGV[i + 1], process)
+    add(room, id, ARGV[i], ARGV[i + 1], process, now, tonumber(ARGV[12]))
     local room_state = redis.call("HMGET", key, "scene", "version", "by", "salt", "digest")
     local chat = redis.call("LRANGE", key .. ":chat", 0, -1)
     return {"ok", ARGV[i + 1], left, other_peers, chat, unpack(room_state)}
@@ -180,7 +184,7 @@ return 1
 --[[ restore ]]
 -- A live peer whose membership Redis lost (restarted empty, or this process was
 -- taken for dead): put it back as it was. ARGV: prefix, id, fold, peer JSON,
--- process, salt, digest, room. Returns 1 if it was missing, 0 if it is there, -1 if
+-- process, salt, digest, room, now, heartbeat expiry (ms). Returns 1 if it was missing, 0 if it is there, -1 if
 -- its owner took it over on another connection (this process must forget it).
 local id, fold, raw, process, room = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[8]
 if redis.call("EXISTS", P .. "resumed:" .. id) == 1 then
@@ -192,7 +196,7 @@ end
 if redis.call("EXISTS", room_key(room)) == 0 then
   create_room(room, ARGV[6], ARGV[7])
 end
-add(room, id, fold, raw, process)
+add(room, id, fold, raw, process, tonumber(ARGV[9]), tonumber(ARGV[10]))
 return 1
 
 --[[ sweep ]]

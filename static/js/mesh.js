@@ -63,6 +63,7 @@ export class Mesh extends Emitter {
    * @param {PeerInfo} peer
    */
   addPeer(peer) {
+    if (peer.id === this.#selfId) return; // news of our own membership (put back after a store loss)
     const known = this.#peers.has(peer.id);
     const info = { id: peer.id, name: peer.name, media: { ...peer.media } };
     this.#peers.set(peer.id, info);

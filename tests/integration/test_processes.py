@@ -148,6 +148,23 @@ def test_a_member_of_a_killed_process_comes_back_through_another_at_once_with_na
         servers[1].start()
 
 
+def test_a_process_paused_past_its_heartbeat_is_swept_and_puts_its_members_back_when_it_wakes(clients, servers):
+    stay, sleeper = clients(2)  # on processes 0 and 1
+    stay.join("nap", "Stay")
+    reply = sleeper.join("nap", "Sleeper")
+    servers[1].pause()  # a stalled machine: its sockets stay open, its heartbeat stops
+    try:
+        assert stay.wait_for("peer-left", timeout=SWEEP_BOUND_SECONDS) == {"id": reply["id"]}
+    finally:
+        servers[1].resume()
+    back = stay.wait_for("peer-joined", match=lambda peer: peer["id"] == reply["id"], timeout=RESTORE_BOUND_SECONDS)
+    assert back["name"] == "Sleeper"
+    sleeper.wait_for("restored", timeout=RESTORE_BOUND_SECONDS)
+    assert sleeper.received("peer-joined") == [], "a member is not told of itself"
+    sleeper.signal(stay.id, "offer", {"type": "offer", "sdp": "awake"})
+    assert stay.wait_for("signal")["data"]["sdp"] == "awake"
+
+
 def test_lost_redis_answers_unavailable_and_members_reach_each_other_after_it_returns_empty(clients, servers, own_redis):
     ada, bob, cy = clients(3)
     for client, name in ((ada, "Ada"), (bob, "Bob"), (cy, "Cy")):

@@ -96,6 +96,17 @@ def test_a_stopped_process_is_swept_by_the_others(processes):
     assert stopping.process_id not in alive.others_alive()
 
 
+def test_a_process_that_dies_before_its_first_upkeep_is_swept_too(processes):
+    alive, short_lived = processes(2, heartbeat_expiry=0.5)
+    short_lived.join("p1", "r", "Ada")  # and never runs upkeep: killed right after start
+    deadline = time.monotonic() + 5
+    gone = []
+    while time.monotonic() < deadline and not gone:
+        gone = alive.upkeep().gone
+        time.sleep(0.1)
+    assert [peer.id for peer in gone] == ["p1"]
+
+
 def test_another_process_heartbeat_age_is_known(processes):
     first, second = processes(2)
     second.upkeep()
