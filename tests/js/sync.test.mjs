@@ -35,14 +35,14 @@ class FakeServer {
   }
 }
 
-/** A SceneSync on a fake server, with every `change` and `refused` event it emits. */
+/** A SceneSync on a fake server, with every `change` and `error` event it emits. */
 function sceneSync() {
   const server = new FakeServer();
   const sync = new SceneSync(server.send);
   const changes = [];
   const refusals = [];
   sync.on("change", (scene, { by }) => changes.push({ scene, by }));
-  sync.on("refused", (error) => refusals.push(error));
+  sync.on("error", (error) => refusals.push(error));
   return { server, sync, changes, refusals };
 }
 

@@ -57,7 +57,7 @@ export class SceneRoom extends Emitter {
     this.#analyse = analyse;
     compositor.on("drawn", () => editor.drawSelection());
     sync.on("change", (scene) => this.#show(scene));
-    sync.on("refused", (error) => this.emit("error", new Failure("scene-refused", `The scene edit was refused: ${error.message}`, { cause: error })));
+    sync.on("error", (error) => this.emit("error", new Failure("scene-refused", `The scene edit was refused: ${error.message}`, { cause: error })));
     editor.on("edit", (change) => sync.edit(change));
     recorder.on("state", (recording) => {
       this.emit("recording", recording);

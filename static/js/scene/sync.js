@@ -14,14 +14,14 @@ const MAX_RETRIES = 3;
  * move. In the private view edits stay in this browser.
  *
  * Events: `change(scene, {by})` whenever the scene on show changes;
- * `refused(error)` when the server refused an edit (the scene on show goes
+ * `error(failure)` when the server refused an edit (the scene on show goes
  * back to the room's).
  *
  * @typedef {import("./layout.js").Scene} Scene
  * @typedef {import("../signaling.js").SceneState} SceneState
  * @typedef {(scene: Scene) => Scene} Edit
  */
-/** @extends {Emitter<{change: [scene: Scene, info: {by: string | null}], refused: [failure: import("../failure.js").Failure]}>} */
+/** @extends {Emitter<{change: [scene: Scene, info: {by: string | null}], error: [failure: import("../failure.js").Failure]}>} */
 export class SceneSync extends Emitter {
   #send;
   /** @type {SceneState} */
@@ -116,7 +116,7 @@ export class SceneSync extends Emitter {
         retries += 1;
       } else {
         this.#pending = this.#pending.slice(edits.length);
-        this.emit("refused", error);
+        this.emit("error", error);
         if (!this.isPrivate) this.emit("change", this.scene, { by: null });
       }
     } finally {
