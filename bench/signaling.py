@@ -220,6 +220,7 @@ def _figures(target, rooms, peers, tallies, before, after, seconds):
         "server_rss_mb": sum(u.rss_bytes for u in after["servers"]) / 2**20,
         "redis_cpu": cpu_share(before["redis"], after["redis"], seconds) if after["redis"] else None,
         "generator_cpu": cpu_share(before["generators"], after["generators"], seconds),
+        "generator_rss_mb": sum(u.rss_bytes for u in after["generators"]) / 2**20,
         "machine_cpu": cpu_share(before["machine"], after["machine"], seconds),
     }
     ours = result["server_cpu"] + (result["redis_cpu"] or 0) + result["generator_cpu"]
