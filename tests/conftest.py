@@ -3,7 +3,7 @@ import pytest
 from ensemble import create_app
 from ensemble.settings import load_settings
 from ensemble_client import EnsembleClient
-from harness.servers import RedisProcess
+from harness.servers import RedisProcess, ServerProcess
 
 
 def make_settings(**changes):
@@ -66,6 +66,26 @@ def connect_client():
     for client in opened:
         if client.connected:
             client.close()
+
+
+@pytest.fixture(scope="module")
+def redis_servers(tmp_path_factory, own_redis):
+    """`redis_servers(n, **settings)`: n `python server.py` processes sharing `own_redis`, for the
+    module; stopped after it, and none may have logged a traceback."""
+    started = []
+
+    def start(count, **settings):
+        folder = tmp_path_factory.mktemp("servers")
+        processes = [ServerProcess(folder, redis_url=own_redis.url, **settings) for _ in range(count)]
+        for process in processes:
+            started.append(process.start())
+        return processes
+
+    yield start
+    for process in started:
+        process.stop()
+    for process in started:
+        assert "Traceback" not in process.log(), process.log()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from ensemble_client import EnsembleClient
-from harness.servers import ROOT, ServerProcess
+from harness.servers import ROOT
 from tests.e2e.helpers import room_url, state, wait_connected, wait_videos_playing
 
 # Each process puts its members back at its next upkeep (every 2 s); the bound.
@@ -17,16 +17,8 @@ STAGE = json.loads((ROOT / "config/scenes/stage.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory, own_redis):
-    folder = tmp_path_factory.mktemp("servers")
-    processes = [ServerProcess(folder, redis_url=own_redis.url, max_peers_per_room=3, upload_folder=folder / "uploads") for _ in range(2)]
-    for process in processes:
-        process.start()
-    yield processes
-    for process in processes:
-        process.stop()
-    for process in processes:
-        assert "Traceback" not in process.log(), process.log()
+def servers(redis_servers, tmp_path_factory):
+    return redis_servers(2, max_peers_per_room=3, upload_folder=tmp_path_factory.mktemp("uploads"))
 
 
 def test_two_browsers_on_two_processes_see_each_other_and_survive_redis_coming_back_empty(servers, own_redis, open_page):

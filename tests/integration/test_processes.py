@@ -21,16 +21,8 @@ RESTORE_BOUND_SECONDS = 10
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory, own_redis):
-    folder = tmp_path_factory.mktemp("servers")
-    processes = [ServerProcess(folder, redis_url=own_redis.url, max_peers_per_room=3, room_grace_seconds=60) for _ in range(3)]
-    for process in processes:
-        process.start()
-    yield processes
-    for process in processes:
-        process.stop()
-    for process in processes:
-        assert "Traceback" not in process.log(), process.log()
+def servers(redis_servers):
+    return redis_servers(3, max_peers_per_room=3, room_grace_seconds=60)
 
 
 @pytest.fixture
