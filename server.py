@@ -39,6 +39,7 @@ def main():
 
     from ensemble import create_app
     from ensemble.logs import setup_logging
+    from ensemble.process import settle_garbage_collector
     from ensemble.rooms.redis import StoreUnreachable
     from ensemble.settings import SettingsError, load_settings
 
@@ -51,6 +52,7 @@ def main():
         app = create_app(settings)
     except StoreUnreachable as error:
         sys.exit(f"ensemble: {error}")
+    settle_garbage_collector()
     logging.getLogger("ensemble").info(
         "serving on http://%s:%d (%s, rooms %s)", settings.host, settings.port, settings.async_mode,
         "in Redis" if settings.redis_url else "in memory",

@@ -103,6 +103,13 @@ def post_fork(server, worker):
     worker.load_wsgi = load_or_stop
 
 
+def post_worker_init(worker):
+    """The app is built: what every server process does then (ensemble/process.py)."""
+    from ensemble.process import settle_garbage_collector
+
+    settle_garbage_collector()
+
+
 def _stop(server, reason):
     logging.getLogger("ensemble").error("%s", reason)
     sys.exit(server.WORKER_BOOT_ERROR)  # gunicorn's "worker failed to boot": the master stops too
