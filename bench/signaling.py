@@ -70,7 +70,8 @@ class Target:
             redis = stack.enter_context(redis_server())
             settings["REDIS_URL"] = f"redis://127.0.0.1:{redis.port}/0"
         if self.kind.startswith("minimal"):
-            relay = python_server(self.kind, str(ROOT / "bench" / "minimal_relay.py"), python, cwd=ROOT, settings=settings)
+            script = str(ROOT / "bench" / "minimal_relay.py")
+            relay = python_server(self.kind, script, python, cwd=ROOT, settings=settings)
             return [stack.enter_context(relay)], redis
         count = 2 if self.kind == "redis2" else 1
         servers = [python_server(f"ensemble-{i}", "server.py", python, cwd=self.root, settings=settings)
@@ -274,7 +275,8 @@ def ratios(results, targets, sizes, base="memory"):
 def arguments():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", nargs="+", type=parse_size, default=[(50, 4), (100, 4)], help="ROOMSxPEERS")
-    parser.add_argument("--targets", nargs="+", type=Target.parse, default=[Target.parse(t) for t in TARGETS if t != "minimal-redis"])
+    parser.add_argument("--targets", nargs="+", type=Target.parse,
+                        default=[Target.parse(t) for t in TARGETS if t != "minimal-redis"])
     parser.add_argument("--rate", type=float, default=2.0, help="signals a second per peer")
     parser.add_argument("--seconds", type=float, default=25.0, help="measured window")
     parser.add_argument("--warmup", type=float, default=3.0)
