@@ -42,8 +42,16 @@ def create_app(settings=None, registry=None):
         registry = RedisRegistry(settings.redis_url, limits, health=health)
         options["client_manager"] = RedisQueue(settings.redis_url, health)
     registry = registry or MemoryRegistry(limits)
+    # One connection's events run one after another, in the greenlet that reads its
+    # socket: a signal cannot overtake an earlier one of the same sender while that
+    # one waits for Redis (python-socketio's default runs each in a greenlet of its own).
     socketio = SocketIO(
-        app, async_mode=settings.async_mode, max_http_buffer_size=MAX_MESSAGE_BYTES, serializer=AckAwarePacket, **options
+        app,
+        async_mode=settings.async_mode,
+        max_http_buffer_size=MAX_MESSAGE_BYTES,
+        serializer=AckAwarePacket,
+        async_handlers=False,
+        **options,
     )
     scenes = SceneSchema()
     app.extensions["ensemble"] = Signaling(socketio, registry, settings, scenes)

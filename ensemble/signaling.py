@@ -135,7 +135,9 @@ class Signaling:
         if target is None or target.room != sender.room or target.id == sender.id:
             raise ProtocolError("unknown_peer", f"No peer {signal.to!r} in your room.")
         message = {"from": sender.id, "kind": signal.kind, "data": signal.data}
-        self._socketio.emit("signal", message, to=peer_channel(target.id))
+        # A peer of this process is reached directly; publishing it to every process
+        # would cost each of them a decode for nothing.
+        self._socketio.emit("signal", message, to=peer_channel(target.id), ignore_queue=self._registry.serves(target.id))
         return {}
 
     def on_chat(self, connection, payload):

@@ -142,6 +142,11 @@ class RoomRegistry(ABC):
     # A registry shared by several processes overrides these.
     upkeep_seconds: float | None = None  # how often `upkeep` wants to run; None: never
 
+    def serves(self, peer_id) -> bool:
+        """Whether the peer is connected to this process, so an emit to it alone need not
+        go through the other processes."""
+        return True
+
     def upkeep(self) -> Upkeep:
         """Prove this process alive, sweep stopped ones, heal the shared store."""
         return Upkeep()

@@ -58,10 +58,17 @@ def redacted(url):
     return re.sub(r"//([^:@/]*):[^@/]*@", r"//\1:***@", url)
 
 
+# Connections one client keeps open at most; more operations at once wait for one.
+MAX_CONNECTIONS = 200
+
+
 def connect(url, **options):
-    """A client that gives up within about two seconds instead of hanging."""
+    """A client that gives up within about two seconds instead of hanging. Under a burst,
+    operations wait (up to the same two seconds) for a free connection: redis-py's plain
+    pool refuses the 101st at once ("Too many connections"), which read as Redis lost."""
     options = {"socket_connect_timeout": 2, "socket_timeout": 2, "retry": Retry(NoBackoff(), 1), "decode_responses": True, **options}
-    return redis.Redis.from_url(url, **options)
+    pool = redis.BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, timeout=2, **options)
+    return redis.Redis(connection_pool=pool)
 
 
 class StoreHealth:
@@ -199,6 +206,9 @@ class RedisRegistry(RoomRegistry):
                 return pipe.execute()[1]
 
         return self._store(count)
+
+    def serves(self, peer_id):
+        return peer_id in self._members
 
     def served(self):
         members = list(self._members.values())
