@@ -83,6 +83,7 @@ bench: setup system-packages
 	$(PY) bench/join_time.py
 	$(PY) bench/analysis.py
 	$(PY) bench/scene.py
+	$(PY) bench/signaling.py --sizes 50x4 100x4 --targets minimal memory redis redis2
 
 clean:
 	rm -rf $(VENV) $(TOOLS_VENV) node_modules static/vendor test-artifacts
