@@ -26,6 +26,7 @@ class ChildProcess:
 
     name = ""
     log_path: Path
+    stop_seconds = 5
     _process = None
 
     def command(self):
@@ -48,13 +49,13 @@ class ChildProcess:
         raise RuntimeError(f"{self.name} did not answer within {timeout} s:\n{self.log()}")
 
     def stop(self):
+        """SIGTERM, then SIGKILL if it has not ended after `stop_seconds`."""
         if self._process and self._process.poll() is None:
             self._process.terminate()
             try:
-                self._process.wait(5)
+                self._process.wait(self.stop_seconds)
             except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+                self.kill()
 
     def pause(self):
         """SIGSTOP: it holds its sockets but does nothing, as a stalled machine."""
@@ -232,14 +233,8 @@ class GunicornProcess(ServerProcess):
     def command(self):
         return [str(Path(sys.executable).parent / "gunicorn"), "-c", str(ROOT / "config" / "gunicorn.conf.py")]
 
-    def stop(self):
-        """SIGTERM, as systemd stops it: open websockets hold it for its graceful_timeout (5 s)."""
-        if self._process and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+    # Stopped with SIGTERM, as systemd stops it: open websockets hold it for its graceful_timeout (5 s).
+    stop_seconds = 15
 
 
 def self_signed_certificate(folder, host="127.0.0.1"):
