@@ -114,6 +114,7 @@ class Chat:
 class Media:
     audio: bool
     video: bool
+    screen: bool = False
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,8 @@ def parse_chat(payload):
 
 def parse_media(payload):
     payload = _object(payload)
-    return Media(_field(payload, "audio", bool), _field(payload, "video", bool))
+    screen = _field(payload, "screen", bool, optional=True) or False
+    return Media(_field(payload, "audio", bool), _field(payload, "video", bool), screen)
 
 
 def parse_scene(payload):

@@ -158,8 +158,8 @@ class Signaling:
 
     def on_media(self, connection, payload):
         media = protocol.parse_media(payload)
-        peer = self._registry.set_media(self._member(connection).id, media.audio, media.video)
-        update = {"id": peer.id, "audio": peer.audio, "video": peer.video}
+        peer = self._registry.set_media(self._member(connection).id, media.audio, media.video, media.screen)
+        update = {"id": peer.id, **peer.media()}
         self._socketio.emit("media", update, to=room_channel(peer.room), skip_sid=request.sid)
         return {}
 

@@ -55,9 +55,14 @@ class Peer:
     video: bool = True
     # Proves the membership is yours, to take it over from a connection that is gone.
     token: str = field(default="", repr=False)
+    # Sending a shared screen instead of the camera (pages pin it large).
+    screen: bool = False
 
     def public(self):
-        return {"id": self.id, "name": self.name, "media": {"audio": self.audio, "video": self.video}}
+        return {"id": self.id, "name": self.name, "media": self.media()}
+
+    def media(self):
+        return {"audio": self.audio, "video": self.video, "screen": self.screen}
 
 
 @dataclass(frozen=True)
@@ -120,8 +125,8 @@ class RoomRegistry(ABC):
         """The peer's current membership, or None."""
 
     @abstractmethod
-    def set_media(self, peer_id, audio, video) -> Peer:
-        """Record a peer's microphone and camera state."""
+    def set_media(self, peer_id, audio, video, screen=False) -> Peer:
+        """Record a peer's microphone and camera state, and whether it shares its screen."""
 
     @abstractmethod
     def add_chat(self, room, message) -> None:

@@ -71,10 +71,10 @@ class MemoryRegistry(RoomRegistry):
     def peer(self, peer_id):
         return self._peers.get(peer_id)
 
-    def set_media(self, peer_id, audio, video):
+    def set_media(self, peer_id, audio, video, screen=False):
         with self._lock:
             peer = self._member(peer_id)
-            peer = replace(peer, audio=audio, video=video)
+            peer = replace(peer, audio=audio, video=video, screen=screen)
             self._peers[peer_id] = self._rooms[peer.room].peers[peer_id] = peer
             return peer
 

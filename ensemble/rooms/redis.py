@@ -121,14 +121,14 @@ def _encode(peer, fold, process):
     return _json(
         {
             "id": peer.id, "room": peer.room, "name": peer.name, "fold": fold, "audio": peer.audio, "video": peer.video,
-            "process": process, "token": peer.token,
+            "screen": peer.screen, "process": process, "token": peer.token,
         }
     )
 
 
 def _decode(raw):
     data = json.loads(raw)
-    return Peer(data["id"], data["room"], data["name"], data["audio"], data["video"], data["token"])
+    return Peer(data["id"], data["room"], data["name"], data["audio"], data["video"], data["token"], data.get("screen", False))
 
 
 class RedisRegistry(RoomRegistry):
@@ -179,8 +179,8 @@ class RedisRegistry(RoomRegistry):
         raw = self._store(self._client.get, self._key("peer", peer_id))
         return _decode(raw) if raw else None
 
-    def set_media(self, peer_id, audio, video):
-        raw = self._run("media", peer_id, int(audio), int(video))
+    def set_media(self, peer_id, audio, video, screen=False):
+        raw = self._run("media", peer_id, int(audio), int(video), int(screen))
         if raw is None:
             raise NotJoined()
         peer = _decode(raw)

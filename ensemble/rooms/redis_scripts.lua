@@ -2,7 +2,7 @@
 -- section below, run by EVALSHA with every key derived from ARGV[1], the key
 -- prefix: one Redis holds the rooms (not a cluster).
 --
---   P.."peer:"..id         the peer as JSON {id, room, name, fold, audio, video, process, token}
+--   P.."peer:"..id         the peer as JSON {id, room, name, fold, audio, video, screen, process, token}
 --   P.."resumed:"..id      a peer taken over from another process (by its token): that
 --                          process must not put it back (expires)
 --   P.."room:"..r          hash: salt, digest (hex, "" without password), scene, version, by, emptied_at
@@ -142,7 +142,7 @@ return redis.error_reply("no free name among the candidates")
 return remove(ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
 
 --[[ media ]]
--- ARGV: prefix, id, audio, video ("1" or "0"). Returns the updated peer, or nil.
+-- ARGV: prefix, id, audio, video, screen ("1" or "0"). Returns the updated peer, or nil.
 local raw = redis.call("GET", P .. "peer:" .. ARGV[2])
 if not raw then
   return false
@@ -150,6 +150,7 @@ end
 local peer = cjson.decode(raw)
 peer.audio = ARGV[3] == "1"
 peer.video = ARGV[4] == "1"
+peer.screen = ARGV[5] == "1"
 raw = cjson.encode(peer)
 redis.call("SET", P .. "peer:" .. ARGV[2], raw)
 return raw

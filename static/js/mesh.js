@@ -2,7 +2,7 @@ import { Emitter } from "./emitter.js";
 import { PeerLink } from "./peer.js";
 
 /**
- * @typedef {{audio: boolean, video: boolean}} MediaState
+ * @typedef {{audio: boolean, video: boolean, screen?: boolean}} MediaState
  * @typedef {{id: string, name: string, media: MediaState}} PeerInfo
  * @typedef {import("./peer.js").SignalKind} SignalKind
  * @typedef {import("./peer.js").SignalData} SignalData
@@ -81,7 +81,7 @@ export class Mesh extends Emitter {
   updateMedia(id, media) {
     const peer = this.#peers.get(id);
     if (!peer) return;
-    peer.media = { audio: media.audio, video: media.video };
+    peer.media = { audio: media.audio, video: media.video, screen: Boolean(media.screen) };
     this.emit("peer-updated", peer);
   }
 

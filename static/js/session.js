@@ -4,7 +4,8 @@ import { Emitter } from "./emitter.js";
 const UNAVAILABLE_RETRY_MS = 2000;
 
 /**
- * @typedef {{name: string, password: string | null, media: {audio: boolean, video: boolean}}} JoinRequest
+ * @typedef {{audio: boolean, video: boolean, screen?: boolean}} MediaChoice
+ * @typedef {{name: string, password: string | null, media: MediaChoice}} JoinRequest
  * @typedef {import("./failure.js").Failure} Failure
  * @typedef {{joined: [reply: import("./signaling.js").JoinReply], left: [], error: [failure: Failure, info: {retrying: boolean}]}} SessionEvents
  */
@@ -89,10 +90,13 @@ export class RoomSession extends Emitter {
     this.emit("left");
   }
 
-  /** Tell the room our microphone and camera state (kept for rejoining too). @param {{audio: boolean, video: boolean}} media */
+  /**
+   * Tell the room our microphone and camera state and whether the video is a shared
+   * screen (kept for rejoining too). @param {MediaChoice} media
+   */
   async sendMedia(media) {
-    this.#request.media = { audio: media.audio, video: media.video };
-    if (this.joined) await this.#signaling.request("media", { audio: media.audio, video: media.video });
+    this.#request.media = { audio: media.audio, video: media.video, screen: Boolean(media.screen) };
+    if (this.joined) await this.#signaling.request("media", this.#request.media);
   }
 
   /** The read-only view behind `window.ensemble.state()`. */
@@ -110,7 +114,7 @@ export class RoomSession extends Emitter {
       reply = await this.#signaling.request("join", {
         room: this.#room,
         name,
-        media,
+        media: { audio: media.audio, video: media.video },
         ...(password ? { password } : {}),
         ...(this.#resume ? { resume: this.#resume } : {}),
       });
@@ -125,6 +129,8 @@ export class RoomSession extends Emitter {
     this.#self = { id: reply.id, name: reply.name };
     this.#mesh.start(reply.id, { iceServers: reply.iceServers, iceTransportPolicy: reply.iceTransportPolicy ?? "all" }, reply.peers);
     this.emit("joined", reply);
+    // A join carries the microphone and camera; a screen shared across a rejoin is said after it.
+    if (media.screen) this.sendMedia(media).catch(() => {});
     return true;
   }
 

@@ -61,7 +61,7 @@ def test_mute_and_camera_off_show_on_the_other_tiles(server, open_page):
     ada_tile = bob.locator(".tile:not(.self)")
     ada_tile.locator(".badge.muted").wait_for(state="visible", timeout=2000)
     ada_tile.locator(".badge.camera-off").wait_for(state="visible", timeout=2000)
-    assert state(bob)["peers"][0]["media"] == {"audio": False, "video": False}
+    assert state(bob)["peers"][0]["media"] == {"audio": False, "video": False, "screen": False}
     ada.get_by_role("button", name="Unmute").click()
     ada_tile.locator(".badge.muted").wait_for(state="hidden", timeout=2000)
 

@@ -48,7 +48,7 @@ def test_two_rooms_of_three_exchange_signals_chat_and_media_without_crosstalk(cl
             assert {offer["from"] for offer in offers} == ids - {client.id}
             assert client.wait_for("chat")["text"] == f"hello {room}"
         for client in (members[0], members[2]):
-            assert client.wait_for("media") == {"id": members[1].id, "audio": False, "video": True}
+            assert client.wait_for("media") == {"id": members[1].id, "audio": False, "video": True, "screen": False}
 
     for room, members in rooms.items():
         for client in members:

@@ -72,7 +72,7 @@ def test_two_rooms_over_three_processes_reach_exactly_their_own_members(clients)
             assert {offer["data"]["sdp"] for offer in offers} == {f"from {other}" for other in ids - {client.id}}
             assert client.wait_for("chat")["text"] == f"hello {room}"
         for client in (members[0], members[2]):
-            assert client.wait_for("media") == {"id": members[1].id, "audio": False, "video": True}
+            assert client.wait_for("media") == {"id": members[1].id, "audio": False, "video": True, "screen": False}
         for client in members[:2]:
             assert client.wait_for("scene")["version"] == 1
         # A peer in another room is not addressable, whichever process serves it.

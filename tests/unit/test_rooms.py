@@ -35,7 +35,7 @@ def test_first_joiner_creates_the_room_and_later_ones_see_earlier(registry):
     first = registry.join("p1", "r", "Ada")
     second = registry.join("p2", "r", "Grace", audio=False)
     assert first.others == [] and first.scene.version == 0
-    assert [peer.public() for peer in second.others] == [{"id": "p1", "name": "Ada", "media": {"audio": True, "video": True}}]
+    assert [peer.public() for peer in second.others] == [{"id": "p1", "name": "Ada", "media": {"audio": True, "video": True, "screen": False}}]
     assert registry.peer("p2").audio is False
 
 
@@ -123,7 +123,7 @@ def test_an_empty_room_survives_its_grace_period_then_is_forgotten(registry, clo
 def test_media_updates_are_kept(registry):
     registry.join("p1", "r", "Ada")
     registry.set_media("p1", False, False)
-    assert registry.join("p2", "r", "Bob").others[0].public()["media"] == {"audio": False, "video": False}
+    assert registry.join("p2", "r", "Bob").others[0].public()["media"] == {"audio": False, "video": False, "screen": False}
 
 
 @pytest.mark.parametrize(

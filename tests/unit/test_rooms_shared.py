@@ -69,9 +69,9 @@ def test_a_process_sees_members_chat_scene_and_media_from_another(processes):
     first.join("p1", "r", "Ada", password="pw")
     first.add_chat("r", {"text": "hi"})
     first.set_scene("r", {"a": 1}, 0, "p1")
-    first.set_media("p1", False, True)
+    first.set_media("p1", False, True, screen=True)
     joined = second.join("p2", "r", "Bob", password="pw")
-    assert [peer.public() for peer in joined.others] == [{"id": "p1", "name": "Ada", "media": {"audio": False, "video": True}}]
+    assert [peer.public() for peer in joined.others] == [{"id": "p1", "name": "Ada", "media": {"audio": False, "video": True, "screen": True}}]
     assert joined.chat == [{"text": "hi"}] and joined.scene.version == 1
     assert first.peer("p2").name == "Bob" and second.peer("p1").room == "r"
     assert first.served() == (1, 1) and second.served() == (1, 1)
@@ -121,7 +121,7 @@ def test_redis_restarted_empty_gets_each_process_members_back(tmp_path):
         second.join("p2", "r", "Bob", password="pw", audio=False)
         store.restart()
         assert sorted(peer.id for peer in first.upkeep().restored + second.upkeep().restored) == ["p1", "p2"]
-        assert first.peer("p2").public() == {"id": "p2", "name": "Bob", "media": {"audio": False, "video": True}}
+        assert first.peer("p2").public() == {"id": "p2", "name": "Bob", "media": {"audio": False, "video": True, "screen": False}}
         assert first.join("p3", "r", "Bob", password="pw").peer.name == "Bob (2)"
         with pytest.raises(Exception, match="password"):
             second.join("p4", "r", "Eve", password="guess")

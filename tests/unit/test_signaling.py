@@ -44,7 +44,7 @@ def test_join_answers_with_identity_peers_chat_scene_and_ice_servers(joined):
 def test_others_hear_about_a_joiner(joined):
     first, _ = joined(name="Ada")
     _, reply = joined(name="Grace", media={"audio": False, "video": True})
-    assert events(first, "peer-joined") == [{"id": reply["id"], "name": "Grace", "media": {"audio": False, "video": True}}]
+    assert events(first, "peer-joined") == [{"id": reply["id"], "name": "Grace", "media": {"audio": False, "video": True, "screen": False}}]
 
 
 def test_duplicate_names_get_a_suffix(joined):
@@ -182,10 +182,29 @@ def test_media_state_goes_to_the_others(joined):
     alice, alice_join = joined(name="Alice")
     bob, _ = joined(name="Bob")
     assert alice.emit("media", {"audio": False, "video": True}, callback=True) == {"ok": True}
-    assert events(bob, "media") == [{"id": alice_join["id"], "audio": False, "video": True}]
+    assert events(bob, "media") == [{"id": alice_join["id"], "audio": False, "video": True, "screen": False}]
     assert events(alice, "media") == []
     _, late = joined(name="Late")
-    assert {peer["name"]: peer["media"] for peer in late["peers"]}["Alice"] == {"audio": False, "video": True}
+    assert {peer["name"]: peer["media"] for peer in late["peers"]}["Alice"] == {"audio": False, "video": True, "screen": False}
+
+
+def test_a_shared_screen_is_announced_and_kept_for_latecomers(joined):
+    alice, alice_join = joined(name="Alice")
+    bob, _ = joined(name="Bob")
+    assert alice.emit("media", {"audio": True, "video": True, "screen": True}, callback=True) == {"ok": True}
+    assert events(bob, "media") == [{"id": alice_join["id"], "audio": True, "video": True, "screen": True}]
+    _, late = joined(name="Late")
+    assert {peer["name"]: peer["media"] for peer in late["peers"]}["Alice"]["screen"] is True
+
+
+def test_a_screen_flag_that_is_not_a_boolean_is_refused_and_changes_nothing(joined):
+    alice, _ = joined(name="Alice")
+    bob, _ = joined(name="Bob")
+    reply = alice.emit("media", {"audio": False, "video": True, "screen": "yes"}, callback=True)
+    assert error_code(reply) == "bad_request" and "'screen'" in reply["error"]["message"]
+    assert events(bob, "media") == []
+    _, late = joined(name="Late")
+    assert {peer["name"]: peer["media"] for peer in late["peers"]}["Alice"] == {"audio": True, "video": True, "screen": False}
 
 
 def test_scene_is_versioned_stored_and_broadcast(joined):
