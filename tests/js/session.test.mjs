@@ -116,10 +116,21 @@ test("after leaving, a reconnection joins nothing and a rejoin starts afresh wit
   signaling.emit("reconnected");
   await settled();
   assert.equal(signaling.joins, 1);
-  assert.deepEqual(room.request, { name: "Ada", password: null, media: { audio: false, video: true } });
+  assert.deepEqual(room.request, { name: "Ada", password: null, media: { audio: false, video: true, screen: false } });
   await room.retry();
   assert.equal(signaling.sent.at(-1).payload.resume, undefined, "a new membership, nothing to take over");
   assert.deepEqual(events.map(([name]) => name), ["joined", "left", "joined"]);
+});
+
+test("a screen shared across a rejoin is said to the room right after the join", async () => {
+  const { signaling, room } = session();
+  await room.join(ADA);
+  await room.sendMedia({ audio: true, video: true, screen: true });
+  signaling.emit("reconnected");
+  await settled();
+  const join = signaling.sent.findLast((sent) => sent.event === "join");
+  assert.deepEqual(join?.payload.media, { audio: true, video: true }, "a join carries no screen flag");
+  assert.deepEqual(signaling.sent.at(-1), { event: "media", payload: { audio: true, video: true, screen: true } });
 });
 
 test("leaving while a retry waits cancels it", async (t) => {
