@@ -1,19 +1,23 @@
 """Ensemble: rooms and WebRTC signaling for a composed multi-person video chat."""
 
+import functools
 import secrets
 
 from flask import Flask
 from flask_socketio import SocketIO
 
 from . import views
+from .guard import Guard
+from .offload import os_thread_runner
 from .queue import RedisQueue
-from .rooms import RoomLimits
+from .rooms import RoomLimits, hash_password
 from .rooms.memory import MemoryRegistry
 from .rooms.redis import RedisRegistry, StoreHealth
 from .scenes import SceneSchema
 from .settings import ROOT, load_settings
 from .signaling import AckAwarePacket, Signaling
 from .uploads import ImageStore
+from .wsgi import ClosingWebSockets, behind_proxies, origin_check
 
 # Large enough for a 64 KiB SDP or scene in JSON; larger frames close the socket.
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -36,12 +40,14 @@ def create_app(settings=None, registry=None):
         MAX_CONTENT_LENGTH=settings.upload_max_bytes + 64 * 1024,
     )
     limits = RoomLimits(settings.max_peers_per_room, settings.room_grace_seconds, settings.chat_history)
+    # A password's PBKDF2 (milliseconds of CPU) runs in an OS thread, not on the event loop.
+    hasher = functools.partial(os_thread_runner(settings.async_mode), hash_password)
     options = {}
     if registry is None and settings.redis_url:
         health = StoreHealth(settings.redis_url)
-        registry = RedisRegistry(settings.redis_url, limits, health=health)
+        registry = RedisRegistry(settings.redis_url, limits, health=health, hasher=hasher)
         options["client_manager"] = RedisQueue(settings.redis_url, health)
-    registry = registry or MemoryRegistry(limits)
+    registry = registry or MemoryRegistry(limits, hasher=hasher)
     # One connection's events run one after another, in the greenlet that reads its
     # socket: a signal cannot overtake an earlier one of the same sender while that
     # one waits for Redis (python-socketio's default runs each in a greenlet of its own).
@@ -51,11 +57,18 @@ def create_app(settings=None, registry=None):
         max_http_buffer_size=MAX_MESSAGE_BYTES,
         serializer=AckAwarePacket,
         async_handlers=False,
+        cors_allowed_origins=origin_check(settings.allowed_origins),
         **options,
     )
+    # Outermost first: the client's address and scheme, then the Socket.IO middleware.
+    app.wsgi_app = behind_proxies(ClosingWebSockets(app.wsgi_app), settings.trusted_proxy_hops)
     scenes = SceneSchema()
-    app.extensions["ensemble"] = Signaling(socketio, registry, settings, scenes)
+    guard = Guard(settings)
+    app.extensions["ensemble"] = Signaling(socketio, registry, settings, scenes, guard)
     app.extensions["ensemble.scenes"] = scenes
-    app.extensions["ensemble.images"] = ImageStore(settings.upload_path, settings.upload_max_bytes)
+    app.extensions["ensemble.guard"] = guard
+    app.extensions["ensemble.images"] = ImageStore(
+        settings.upload_path, settings.upload_max_bytes, settings.upload_quota_bytes, settings.upload_max_pixels
+    )
     app.register_blueprint(views.blueprint)
     return app

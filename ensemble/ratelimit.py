@@ -11,10 +11,18 @@ class TokenBucket:
 
     def take(self):
         """Spend one token; False when the bucket is empty."""
-        now = self._clock()
-        self._tokens = min(self._burst, self._tokens + (now - self._updated) * self._rate)
-        self._updated = now
+        self._refill()
         if self._tokens < 1:
             return False
         self._tokens -= 1
         return True
+
+    def full(self):
+        """Whether the bucket has refilled completely: nothing taken lately counts any more."""
+        self._refill()
+        return self._tokens >= self._burst
+
+    def _refill(self):
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._updated) * self._rate)
+        self._updated = now

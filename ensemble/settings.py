@@ -1,6 +1,7 @@
 """Settings: the environment, then `.env`, then config/defaults.env."""
 
 import os
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -14,6 +15,13 @@ ICE_TRANSPORT_POLICIES = ("all", "relay")
 LOG_FORMATS = ("text", "json")
 # Flask-SocketIO hands any other scheme to Kombu; ours speak to Redis itself.
 REDIS_SCHEMES = ("redis://", "rediss://")
+# What a browser sends as its Origin header: scheme://host[:port], nothing after it.
+ORIGIN = re.compile(r"https?://[^/\s?#]+")
+# Limits that must allow at least one of what they count.
+LIMITS = (
+    "connections_per_ip", "joins_per_ip_per_minute", "wrong_passwords_per_ip", "wrong_passwords_per_room",
+    "password_lockout_seconds", "flood_strikes", "uploads_per_minute", "uploads_per_ip_per_minute", "upload_max_pixels",
+)
 
 
 class SettingsError(ValueError):
@@ -45,6 +53,18 @@ class Settings:
     upload_max_bytes: int
     redis_url: str
     log_format: str
+    trusted_proxy_hops: int
+    allowed_origins: tuple[str, ...]
+    connections_per_ip: int
+    joins_per_ip_per_minute: float
+    wrong_passwords_per_ip: int
+    wrong_passwords_per_room: int
+    password_lockout_seconds: float
+    flood_strikes: int
+    uploads_per_minute: float
+    uploads_per_ip_per_minute: float
+    upload_quota_bytes: int
+    upload_max_pixels: int
 
     def __post_init__(self):
         if self.async_mode not in ASYNC_MODES:
@@ -65,6 +85,16 @@ class Settings:
             raise SettingsError("REDIS_URL must start with redis:// or rediss://")
         if self.upload_max_bytes < 1024:
             raise SettingsError("UPLOAD_MAX_BYTES must be at least 1024")
+        if self.trusted_proxy_hops < 0:
+            raise SettingsError("TRUSTED_PROXY_HOPS must not be negative")
+        for origin in self.allowed_origins:
+            if origin != "*" and not ORIGIN.fullmatch(origin):
+                raise SettingsError(f"ALLOWED_ORIGINS holds scheme://host[:port] origins or *, not {origin!r}")
+        for name in LIMITS:
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name.upper()} must be at least 1")
+        if self.upload_quota_bytes < self.upload_max_bytes:
+            raise SettingsError("UPLOAD_QUOTA_BYTES must be at least UPLOAD_MAX_BYTES")
 
     @property
     def upload_path(self):

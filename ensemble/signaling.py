@@ -5,6 +5,7 @@ Every handler answers through the acknowledgement with `{"ok": true, ...}` or
 acknowledgement gets errors as an `error` event instead (see docs/protocol.md).
 """
 
+import hmac
 import logging
 import secrets
 import time
@@ -17,11 +18,14 @@ from . import protocol
 from .metrics import Metrics
 from .protocol import ProtocolError
 from .ratelimit import TokenBucket
-from .rooms import NotJoined
+from .rooms import NotJoined, WrongPassword
 from .turn import ice_servers
 
 log = logging.getLogger(__name__)
 CONNECTION_KEY = "ensemble.connection"
+# How fast a connection's strikes (FLOOD_STRIKES) come back: a client that slows down when
+# told to keeps its connection.
+FLOOD_STRIKES_PER_SECOND = 1.0
 
 
 def room_channel(room):
@@ -40,15 +44,19 @@ def new_peer_id():
 class Connection:
     """What the server remembers about one socket, kept in its WSGI environ (one per connection)."""
 
+    address: str
     events: TokenBucket
     chats: TokenBucket
+    # Refused `rate_limited` answers still allowed before the connection is closed.
+    strikes: TokenBucket
     peer_id: str | None = None
 
 
 class Signaling:
-    def __init__(self, socketio, registry, settings, scenes, clock=time.monotonic, wall_clock=time.time):
+    def __init__(self, socketio, registry, settings, scenes, guard, clock=time.monotonic, wall_clock=time.time):
         self._socketio = socketio
         self._scenes = scenes
+        self._guard = guard
         self._server = socketio.server
         self._registry = registry
         self._settings = settings
@@ -79,30 +87,57 @@ class Signaling:
     # --- connection lifecycle -------------------------------------------------
 
     def on_connect(self, auth=None):
-        self.metrics.connected()
         settings = self._settings
+        address = request.remote_addr or ""
+        try:
+            self._guard.connect(address)
+        except ProtocolError as refused:
+            self.metrics.error(refused.code)
+            # python-socketio answers CONNECT_ERROR with this as its data; no disconnect follows.
+            raise ConnectionRefusedError(refused.reply()["error"]) from None
+        self.metrics.connected()
         request.environ[CONNECTION_KEY] = Connection(
+            address=address,
             events=TokenBucket(settings.events_per_second, settings.event_burst, self._clock),
             chats=TokenBucket(settings.chats_per_second, settings.chat_burst, self._clock),
+            strikes=TokenBucket(FLOOD_STRIKES_PER_SECOND, settings.flood_strikes, self._clock),
         )
 
     def on_disconnect(self, reason=None):
-        self.metrics.disconnected()
         connection = self._connection()
-        if connection is not None and connection.peer_id is not None:
+        if connection is None:
+            return
+        self.metrics.disconnected()
+        self._guard.disconnect(connection.address)
+        request.environ.pop(CONNECTION_KEY, None)
+        if connection.peer_id is not None:
             self._leave(connection)
+
+    def member(self, credential):
+        """The member whose join reply gave `credential` ("<id>:<token>", as the page sends it
+        in X-Ensemble-Member to prove it may upload), or ProtocolError."""
+        peer_id, _, token = (credential or "").partition(":")
+        peer = self._registry.peer(peer_id) if peer_id and len(peer_id) <= 64 else None
+        if peer is None or not peer.token or not hmac.compare_digest(peer.token.encode(), token.encode()):
+            raise ProtocolError("not_joined", "Only a member of a room may do this: send X-Ensemble-Member.", status=403)
+        return peer
 
     # --- events -------------------------------------------------------------
 
     def on_join(self, connection, payload):
         join = protocol.parse_join(payload)
+        self._guard.join(connection.address, join.room)
         peer_id, token = new_peer_id(), secrets.token_urlsafe(16)
         replaces, resume_token = connection.peer_id, None
         if replaces is None and join.resume is not None:
             replaces, resume_token = join.resume.id, join.resume.token
-        joined = self._registry.join(
-            peer_id, join.room, join.name, join.password, join.audio, join.video, replaces, token=token, resume_token=resume_token
-        )
+        try:
+            joined = self._registry.join(
+                peer_id, join.room, join.name, join.password, join.audio, join.video, replaces, token=token, resume_token=resume_token
+            )
+        except WrongPassword:
+            self._guard.wrong_password(connection.address, join.room)
+            raise
         if joined.left is not None:
             self._announce_departure(joined.left)
         connection.peer_id = peer_id
@@ -189,6 +224,8 @@ class Signaling:
                 return {"ok": True, **handler(connection, args[0] if args else None)}
             except ProtocolError as error:
                 self.metrics.error(error.code)
+                if error.code == "rate_limited" and connection is not None and not connection.strikes.take():
+                    self._disconnect_flooder(connection, event)
                 return error.reply()
             except Exception:
                 log.exception("event failed", extra={"fields": {"event": event}})
@@ -197,6 +234,13 @@ class Signaling:
 
         answer.__name__ = f"on_{event}"
         return _errors_as_events_without_ack(self._socketio, event, answer)
+
+    def _disconnect_flooder(self, connection, event):
+        """A client that goes on sending after `rate_limited` answers is cut off, told why first."""
+        log.warning("flooding: disconnected", extra={"fields": {"address": connection.address, "event": event}})
+        message = "Disconnected: too many events after being told to slow down."
+        self._socketio.emit("error", {"code": "rate_limited", "message": message, "event": event}, to=request.sid)
+        self._server.disconnect(request.sid)
 
     def on_unknown(self, event, *args):
         def refuse(connection, payload):

@@ -16,12 +16,12 @@ def turn_credentials(secret, label, now, ttl_seconds):
     return username, base64.b64encode(digest).decode()
 
 
-def ice_servers(settings, label, now):
-    """The RTCPeerConnection `iceServers` list for one client."""
+def ice_servers(settings, label, now, with_turn=True):
+    """The RTCPeerConnection `iceServers` list for one client; TURN only `with_turn` (members)."""
     servers = []
     if settings.stun_urls:
         servers.append({"urls": list(settings.stun_urls)})
-    if settings.turn_urls:
+    if settings.turn_urls and with_turn:
         if settings.turn_secret:
             username, credential = turn_credentials(settings.turn_secret, label, now, settings.turn_ttl_seconds)
         else:

@@ -4,10 +4,17 @@ Only what Pillow decodes completely as PNG, JPEG or WebP is kept, and what is
 kept is our own re-encoding (no metadata, no trailing bytes, orientation
 applied), stored under the SHA-256 of its bytes so the same picture is stored
 once and its URL never changes.
+
+A picture is decoded only if it has at most UPLOAD_MAX_PIXELS pixels (a JPEG is
+decoded at the smallest of its built-in reductions that still gives the stored
+size, so a large photo costs a quarter or less). The folder holds at most
+UPLOAD_QUOTA_BYTES: past it, the pictures used longest ago (stored or served)
+are removed. Several processes sharing the folder share the quota.
 """
 
 import hashlib
 import io
+import logging
 import os
 import re
 import tempfile
@@ -23,6 +30,7 @@ FORMATS = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"), "WEBP": (
 MAX_SIDE = 8192  # larger pictures are refused before decoding
 STORED_MAX_SIDE = 3840  # kept pictures are scaled down to this
 STORED_NAME = re.compile(r"[0-9a-f]{32}\.(png|jpg|webp)")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,9 +42,11 @@ class StoredImage:
 
 
 class ImageStore:
-    def __init__(self, folder, max_bytes):
+    def __init__(self, folder, max_bytes, quota_bytes=1 << 30, max_pixels=25_000_000):
         self.folder = Path(folder)
         self.max_bytes = max_bytes
+        self.quota_bytes = quota_bytes
+        self.max_pixels = max_pixels
 
     def path(self, name):
         """The stored file for a name from a URL, or None for anything that is not one."""
@@ -55,22 +65,64 @@ class ImageStore:
             raise ProtocolError("bad_request", "The file is empty.")
         if len(data) > self.max_bytes:
             raise self.too_large()
-        picture, kind = _decode(data)
+        picture, kind = _decode(data, self.max_pixels)
         extension, _ = FORMATS[kind]
         encoded = _encode(picture, kind)
         name = f"{hashlib.sha256(encoded).hexdigest()[:32]}.{extension}"
-        self.folder.mkdir(parents=True, exist_ok=True)
         target = self.folder / name
-        if not target.exists():
-            # Write beside the target and rename, so a half-written file is never served.
-            handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".part")
-            with os.fdopen(handle, "wb") as file:
-                file.write(encoded)
-            os.replace(temporary, target)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                self.touch(target)
+            else:
+                _write(target, encoded)
+        except OSError as error:
+            log.warning("upload not stored: %s", error, extra={"fields": {"folder": str(self.folder)}})
+            raise ProtocolError("unavailable", "The picture could not be stored; try again later.") from None
+        self._keep_within_quota(keep=target)
         return StoredImage(name, picture.width, picture.height, len(encoded))
 
+    def touch(self, path):
+        """Mark a stored picture as just used."""
+        try:
+            os.utime(path)
+        except OSError:
+            pass  # removed meanwhile by another process's quota: nothing is in use
 
-def _decode(data):
+    def _keep_within_quota(self, keep):
+        """Remove the pictures used longest ago until the folder is within its quota (never `keep`)."""
+        stored = []
+        for entry in os.scandir(self.folder):
+            if STORED_NAME.fullmatch(entry.name):
+                try:
+                    info = entry.stat()
+                except FileNotFoundError:
+                    continue
+                stored.append((info.st_mtime, info.st_size, Path(entry.path)))
+        total = sum(size for _, size, _ in stored)
+        for _, size, path in sorted(stored, key=lambda item: item[0]):
+            if total <= self.quota_bytes:
+                break
+            if path != keep:
+                path.unlink(missing_ok=True)
+                total -= size
+                log.info("upload removed for the quota", extra={"fields": {"name": path.name}})
+
+
+def _write(target, encoded):
+    """Write beside the target and rename, so a half-written file is never served; a write
+    that fails leaves nothing behind."""
+    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(encoded)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _decode(data, max_pixels):
     unreadable = ProtocolError("unsupported_image", "This file is not a PNG, JPEG or WebP picture.")
     try:
         with warnings.catch_warnings():
@@ -81,6 +133,10 @@ def _decode(data):
                     raise unreadable
                 if max(opened.size) > MAX_SIDE:
                     raise ProtocolError("too_large", f"Pictures may be at most {MAX_SIDE} pixels on a side.")
+                if kind == "JPEG":
+                    opened.draft(opened.mode, (STORED_MAX_SIDE, STORED_MAX_SIDE))  # decode reduced, if it can
+                if opened.size[0] * opened.size[1] > max_pixels:
+                    raise ProtocolError("too_large", f"Pictures may have at most {max_pixels / 1e6:g} million pixels.")
                 opened.load()  # a truncated file fails here
                 picture = ImageOps.exif_transpose(opened)
     except (ProtocolError, UnidentifiedImageError) as error:

@@ -15,6 +15,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 from prometheus_client import CONTENT_TYPE_LATEST
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from .headers import security_headers
 from .protocol import ROOM_NAME, ProtocolError
 from .turn import ice_servers
 
@@ -24,8 +25,16 @@ log = logging.getLogger(__name__)
 HTTP_ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
+# "<id>:<token>" of a membership, from its join reply: proves the request comes from a member.
+MEMBER_HEADER = "X-Ensemble-Member"
+
+
 def _settings():
     return current_app.config["ENSEMBLE_SETTINGS"]
+
+
+def _signaling():
+    return current_app.extensions["ensemble"]
 
 
 def _is_api(path):
@@ -50,13 +59,10 @@ def answer_failure(error):
 
 
 @blueprint.after_app_request
-def isolate_cross_origin(response):
-    """Cross-origin isolation lets the analysis use WASM threads (SharedArrayBuffer).
-
-    Everything the pages load is served from here, so nothing is blocked by it.
-    """
-    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    response.headers.setdefault("Cross-Origin-Embedder-Policy", "require-corp")
+def secure_headers(response):
+    """The headers of every response (ensemble/headers.py says why each is there)."""
+    for name, value in security_headers(request.host).items():
+        response.headers.setdefault(name, value)
     return response
 
 
@@ -89,8 +95,12 @@ def metrics():
 
 @blueprint.get("/api/ice-servers")
 def api_ice_servers():
+    """STUN for anyone; TURN credentials only for a member (X-Ensemble-Member), as in its join reply."""
     settings = _settings()
-    return jsonify(iceServers=ice_servers(settings, secrets.token_urlsafe(9), time.time()), iceTransportPolicy=settings.ice_transport_policy)
+    credential = request.headers.get(MEMBER_HEADER)
+    member = _signaling().member(credential) if credential is not None else None
+    servers = ice_servers(settings, member.id if member else secrets.token_urlsafe(9), time.time(), with_turn=member is not None)
+    return jsonify(iceServers=servers, iceTransportPolicy=settings.ice_transport_policy)
 
 
 @blueprint.get("/api/scene-schema")
@@ -106,8 +116,11 @@ def api_scenes():
 
 @blueprint.post("/api/backgrounds")
 def api_upload_background():
-    """One picture in the form field `image`; answers its URL, or a structured error."""
+    """One picture in the form field `image` from a member of a room (X-Ensemble-Member);
+    answers its URL, or a structured error."""
     store = current_app.extensions["ensemble.images"]
+    member = _signaling().member(request.headers.get(MEMBER_HEADER))
+    current_app.extensions["ensemble.guard"].upload(request.remote_addr or "", member.id)
     try:
         upload = request.files.get("image")
     except RequestEntityTooLarge:
@@ -121,8 +134,10 @@ def api_upload_background():
 
 @blueprint.get("/uploads/<name>")
 def uploaded(name):
-    path = current_app.extensions["ensemble.images"].path(name)
+    images = current_app.extensions["ensemble.images"]
+    path = images.path(name)
     if path is None:
         abort(404)
+    images.touch(path)  # in use: the last to be removed when the folder is over its quota
     # The name is the content's hash: the file never changes.
     return send_file(path, max_age=365 * 24 * 3600, conditional=True)

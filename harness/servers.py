@@ -80,12 +80,20 @@ class ChildProcess:
         self.stop()
 
 
+# Every client of a test comes from 127.0.0.1: the per-address limits would count a whole
+# test suite as one person. Tests of those limits (and bench/signaling.py's row with the
+# limits at their defaults) give their own values, which win over these.
+LOOPBACK_LIMITS = {"connections_per_ip": 100_000, "joins_per_ip_per_minute": 100_000, "uploads_per_ip_per_minute": 100_000}
+
+
 class ServerProcess(ChildProcess):
-    """`python server.py` in a child process; its log is kept for inspection."""
+    """`python server.py` in a child process; its log is kept for inspection. The per-address
+    limits are LOOPBACK_LIMITS unless `settings` say otherwise."""
 
     name = "server"
 
     def __init__(self, log_dir, async_mode="gevent", port=None, **settings):
+        settings = {**LOOPBACK_LIMITS, **settings}
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(log_dir) / f"server-{async_mode}-{self.port}.log"
@@ -336,7 +344,8 @@ class Deployment:
     def __init__(self, folder, processes=2, **settings):
         self.folder = Path(folder)
         self.redis = RedisProcess(self.folder)
-        settings = {"upload_folder": self.folder / "uploads", **settings}
+        # nginx is the one proxy in front of the processes (docs/deployment.md's .env).
+        settings = {"upload_folder": self.folder / "uploads", "trusted_proxy_hops": 1, **settings}
         self.servers = [GunicornProcess(self.folder, redis_url=self.redis.url, **settings) for _ in range(processes)]
         self.certificate, key = self_signed_certificate(self.folder)
         self.webroot = self.folder / "webroot"

@@ -29,40 +29,58 @@ class _Room:
     scene: SceneState = field(default_factory=SceneState)
     emptied_at: float | None = None
 
-    def admits(self, password):
+    def admits(self, digest):
+        """Whether a digest made with this room's salt (None without a password) opens it."""
         if self.password is None:
             return True
-        salt, digest = self.password
-        return password is not None and hmac.compare_digest(hash_password(password, salt)[1], digest)
+        return digest is not None and hmac.compare_digest(digest, self.password[1])
 
 
 class MemoryRegistry(RoomRegistry):
-    def __init__(self, limits=None, clock=time.monotonic):
+    def __init__(self, limits=None, clock=time.monotonic, hasher=hash_password):
+        """`hasher(password, salt)` is hash_password, or something running it off the event loop."""
         self._limits = limits or RoomLimits()
         self._clock = clock
+        self._hasher = hasher
         self._lock = threading.Lock()
         self._rooms = {}
         self._peers = {}
 
     def join(self, peer_id, room, name, password=None, audio=True, video=True, replaces=None, *, token="", resume_token=None):
-        with self._lock:
-            self._forget_expired_rooms()
-            if resume_token is not None and not self._owns(replaces, resume_token):
-                replaces = None
-            state = self._rooms.get(room)
-            if state is not None:
-                self._check_entry(state, replaces, password)
-            left = self._remove(replaces) if replaces else None
-            if state is None:
-                state = _Room(chat=deque(maxlen=self._limits.chat_history))
-                state.password = hash_password(password) if password else None
-                self._rooms[room] = state
-            others = list(state.peers.values())
-            peer = Peer(peer_id, room, unique_name(name, [p.name for p in others]), audio, video, token)
-            state.peers[peer_id] = peer
-            state.emptied_at = None
-            self._peers[peer_id] = peer
-            return Joined(peer, others, list(state.chat), state.scene, left)
+        # The password is hashed outside the lock (it takes milliseconds) with the salt of the
+        # room as it was then; if the room was made or forgotten meanwhile, hash again.
+        while True:
+            with self._lock:
+                self._forget_expired_rooms()
+                seen = self._rooms.get(room)
+            hashed = self._hash(password, seen)
+            with self._lock:
+                self._forget_expired_rooms()
+                if self._rooms.get(room) is seen:
+                    return self._join(peer_id, room, name, hashed, audio, video, replaces, token, resume_token)
+
+    def _hash(self, password, state):
+        """(salt, digest) of the password for this room (a new salt for a room to make), or None."""
+        if not password or (state is not None and state.password is None):
+            return None
+        return self._hasher(password, state.password[0] if state is not None else None)
+
+    def _join(self, peer_id, room, name, hashed, audio, video, replaces, token, resume_token):
+        if resume_token is not None and not self._owns(replaces, resume_token):
+            replaces = None
+        state = self._rooms.get(room)
+        if state is not None:
+            self._check_entry(state, replaces, hashed[1] if hashed else None)
+        left = self._remove(replaces) if replaces else None
+        if state is None:
+            state = _Room(chat=deque(maxlen=self._limits.chat_history), password=hashed)
+            self._rooms[room] = state
+        others = list(state.peers.values())
+        peer = Peer(peer_id, room, unique_name(name, [p.name for p in others]), audio, video, token)
+        state.peers[peer_id] = peer
+        state.emptied_at = None
+        self._peers[peer_id] = peer
+        return Joined(peer, others, list(state.chat), state.scene, left)
 
     def leave(self, peer_id):
         with self._lock:
@@ -99,8 +117,8 @@ class MemoryRegistry(RoomRegistry):
         with self._lock:
             return sum(1 for state in self._rooms.values() if state.peers), len(self._peers)
 
-    def _check_entry(self, state, replaces, password):
-        if not state.admits(password):
+    def _check_entry(self, state, replaces, digest):
+        if not state.admits(digest):
             raise WrongPassword()
         if len(state.peers.keys() - {replaces}) >= self._limits.max_peers:
             raise RoomFull(self._limits.max_peers)

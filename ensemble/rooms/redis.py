@@ -134,8 +134,13 @@ def _decode(raw):
 class RedisRegistry(RoomRegistry):
     upkeep_seconds = HEARTBEAT_SECONDS
 
-    def __init__(self, url, limits=None, clock=time.time, prefix="ensemble:", health=None, heartbeat_expiry=HEARTBEAT_EXPIRY_SECONDS):
+    def __init__(
+        self, url, limits=None, clock=time.time, prefix="ensemble:", health=None, heartbeat_expiry=HEARTBEAT_EXPIRY_SECONDS,
+        hasher=hash_password,
+    ):
+        """`hasher(password, salt)` is hash_password, or something running it off the event loop."""
         self._limits = limits or RoomLimits()
+        self._hasher = hasher
         self._clock = clock
         self._prefix = prefix
         self.health_state = health or StoreHealth(url)
@@ -247,7 +252,7 @@ class RedisRegistry(RoomRegistry):
         # The room's salt, if a member here knows it; else Redis says it after one try.
         salt = next((bytes.fromhex(member.salt) for member in list(self._members.values()) if member.peer.room == room and member.salt), None)
         for _ in range(2):
-            salt, digest = hash_password(password, salt) if password else (b"", b"")
+            salt, digest = self._hasher(password, salt) if password else (b"", b"")
             reply = self._run(
                 "join", room, peer_id, self.process_id, *self._grace_args(), self._limits.max_peers,
                 replaces or "", resume_token or "", salt.hex(), digest.hex(), self._heartbeat_expiry_ms, *candidates,

@@ -142,11 +142,19 @@ def noise_png(width, height):
     return encoded.getvalue()
 
 
-def test_a_background_just_under_the_limit_uploads_through_nginx_and_every_process_serves_it(site):
+def member_header(clients, room="uploads"):
+    """X-Ensemble-Member of a new member of `room`, who joined through nginx."""
+    member = clients()
+    reply = member.join(room, "Uploader")
+    return {"X-Ensemble-Member": f"{reply['id']}:{reply['token']}"}
+
+
+def test_a_background_just_under_the_limit_uploads_through_nginx_and_every_process_serves_it(site, clients):
     picture = noise_png(1300, 1300)
     assert UPLOAD_MAX_BYTES - 200_000 < len(picture) <= UPLOAD_MAX_BYTES
     reply = requests.post(
-        site.url + "/api/backgrounds", files={"image": ("noise.png", picture, "image/png")}, verify=site.certificate, timeout=60
+        site.url + "/api/backgrounds", files={"image": ("noise.png", picture, "image/png")}, headers=member_header(clients),
+        verify=site.certificate, timeout=60,
     )
     assert reply.status_code == 201, reply.text
     stored = reply.json()
@@ -159,9 +167,10 @@ def test_a_background_just_under_the_limit_uploads_through_nginx_and_every_proce
 @pytest.mark.parametrize(
     "size", [UPLOAD_MAX_BYTES + 1, UPLOAD_MAX_BYTES + 100_000, 20 * 1024 * 1024], ids=["refused-by-the-app", "by-nginx", "far-over"]
 )
-def test_a_picture_over_the_limit_is_refused_with_the_error_the_page_shows(site, size):
+def test_a_picture_over_the_limit_is_refused_with_the_error_the_page_shows(site, clients, size):
     reply = requests.post(
-        site.url + "/api/backgrounds", files={"image": ("big.png", os.urandom(size), "image/png")}, verify=site.certificate, timeout=60
+        site.url + "/api/backgrounds", files={"image": ("big.png", os.urandom(size), "image/png")}, headers=member_header(clients),
+        verify=site.certificate, timeout=60,
     )
     assert reply.status_code == 413
     assert reply.json() == {"ok": False, "error": {"code": "too_large", "message": "Pictures may be at most 5 MB."}}

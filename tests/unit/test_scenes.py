@@ -18,9 +18,19 @@ def picture(kind, size=(64, 48), colour=(200, 40, 40), **options):
     return out.getvalue()
 
 
-def upload(app, data, filename="bg.png", field="image"):
+def member_of(app, room="uploads", name="Uploader"):
+    """The X-Ensemble-Member header of a new member of `room` (a Socket.IO test client joins it)."""
+    reply = app.extensions["socketio"].test_client(app).emit("join", {"room": room, "name": name}, callback=True)
+    return {"X-Ensemble-Member": f"{reply['id']}:{reply['token']}"}
+
+
+def upload(app, data, filename="bg.png", field="image", headers=None):
+    """POST a picture as a member (a fresh one unless `headers` say who)."""
     client = app.test_client()
-    return client.post("/api/backgrounds", data={field: (io.BytesIO(data), filename)}, content_type="multipart/form-data")
+    headers = member_of(app) if headers is None else headers
+    return client.post(
+        "/api/backgrounds", data={field: (io.BytesIO(data), filename)}, content_type="multipart/form-data", headers=headers
+    )
 
 
 def test_every_example_scene_is_valid_and_listed(app):

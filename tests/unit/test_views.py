@@ -1,5 +1,8 @@
 import logging
 import os
+import re
+
+import pytest
 
 from ensemble import create_app, protocol, views
 from ensemble.protocol import ProtocolError
@@ -32,23 +35,66 @@ def test_healthz_reports_mode_and_rooms(app, connect):
     assert answer == {"ok": True, "asyncMode": "threading", "rooms": 1, "peers": 1, "pid": os.getpid()}
 
 
-def test_ice_servers_api_hands_out_configured_servers():
+def turn_app():
     settings = make_settings(
         stun_urls=("stun:127.0.0.1:3478",), turn_urls=("turn:127.0.0.1:3478",), turn_secret="s", ice_transport_policy="relay"
     )
-    app = create_app(settings)
-    answer = app.test_client().get("/api/ice-servers").get_json()
-    servers = answer["iceServers"]
-    assert answer["iceTransportPolicy"] == "relay"
+    return create_app(settings)
+
+
+def test_ice_servers_api_gives_anyone_stun_but_no_turn_credentials():
+    answer = turn_app().test_client().get("/api/ice-servers").get_json()
+    assert answer == {"iceServers": [{"urls": ["stun:127.0.0.1:3478"]}], "iceTransportPolicy": "relay"}
+
+
+def test_ice_servers_api_gives_a_member_turn_credentials_like_its_join_reply():
+    app = turn_app()
+    reply = app.extensions["socketio"].test_client(app).emit("join", {"room": "r", "name": "A"}, callback=True)
+    headers = {"X-Ensemble-Member": f"{reply['id']}:{reply['token']}"}
+    servers = app.test_client().get("/api/ice-servers", headers=headers).get_json()["iceServers"]
     assert servers[0] == {"urls": ["stun:127.0.0.1:3478"]}
-    assert servers[1]["urls"] == ["turn:127.0.0.1:3478"] and ":" in servers[1]["username"]
+    assert servers[1]["urls"] == ["turn:127.0.0.1:3478"] and servers[1]["username"].endswith(f":{reply['id']}")
+    assert reply["iceServers"][1]["urls"] == servers[1]["urls"]
 
 
-def test_pages_are_cross_origin_isolated_for_wasm_threads(app):
-    for path in ("/", "/r/room", "/static/js/main.js"):
-        headers = app.test_client().get(path).headers
-        assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
-        assert headers["Cross-Origin-Embedder-Policy"] == "require-corp"
+@pytest.mark.parametrize("credential", ["", "nobody:nothing", "no-colon", ":", "x" * 200 + ":y"])
+def test_ice_servers_api_refuses_a_member_header_that_proves_nothing(credential):
+    app = turn_app()
+    reply = app.extensions["socketio"].test_client(app).emit("join", {"room": "r", "name": "A"}, callback=True)
+    wrong_token = f"{reply['id']}:{reply['token'][:-1]}x"
+    for header in (credential, wrong_token):
+        assert error_of(app.test_client().get("/api/ice-servers", headers={"X-Ensemble-Member": header}), 403) == "not_joined"
+
+
+def test_turn_credentials_live_four_hours_by_default():
+    assert make_settings().turn_ttl_seconds == 4 * 3600
+
+
+@pytest.mark.parametrize("path", ["/", "/r/room", "/static/js/main.js", "/healthz", "/api/no-such-thing", "/no-such-page"])
+def test_every_response_carries_the_security_headers(app, path):
+    headers = app.test_client().get(path, headers={"Host": "ensemble.example.org:8443"}).headers
+    assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert headers["Cross-Origin-Embedder-Policy"] == "require-corp"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Permissions-Policy"].startswith("camera=(self), microphone=(self), display-capture=(self)")
+    policy = dict(directive.split(" ", 1) for directive in headers["Content-Security-Policy"].split("; "))
+    assert policy["script-src"] == "'self' 'wasm-unsafe-eval'"  # no 'unsafe-eval', no 'unsafe-inline'
+    assert policy["worker-src"] == "'self'" and policy["frame-ancestors"] == "'none'" and policy["object-src"] == "'none'"
+    assert policy["connect-src"] == "'self' ws://ensemble.example.org:8443 wss://ensemble.example.org:8443"
+    assert {"blob:", "data:"} <= set(policy["img-src"].split()) and {"blob:", "mediastream:"} <= set(policy["media-src"].split())
+
+
+def test_a_host_header_cannot_write_into_the_policy(app):
+    policy = app.test_client().get("/", headers={"Host": "evil; script-src *"}).headers["Content-Security-Policy"]
+    assert "connect-src 'self'" in policy and "evil" not in policy and "script-src *" not in policy
+
+
+def test_pages_hold_no_inline_script_or_event_handler_attribute(app):
+    for path in ("/", "/r/room"):
+        page = app.test_client().get(path).get_data(as_text=True)
+        assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", page) == []
+        assert re.findall(r"\son[a-z]+\s*=", page) == []
 
 
 # --- the one HTTP error shape --------------------------------------------------

@@ -40,6 +40,8 @@ export class SceneRoom extends Emitter {
   #analysingSelf = false;
   /** @type {Record<string, Scene>} */
   #examples = {};
+  /** "<id>:<token>" of our membership (X-Ensemble-Member), empty until joined. */
+  #member = "";
 
   /**
    * @param {{compositor: import("./compositor.js").SceneCompositor, editor: import("./editor.js").SceneEditor,
@@ -182,13 +184,23 @@ export class SceneRoom extends Emitter {
     this.emit("share", this.#shared);
   }
 
+  /**
+   * Who we are in the room, from the join reply: uploads prove membership with it
+   * (the server takes pictures only from members). Null once left.
+   * @param {{id: string, token: string} | null} member
+   */
+  setMember(member) {
+    this.#member = member ? `${member.id}:${member.token}` : "";
+  }
+
   /** Upload a background picture and put it behind everyone. @param {File} file */
   async upload(file) {
     this.emit("status", "Uploading…");
     const body = new FormData();
     body.append("image", file);
     try {
-      const response = await fetch("/api/backgrounds", { method: "POST", body });
+      const headers = { "X-Ensemble-Member": this.#member };
+      const response = await fetch("/api/backgrounds", { method: "POST", body, headers });
       const reply = await response.json();
       if (!reply.ok) throw new Failure("upload", `Not used: ${reply.error.message}`, { reply });
       this.#sync.edit((scene) => ({ ...scene, background: { ...withDefaults(scene).background, image: reply.url } }));

@@ -1,0 +1,144 @@
+"""Limits per client address, so that reconnecting does not reset them (the per-connection
+buckets live in signaling.Connection): connections, joins, wrong passwords and uploads.
+
+One Guard per process, so with several processes each counts what reaches it. Entries of
+addresses, rooms and members that have gone quiet are forgotten as the tables grow, so a
+stream of new addresses does not grow the process.
+"""
+
+import threading
+import time
+
+from .protocol import ProtocolError
+from .ratelimit import TokenBucket
+
+# A table is swept of idle entries whenever it has grown by this many since its last sweep.
+SWEEP_EVERY = 1000
+
+
+class _Buckets:
+    """One token bucket per key, made on first use; full buckets (idle keys) are dropped in sweeps."""
+
+    def __init__(self, per_minute, clock):
+        self._rate = per_minute / 60
+        self._burst = per_minute
+        self._clock = clock
+        self._buckets = {}
+        self._swept_at = 0
+
+    def take(self, key):
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            self._sweep()
+            bucket = self._buckets[key] = TokenBucket(self._rate, self._burst, self._clock)
+        return bucket.take()
+
+    def __len__(self):
+        return len(self._buckets)
+
+    def _sweep(self):
+        if len(self._buckets) < self._swept_at + SWEEP_EVERY:
+            return
+        self._buckets = {key: bucket for key, bucket in self._buckets.items() if not bucket.full()}
+        self._swept_at = len(self._buckets)
+
+
+class _Lockouts:
+    """Failures per key: `limit` of them within `seconds` lock the key for `seconds`."""
+
+    def __init__(self, limit, seconds, clock):
+        self._limit = limit
+        self._seconds = seconds
+        self._clock = clock
+        self._failures = {}  # key -> (count, first failure or lock start, locked)
+        self._swept_at = 0
+
+    def locked(self, key):
+        entry = self._current(key)
+        return entry is not None and entry[2]
+
+    def fail(self, key):
+        count, since, locked = self._current(key) or (0, self._clock(), False)
+        count += 1
+        if count >= self._limit:
+            since, locked = self._clock(), True
+        self._sweep()
+        self._failures[key] = (count, since, locked)
+
+    def __len__(self):
+        return len(self._failures)
+
+    def _current(self, key):
+        entry = self._failures.get(key)
+        if entry is not None and self._clock() - entry[1] >= self._seconds:
+            del self._failures[key]
+            return None
+        return entry
+
+    def _sweep(self):
+        if len(self._failures) < self._swept_at + SWEEP_EVERY:
+            return
+        now = self._clock()
+        self._failures = {key: entry for key, entry in self._failures.items() if now - entry[1] < self._seconds}
+        self._swept_at = len(self._failures)
+
+
+class Guard:
+    """Every check raises ProtocolError("rate_limited") when its limit is reached."""
+
+    def __init__(self, settings, clock=time.monotonic):
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._connections = {}
+        self._joins = _Buckets(settings.joins_per_ip_per_minute, clock)
+        self._uploads_by_address = _Buckets(settings.uploads_per_ip_per_minute, clock)
+        self._uploads_by_member = _Buckets(settings.uploads_per_minute, clock)
+        lockout = settings.password_lockout_seconds
+        self._guesses_by_address = _Lockouts(settings.wrong_passwords_per_ip, lockout, clock)
+        self._guesses_by_room = _Lockouts(settings.wrong_passwords_per_room, lockout, clock)
+
+    # --- connections ----------------------------------------------------------------
+
+    def connect(self, address):
+        """Count a connection from `address`, or refuse it past CONNECTIONS_PER_IP."""
+        with self._lock:
+            open_now = self._connections.get(address, 0)
+            if open_now >= self._settings.connections_per_ip:
+                raise ProtocolError("rate_limited", "Too many connections from your address.")
+            self._connections[address] = open_now + 1
+
+    def disconnect(self, address):
+        with self._lock:
+            left = self._connections.get(address, 0) - 1
+            if left > 0:
+                self._connections[address] = left
+            else:
+                self._connections.pop(address, None)
+
+    # --- joins and passwords ----------------------------------------------------------
+
+    def join(self, address, room):
+        """Before a join: refuse one past JOINS_PER_IP_PER_MINUTE, or while guessing is locked."""
+        with self._lock:
+            if self._guesses_by_address.locked(address) or self._guesses_by_room.locked(room):
+                raise ProtocolError("rate_limited", "Too many wrong passwords; try again later.")
+            if not self._joins.take(address):
+                raise ProtocolError("rate_limited", "Too many joins from your address; wait a minute.")
+
+    def wrong_password(self, address, room):
+        with self._lock:
+            self._guesses_by_address.fail(address)
+            self._guesses_by_room.fail(room)
+
+    # --- uploads ------------------------------------------------------------------------
+
+    def upload(self, address, member):
+        with self._lock:
+            if not self._uploads_by_address.take(address) or not self._uploads_by_member.take(member):
+                raise ProtocolError("rate_limited", "Too many uploads; wait a minute.")
+
+    def entries(self):
+        """How many addresses, rooms and members the guard remembers (for tests and /metrics)."""
+        with self._lock:
+            tables = (self._joins, self._uploads_by_address, self._uploads_by_member, self._guesses_by_address, self._guesses_by_room)
+            return len(self._connections) + sum(len(table) for table in tables)
