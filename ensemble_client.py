@@ -27,9 +27,15 @@ class ProtocolReplyError(Exception):
 
 
 class EnsembleClient:
-    def __init__(self, url, timeout=5.0, transports=("websocket",)):
+    def __init__(self, url, timeout=5.0, transports=("websocket",), headers=None):
+        """`headers`: extra HTTP headers of the handshake (Origin, X-Forwarded-For… in tests)."""
         self.url = url
         self.timeout = timeout
+        self.token = None
+        self._headers = dict(headers or {})
+        # websocket-client sends an Origin of its own unless given one this way.
+        origin = self._headers.pop("Origin", None)
+        websocket_options = {"origin": origin} if origin else {}
         self.id = None
         self.name = None
         self.room = None
@@ -37,13 +43,16 @@ class EnsembleClient:
         self._received = []
         self._listeners = {}
         self._arrived = threading.Condition()
-        self._sio = socketio.Client(reconnection=False)
+        self._sio = socketio.Client(reconnection=False, websocket_extra_options=websocket_options)
         self._sio.on("*", self._record)
+        self._sio.on("connect_error", self._refused)
+        # Why the server refused the connection (its `{code, message}`), if it did.
+        self.refusal = None
 
     # --- connection ---------------------------------------------------------
 
     def connect(self):
-        self._sio.connect(self.url, transports=self._transports, wait_timeout=self.timeout)
+        self._sio.connect(self.url, headers=self._headers, transports=self._transports, wait_timeout=self.timeout)
         return self
 
     def close(self):
@@ -87,8 +96,13 @@ class EnsembleClient:
         if media is not None:
             payload["media"] = media
         reply = self.request("join", payload)
-        self.id, self.name, self.room = reply["id"], reply["name"], reply["room"]
+        self.id, self.name, self.room, self.token = reply["id"], reply["name"], reply["room"], reply["token"]
         return reply
+
+    @property
+    def member_header(self):
+        """The HTTP header that proves this client's membership (uploads, TURN credentials)."""
+        return {"X-Ensemble-Member": f"{self.id}:{self.token}"}
 
     def leave(self):
         reply = self.request("leave", {})
@@ -141,6 +155,9 @@ class EnsembleClient:
     def forget_received(self):
         with self._arrived:
             self._received.clear()
+
+    def _refused(self, data=None):
+        self.refusal = data
 
     def _record(self, event, payload=None):
         with self._arrived:

@@ -14,7 +14,8 @@ def os_thread_runner(async_mode):
     if async_mode == "gevent":
         from gevent.threadpool import ThreadPool
 
-        return ThreadPool(GEVENT_THREADS).apply
+        pool = ThreadPool(GEVENT_THREADS)
+        return lambda function, *args: pool.apply(function, args)
     if async_mode == "eventlet":
         from eventlet import tpool
 

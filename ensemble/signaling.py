@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from flask import request
 from socketio import packet
+from socketio.exceptions import ConnectionRefusedError
 
 from . import protocol
 from .metrics import Metrics
@@ -93,8 +94,8 @@ class Signaling:
             self._guard.connect(address)
         except ProtocolError as refused:
             self.metrics.error(refused.code)
-            # python-socketio answers CONNECT_ERROR with this as its data; no disconnect follows.
-            raise ConnectionRefusedError(refused.reply()["error"]) from None
+            # The client's connect_error gets {message, data: {code, message}}; no disconnect follows.
+            raise ConnectionRefusedError(refused.message, refused.reply()["error"]) from None
         self.metrics.connected()
         request.environ[CONNECTION_KEY] = Connection(
             address=address,

@@ -15,6 +15,7 @@ are removed. Several processes sharing the folder share the quota.
 import hashlib
 import io
 import logging
+import math
 import os
 import re
 import tempfile
@@ -134,7 +135,9 @@ def _decode(data, max_pixels):
                 if max(opened.size) > MAX_SIDE:
                     raise ProtocolError("too_large", f"Pictures may be at most {MAX_SIDE} pixels on a side.")
                 if kind == "JPEG":
-                    opened.draft(opened.mode, (STORED_MAX_SIDE, STORED_MAX_SIDE))  # decode reduced, if it can
+                    # Decoded reduced (by 2, 4 or 8) if it still gives the stored size.
+                    scale = STORED_MAX_SIDE / max(opened.size)
+                    opened.draft(opened.mode, (math.ceil(opened.size[0] * scale), math.ceil(opened.size[1] * scale)))
                 if opened.size[0] * opened.size[1] > max_pixels:
                     raise ProtocolError("too_large", f"Pictures may have at most {max_pixels / 1e6:g} million pixels.")
                 opened.load()  # a truncated file fails here

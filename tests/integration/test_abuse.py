@@ -1,0 +1,224 @@
+"""The limits of docs/deployment.md ("Limits") against `python server.py`, with real
+python-socketio clients: per address, behind a trusted proxy or not, password guessing,
+flooding, and origins."""
+
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+import socketio
+
+from ensemble_client import EnsembleClient, ProtocolReplyError
+from harness.servers import ServerProcess
+
+
+@pytest.fixture
+def start(tmp_path):
+    """`start(**settings)`: a gevent `python server.py` with these settings; stopped after the test,
+    and it must not have logged a traceback."""
+    started = []
+
+    def start_server(**settings):
+        process = ServerProcess(tmp_path, **settings)
+        started.append(process.start())
+        return process
+
+    yield start_server
+    for process in started:
+        process.stop()
+        assert "Traceback" not in process.log(), process.log()
+
+
+@pytest.fixture
+def client():
+    """`client(server, **headers)`: a connected EnsembleClient, closed after the test."""
+    opened = []
+
+    def connect(server, **headers):
+        made = EnsembleClient(server.url, headers={name.replace("_", "-"): value for name, value in headers.items()})
+        opened.append(made)
+        return made.connect()
+
+    yield connect
+    for made in opened:
+        if made.connected:
+            made.close()
+
+
+def refused_connection(server, **headers):
+    """Why the server refused a connection: its message, or python-socketio's words for a
+    refused handshake."""
+    refused = EnsembleClient(server.url, headers={name.replace("_", "-"): value for name, value in headers.items()})
+    with pytest.raises(socketio.exceptions.ConnectionError) as failure:
+        refused.connect()
+    if isinstance(refused.refusal, dict):
+        assert refused.refusal["data"] == {"code": "rate_limited", "message": refused.refusal["message"]}
+        return refused.refusal["message"]
+    return str(failure.value)
+
+
+def code_of(client, event, payload):
+    with pytest.raises(ProtocolReplyError) as refused:
+        client.request(event, payload)
+    return refused.value.code
+
+
+def eventually(check, timeout=5.0, every=0.05):
+    """Poll `check()` every `every` seconds until it returns something true; that value, or the last failure."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {check}")
+        time.sleep(every)
+
+
+# --- connections per address ------------------------------------------------------------------
+
+
+def test_connections_per_address_are_capped_and_a_closed_one_frees_its_place(start, client):
+    server = start(connections_per_ip=3)
+    first, *_ = [client(server) for _ in range(3)]
+    assert "Too many connections from your address" in refused_connection(server)
+    first.close()
+    assert eventually(lambda: client(server).connected)
+
+
+def test_behind_a_trusted_proxy_the_address_is_the_one_the_proxy_saw(start, client):
+    server = start(connections_per_ip=2, trusted_proxy_hops=1)
+    for _ in range(2):
+        client(server, X_Forwarded_For="203.0.113.7")
+    assert "Too many connections" in refused_connection(server, X_Forwarded_For="203.0.113.7")
+    # A client may put anything before what the proxy appends: only the last hop counts.
+    assert "Too many connections" in refused_connection(server, X_Forwarded_For="198.51.100.1, 203.0.113.7")
+    assert client(server, X_Forwarded_For="203.0.113.8").connected
+
+
+def test_without_trusted_proxies_no_forwarded_header_is_believed(start, client):
+    server = start(connections_per_ip=2)
+    client(server, X_Forwarded_For="203.0.113.7")
+    client(server, X_Forwarded_For="203.0.113.8")
+    assert "Too many connections" in refused_connection(server, X_Forwarded_For="203.0.113.9")
+
+
+# --- joins and passwords --------------------------------------------------------------------
+
+
+def test_joins_per_address_per_minute_survive_reconnecting(start, client):
+    server = start(joins_per_ip_per_minute=4)
+    for number in range(4):
+        client(server).join("busy", f"p{number}")
+    assert code_of(client(server), "join", {"room": "busy", "name": "late"}) == "rate_limited"
+
+
+def test_wrong_passwords_from_one_address_lock_it_out_even_with_the_right_one(start, client):
+    server = start(wrong_passwords_per_ip=3, password_lockout_seconds=60, trusted_proxy_hops=1)
+    client(server, X_Forwarded_For="203.0.113.1").join("vault", "Owner", password="sesame")
+    guesser = client(server, X_Forwarded_For="203.0.113.66")
+    for guess in ("a", "b", "c"):
+        assert code_of(guesser, "join", {"room": "vault", "name": "Eve", "password": guess}) == "wrong_password"
+    assert code_of(guesser, "join", {"room": "vault", "name": "Eve", "password": "sesame"}) == "rate_limited"
+    again = client(server, X_Forwarded_For="203.0.113.66")  # a new connection changes nothing
+    assert code_of(again, "join", {"room": "other", "name": "Eve"}) == "rate_limited"
+    client(server, X_Forwarded_For="203.0.113.2").join("vault", "Friend", password="sesame")
+
+
+def test_wrong_passwords_for_one_room_from_many_addresses_lock_the_room_for_a_while(start, client):
+    server = start(wrong_passwords_per_room=4, wrong_passwords_per_ip=100, password_lockout_seconds=1.5, trusted_proxy_hops=1)
+    client(server, X_Forwarded_For="203.0.113.1").join("vault", "Owner", password="sesame")
+    for number in range(4):
+        guesser = client(server, X_Forwarded_For=f"198.51.100.{number}")
+        assert code_of(guesser, "join", {"room": "vault", "name": "Eve", "password": "guess"}) == "wrong_password"
+    friend = client(server, X_Forwarded_For="203.0.113.2")
+    assert code_of(friend, "join", {"room": "vault", "name": "Friend", "password": "sesame"}) == "rate_limited"
+    friend.join("elsewhere", "Friend")  # other rooms are open
+    assert eventually(lambda: friend.join("vault", "Friend", password="sesame"))  # and the lock ends
+
+
+def test_password_guesses_do_not_hold_up_other_clients(start, client):
+    """PBKDF2 (about 12 ms a guess here) runs in OS threads: a member's events are answered
+    while eight connections guess as fast as they can."""
+    server = start(wrong_passwords_per_ip=100_000, wrong_passwords_per_room=100_000, events_per_second=10_000, event_burst=10_000)
+    client(server).join("vault", "Owner", password="sesame")
+    member = client(server)
+    member.join("meeting", "Ada")
+    guessers = [client(server) for _ in range(8)]
+    for guesser in guessers:
+        for number in range(25):
+            guesser.send_without_ack("join", {"room": "vault", "name": "Eve", "password": f"guess {number}"})
+    latencies = []
+    started = time.monotonic()
+    while not all(len(guesser.received("error")) == 25 for guesser in guessers):
+        sent = time.monotonic()
+        member.request("media", {"audio": True, "video": True})
+        latencies.append(time.monotonic() - sent)
+    guessing = time.monotonic() - started
+    assert {error["code"] for guesser in guessers for error in guesser.received("error")} == {"wrong_password"}
+    # Hashed on the event loop, the first answer waited for every guess (1.4 s of 1.4 s, 4 answers
+    # in all); in threads, answers take 1-30 ms, and up to about 120 ms on a busy machine.
+    assert len(latencies) >= 10, (latencies, guessing)
+    assert max(latencies) < 0.3, (max(latencies), guessing)
+
+
+# --- flooding -------------------------------------------------------------------------------
+
+
+def test_a_client_that_goes_on_after_rate_limited_is_disconnected(start, client):
+    server = start(events_per_second=1, event_burst=5, flood_strikes=5)
+    flooder, polite = client(server), client(server)
+    flooder.join("flood", "Flooder")
+    polite.join("flood", "Polite")
+    for _ in range(40):
+        if not flooder.connected:
+            break
+        flooder.send_without_ack("media", {"audio": True, "video": True})
+    eventually(lambda: not flooder.connected)
+    assert flooder.received("error")[-1]["message"].startswith("Disconnected")
+    assert polite.wait_for("peer-left")["id"] == flooder.id
+    # One that slows down at its first `rate_limited` (an event a second here) keeps its connection.
+    while polite.call("media", {"audio": True, "video": True})["ok"]:
+        pass
+    assert eventually(lambda: polite.call("media", {"audio": True, "video": True})["ok"], every=1.0)
+    assert polite.connected
+
+
+# --- origins ----------------------------------------------------------------------------------
+
+
+def polling_handshake(server, origin):
+    """(status, body) of an Engine.IO handshake sent from a page of `origin`."""
+    request = urllib.request.Request(server.url + "/socket.io/?EIO=4&transport=polling", headers={"Origin": origin})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+REFUSED_ORIGIN = (400, b'"Not an accepted origin."')
+
+
+def test_by_default_only_pages_of_the_site_itself_may_connect(start, client):
+    server = start()
+    # python-socketio's client says no more than this of a refused WebSocket handshake.
+    assert refused_connection(server, Origin="https://elsewhere.example") == "Connection error"
+    assert polling_handshake(server, "https://elsewhere.example") == REFUSED_ORIGIN
+    assert client(server, Origin=server.url).connected
+    assert polling_handshake(server, server.url)[0] == 200
+
+
+def test_allowed_origins_are_accepted_beside_the_sites_own(start, client):
+    server = start(allowed_origins="https://app.example,https://other.example:8443")
+    assert client(server, Origin="https://app.example").connected
+    assert client(server, Origin="https://other.example:8443").connected
+    assert client(server, Origin=server.url).connected
+    assert refused_connection(server, Origin="https://other.example") == "Connection error"
+    assert polling_handshake(server, "https://app.example.evil") == REFUSED_ORIGIN
+    assert polling_handshake(server, "https://app.example")[0] == 200
