@@ -9,7 +9,9 @@ has real work), packet by packet, without decoding or encoding it again. So
 the browser being measured receives real WebRTC video, while the senders cost
 this machine almost nothing, as if they were elsewhere. What the browsers send
 back is received and dropped. Prints "ready" once everyone has joined and runs
-until stdin closes.
+until stdin closes. `--timings` prints one JSON line a negotiation to stderr:
+when the offer arrived, when the answer was ready and when the server had
+taken it (time.time(), seconds).
 
 Benchmarks start it with `relay_members(...)`, at the lowest CPU priority
 (SCHED_IDLE): what little it needs comes from time the measured browser leaves.
@@ -19,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import fractions
+import json
 import shutil
 import subprocess
 import sys
@@ -29,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import av  # noqa: E402
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription  # noqa: E402
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
 from aiortc.contrib.media import MediaBlackhole  # noqa: E402
 from aiortc.sdp import candidate_from_sdp  # noqa: E402
 
@@ -83,8 +86,9 @@ class LoopedVideo(MediaStreamTrack):
 class RelayMember:
     """One room member: a signaling client and one RTCPeerConnection per browser that calls it."""
 
-    def __init__(self, loop, url, room, name, frames, fps):
+    def __init__(self, loop, url, room, name, frames, fps, timings=False):
         self._loop = loop
+        self._timings = timings
         self._frames, self._fps = frames, fps
         self._room, self._name = room, name
         self._links = {}
@@ -93,7 +97,7 @@ class RelayMember:
 
     def join(self):
         # Signals arrive on the client's thread; they are handled in order on the event loop.
-        self._client.on("signal", lambda message: self._loop.call_soon_threadsafe(self._signals.put_nowait, message))
+        self._client.on("signal", lambda message: self._loop.call_soon_threadsafe(self._signals.put_nowait, {**message, "at": time.time()}))
         self._client.on("peer-left", lambda peer: self._loop.call_soon_threadsafe(self._signals.put_nowait, {"left": peer["id"]}))
         self._client.connect()
         self._client.join(self._room, self._name, media={"audio": False, "video": True})
@@ -107,11 +111,11 @@ class RelayMember:
                     if link:
                         await link.close()
                 else:
-                    await self._handle(message["from"], message["kind"], message["data"])
+                    await self._handle(message["from"], message["kind"], message["data"], message["at"])
             except Exception as error:  # one browser's bad signal must not stop the others
                 print(f"{self._name}: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
 
-    async def _handle(self, sender, kind, data):
+    async def _handle(self, sender, kind, data, arrived):
         if kind == "candidate":
             link = self._links.get(sender)
             if link and data.get("candidate"):
@@ -127,10 +131,15 @@ class RelayMember:
             link.addTrack(LoopedVideo(self._frames, self._fps))
         await link.setLocalDescription(await link.createAnswer())
         answer = {"type": "answer", "sdp": link.localDescription.sdp}
+        ready = time.time()
         await asyncio.to_thread(self._client.signal, sender, "answer", answer)
+        if self._timings:
+            times = {"member": self._name, "peer": sender, "offer": arrived, "answer": ready, "sent": time.time()}
+            print(json.dumps(times), file=sys.stderr, flush=True)
 
     def _open(self, peer):
-        link = RTCPeerConnection()
+        # No ICE servers: aiortc's default is Google's STUN server, off this machine.
+        link = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         drop = MediaBlackhole()
 
         @link.on("track")
@@ -147,10 +156,10 @@ class RelayMember:
         self._client.close()
 
 
-async def run(url, room, photos, fps):
+async def run(url, room, photos, fps, timings=False, first=1):
     loop = asyncio.get_running_loop()
     with tempfile.TemporaryDirectory() as folder:
-        members = [RelayMember(loop, url, room, f"R{index + 1}", read_frames(make_video(folder, photo, fps)), fps)
+        members = [RelayMember(loop, url, room, f"R{first + index}", read_frames(make_video(folder, photo, fps)), fps, timings)
                    for index, photo in enumerate(photos)]
         for member in members:
             await asyncio.to_thread(member.join)
@@ -164,20 +173,34 @@ async def run(url, room, photos, fps):
 
 
 @contextlib.contextmanager
-def relay_members(url, room, photos, fps=15):
-    """Run the members of `room` (one per photo) in a separate process while the block runs."""
-    command = ["chrt", "--idle", "0", sys.executable, __file__, url, room, "--photos", *photos, "--fps", str(fps)]
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+def relay_members(url, room, photos, fps=15, idle=True, timings=None, separate=False):
+    """Run the members of `room` (one per photo) in a separate process while the block runs.
+    `idle`: at SCHED_IDLE, which gets only CPU time nothing else wants; `timings`: a file that
+    receives `--timings` lines (and anything else the members print to stderr); `separate`:
+    one process per member, so they answer offers side by side as separate machines do,
+    not one after another on one event loop."""
+    priority = ["chrt", "--idle", "0"] if idle else []
+    groups = [[photo] for photo in photos] if separate else [photos]
+    processes = []
     try:
-        if process.stdout.readline().strip() != "ready":
-            raise RuntimeError(f"the relay members did not start (exit code {process.wait(10)})")
+        first = 1
+        for group in groups:
+            command = [*priority, sys.executable, __file__, url, room, "--photos", *group, "--fps", str(fps), "--first", str(first)]
+            command += ["--timings"] if timings else []
+            processes.append(subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=timings, text=True))
+            first += len(group)
+        for process in processes:
+            if process.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"the relay members did not start (exit code {process.wait(10)})")
         yield
     finally:
-        process.stdin.close()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        for process in processes:
+            process.stdin.close()
+        for process in processes:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def main():
@@ -186,8 +209,10 @@ def main():
     parser.add_argument("room")
     parser.add_argument("--photos", nargs="+", default=["sample1"])
     parser.add_argument("--fps", type=int, default=15)
+    parser.add_argument("--timings", action="store_true", help="one JSON line a negotiation on stderr")
+    parser.add_argument("--first", type=int, default=1, help="the number in the first member's name")
     options = parser.parse_args()
-    asyncio.run(run(options.url, options.room, options.photos, options.fps))
+    asyncio.run(run(options.url, options.room, options.photos, options.fps, options.timings, options.first))
 
 
 if __name__ == "__main__":

@@ -41,11 +41,13 @@ export class SignalingClient extends Emitter {
   constructor({ url = undefined, timeoutMs = 8000 } = {}) {
     super();
     this.#timeoutMs = timeoutMs;
+    // The link opens now, while the person is still on the pre-join form, so Join sends the
+    // join at once instead of waiting for the WebSocket and Socket.IO handshakes (15 ms on
+    // loopback, several round trips to a distant server). `connect` waits for it as before.
     this.#socket = io(url, {
       transports: ["websocket"],
       reconnectionDelay: 300,
       reconnectionDelayMax: 2000,
-      autoConnect: false,
     });
     this.#socket.on("connect", () => this.#onConnect());
     this.#socket.on("disconnect", (reason) => this.emit("disconnected", reason));
