@@ -14,6 +14,8 @@ from .ratelimit import TokenBucket
 
 # A table is swept of idle entries whenever it has grown by this many since its last sweep.
 SWEEP_EVERY = 1000
+# CSP reports logged per address and minute (a page that breaks the policy sends one per blocked thing).
+REPORTS_PER_MINUTE = 30
 
 
 class _Buckets:
@@ -93,6 +95,7 @@ class Guard:
         self._joins = _Buckets(settings.joins_per_ip_per_minute, clock)
         self._uploads_by_address = _Buckets(settings.uploads_per_ip_per_minute, clock)
         self._uploads_by_member = _Buckets(settings.uploads_per_minute, clock)
+        self._reports = _Buckets(REPORTS_PER_MINUTE, clock)
         lockout = settings.password_lockout_seconds
         self._guesses_by_address = _Lockouts(settings.wrong_passwords_per_ip, lockout, clock)
         self._guesses_by_room = _Lockouts(settings.wrong_passwords_per_room, lockout, clock)
@@ -137,8 +140,17 @@ class Guard:
             if not self._uploads_by_address.take(address) or not self._uploads_by_member.take(member):
                 raise ProtocolError("rate_limited", "Too many uploads; wait a minute.")
 
+    def report(self, address):
+        """A CSP report: a few a minute per address reach the log."""
+        with self._lock:
+            if not self._reports.take(address):
+                raise ProtocolError("rate_limited", "Too many reports; wait a minute.")
+
     def entries(self):
         """How many addresses, rooms and members the guard remembers (for tests and /metrics)."""
         with self._lock:
-            tables = (self._joins, self._uploads_by_address, self._uploads_by_member, self._guesses_by_address, self._guesses_by_room)
+            tables = (
+                self._joins, self._uploads_by_address, self._uploads_by_member, self._guesses_by_address, self._guesses_by_room,
+                self._reports,
+            )
             return len(self._connections) + sum(len(table) for table in tables)

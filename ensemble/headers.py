@@ -4,41 +4,54 @@ The pages load everything from this server (scripts, workers, models, WebAssembl
 so the policy allows our own origin and nothing else, plus what the page makes itself:
 `blob:` and `data:` pictures (snapshots, uploads before they are sent, the models'
 canvases), `blob:` and `mediastream:` media (cameras, recordings), and the Socket.IO
-WebSocket back to this host.
+WebSocket back to this host. Pages never run eval or inline script.
+
+The analysis worker (static/js/effects/worker.js) gets the policy of its own response,
+and the workers it starts inherit it. Its WASM backends start their threads as workers
+made from a `blob:` of their own script, which load further `blob:` scripts; BodyPix's
+builds are classic scripts that a module worker can only run through eval. So the
+worker's policy adds `blob:` scripts and workers, and 'unsafe-eval' unless the worker's
+URL names another engine (`worker.js?engine=selfie`): eval stays out of the page.
 """
 
 import re
 
 # A Host header fit to be written into a header of ours (else `'self'` alone covers it).
 HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+ANALYSIS_WORKER = "/static/js/effects/worker.js"
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'",
-    # WebAssembly (the models' WASM backends) needs 'wasm-unsafe-eval'; nothing needs eval.
-    "script-src 'self' 'wasm-unsafe-eval'",
-    "worker-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' blob: data:",
-    "media-src 'self' blob: mediastream:",
-    "font-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-)
-
-
-def content_security_policy(host):
-    """The policy for a response to a request for `host` (its WebSocket is ws:// or wss:// of it)."""
-    connect = "connect-src 'self'"
-    if HOST.fullmatch(host or ""):
-        connect += f" ws://{host} wss://{host}"
-    return "; ".join((*CONTENT_SECURITY_POLICY, connect))
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    # WebAssembly (the models' WASM backends) needs 'wasm-unsafe-eval'.
+    "script-src": "'self' 'wasm-unsafe-eval'",
+    "worker-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' blob: data:",
+    "media-src": "'self' blob: mediastream:",
+    "font-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+    # Browsers post what the policy blocked here (pages and their workers alike); it is logged.
+    "report-uri": "/api/csp-reports",
+}
 
 
-def security_headers(host):
+def content_security_policy(host, path="/", engine=None):
+    """The policy for a response to `path` on `host` (its WebSocket is ws:// or wss:// of it);
+    `engine` is the analysis worker's `engine` query parameter, if any."""
+    policy = dict(CONTENT_SECURITY_POLICY)
+    policy["connect-src"] = "'self'" + (f" ws://{host} wss://{host}" if HOST.fullmatch(host or "") else "")
+    if path == ANALYSIS_WORKER:
+        policy["script-src"] += " blob:" + (" 'unsafe-eval'" if engine in (None, "bodypix") else "")
+        policy["worker-src"] += " blob:"
+    return "; ".join(f"{name} {value}" for name, value in policy.items())
+
+
+def security_headers(host, path="/", engine=None):
     return {
-        "Content-Security-Policy": content_security_policy(host),
+        "Content-Security-Policy": content_security_policy(host, path, engine),
         "X-Content-Type-Options": "nosniff",
         # Room names and ?name= are in the page's address: never send it elsewhere.
         "Referrer-Policy": "no-referrer",

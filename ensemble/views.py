@@ -27,6 +27,8 @@ HTTP_ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allow
 
 # "<id>:<token>" of a membership, from its join reply: proves the request comes from a member.
 MEMBER_HEADER = "X-Ensemble-Member"
+# What of a CSP report goes into the log line (each cut to 200 characters).
+CSP_REPORT_FIELDS = ("document-uri", "violated-directive", "blocked-uri", "source-file", "line-number")
 
 
 def _settings():
@@ -61,7 +63,7 @@ def answer_failure(error):
 @blueprint.after_app_request
 def secure_headers(response):
     """The headers of every response (ensemble/headers.py says why each is there)."""
-    for name, value in security_headers(request.host).items():
+    for name, value in security_headers(request.host, request.path, request.args.get("engine")).items():
         response.headers.setdefault(name, value)
     return response
 
@@ -130,6 +132,20 @@ def api_upload_background():
     stored = store.store(upload.read(store.max_bytes + 1))
     url = f"/uploads/{stored.name}"
     return jsonify(ok=True, url=url, width=stored.width, height=stored.height, size=stored.size), 201
+
+
+@blueprint.post("/api/csp-reports")
+def api_csp_report():
+    """A browser's report of something the Content-Security-Policy blocked: one log line
+    (what was blocked, by which directive, on which page), a few a minute per address."""
+    current_app.extensions["ensemble.guard"].report(request.remote_addr or "")
+    report = request.get_json(force=True, silent=True)
+    report = report.get("csp-report") if isinstance(report, dict) else None
+    if not isinstance(report, dict):
+        raise ProtocolError("bad_request", "Send a CSP report: {\"csp-report\": {...}}.")
+    fields = {key: str(report.get(key, ""))[:200] for key in CSP_REPORT_FIELDS}
+    log.warning("csp violation", extra={"fields": fields})
+    return "", 204
 
 
 @blueprint.get("/uploads/<name>")

@@ -85,6 +85,19 @@ def test_every_response_carries_the_security_headers(app, path):
     assert {"blob:", "data:"} <= set(policy["img-src"].split()) and {"blob:", "mediastream:"} <= set(policy["media-src"].split())
 
 
+def policy_of(response):
+    return dict(directive.split(" ", 1) for directive in response.headers["Content-Security-Policy"].split("; "))
+
+
+def test_the_analysis_worker_may_run_blob_scripts_and_eval_only_for_bodypix(app):
+    client = app.test_client()
+    for query, evaluates in [("", True), ("?engine=bodypix", True), ("?engine=selfie", False), ("?engine=faces", False)]:
+        policy = policy_of(client.get(f"/static/js/effects/worker.js{query}"))
+        assert policy["worker-src"] == "'self' blob:"
+        assert policy["script-src"] == "'self' 'wasm-unsafe-eval' blob:" + (" 'unsafe-eval'" if evaluates else "")
+    assert "'unsafe-eval'" not in policy_of(client.get("/static/js/effects/runner.js?engine=bodypix"))["script-src"].split()
+
+
 def test_a_host_header_cannot_write_into_the_policy(app):
     policy = app.test_client().get("/", headers={"Host": "evil; script-src *"}).headers["Content-Security-Policy"]
     assert "connect-src 'self'" in policy and "evil" not in policy and "script-src *" not in policy
@@ -147,3 +160,27 @@ def test_pages_keep_their_html_not_found(app):
 def test_every_error_code_has_an_http_status():
     assert set(protocol.HTTP_STATUS) == set(protocol.ERROR_CODES)
     assert ProtocolError("unsupported_image").status == 415 and ProtocolError("bad_request", status=405).status == 405
+
+
+# --- CSP reports -------------------------------------------------------------------------------
+
+
+def test_a_csp_report_is_logged_in_one_line_and_answered_204(app, caplog):
+    report = {"csp-report": {"document-uri": "http://x/r/a", "violated-directive": "script-src", "blocked-uri": "eval" + "x" * 500}}
+    response = app.test_client().post("/api/csp-reports", json=report, headers={"Content-Type": "application/csp-report"})
+    assert response.status_code == 204
+    [record] = [record for record in caplog.records if record.getMessage() == "csp violation"]
+    assert record.levelno == logging.WARNING and record.fields["violated-directive"] == "script-src"
+    assert len(record.fields["blocked-uri"]) == 200
+
+
+@pytest.mark.parametrize("body", [b"", b"not json", b"[]", b'{"csp-report": 3}'])
+def test_anything_else_posted_as_a_csp_report_is_a_bad_request(app, body):
+    response = app.test_client().post("/api/csp-reports", data=body, headers={"Content-Type": "application/csp-report"})
+    assert error_of(response, 400) == "bad_request"
+
+
+def test_csp_reports_from_one_address_are_limited(app):
+    client = app.test_client()
+    answers = [client.post("/api/csp-reports", json={"csp-report": {}}).status_code for _ in range(31)]
+    assert answers == [204] * 30 + [429]

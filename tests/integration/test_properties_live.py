@@ -1,0 +1,65 @@
+"""The property of tests/unit/test_properties.py over a real socket to `python server.py`
+(gevent): payloads python-socketio sends as the browser cannot, binary attachments included,
+are answered structured, reach no one else, and leave no traceback in the server's log."""
+
+import itertools
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from ensemble.protocol import ERROR_CODES
+from ensemble_client import EnsembleClient
+from harness.servers import ServerProcess
+from tests.unit.test_properties import EVENTS, UNLIMITED, json_values, near_valid  # noqa: F401  (loads the profile)
+
+ROOMS = itertools.count()
+binary_values = st.recursive(
+    json_values | st.binary(max_size=64), lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    process = ServerProcess(tmp_path_factory.mktemp("logs"), **UNLIMITED)
+    with process:
+        yield process
+    assert "Traceback" not in process.log(), process.log()
+    assert " ERROR " not in process.log(), process.log()
+
+
+@pytest.fixture(scope="module")
+def pair(server):
+    """An actor and a bystander in one room, for the whole module (each example leaves them there)."""
+    actor, bystander = EnsembleClient(server.url).connect(), EnsembleClient(server.url).connect()
+    room = f"live{next(ROOMS)}"
+    actor.join(room, "Actor")
+    bystander.join(room, "Bystander")
+    yield actor, bystander, room
+    actor.close()
+    bystander.close()
+
+
+# A round trip over a socket costs more than the test client's: a fifth of the profile's examples.
+@settings(max_examples=max(30, settings.default.max_examples // 5))
+@given(st.tuples(st.sampled_from(EVENTS), binary_values) | near_valid)
+def test_anything_over_a_real_socket_is_answered_structured_and_reaches_no_one_else(pair, sent):
+    actor, bystander, room = pair
+    event, payload = sent
+    # A frame over 256 KiB closes the connection (max_http_buffer_size), by design.
+    assume(len(repr(payload)) < 150_000)
+    # The server answers each socket in order: once this reply is in, so is whatever the
+    # previous example sent the bystander.
+    bystander.request("media", {"audio": True, "video": True})
+    bystander.forget_received()
+    reply = actor.call(event, payload)
+    assert isinstance(reply, dict) and isinstance(reply.get("ok"), bool), reply
+    if reply["ok"]:
+        if event in ("join", "leave"):  # back to where the next example expects it
+            actor.request("join", {"room": room, "name": "Actor"})
+        return
+    assert reply["error"]["code"] in ERROR_CODES
+    # The server answers in order: a media event's reply comes after anything the failure could have sent.
+    bystander.request("media", {"audio": True, "video": True})
+    assert bystander.received() == []

@@ -1,0 +1,215 @@
+"""Property tests (hypothesis): whatever a client sends, to any event or HTTP API, the server
+answers with a structured success or error, raises nothing, logs no error, and the other
+members of the room hear nothing of a failed event.
+
+The default profile keeps each test to a few seconds; HYPOTHESIS_PROFILE=thorough (`make
+hypothesis`) runs many more examples. Failing examples found here live on as plain tests
+in test_property_regressions.py.
+"""
+
+import io
+import itertools
+import logging
+import os
+import string
+import urllib.parse
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ensemble import create_app
+from ensemble.protocol import ERROR_CODES
+from tests.conftest import make_settings
+
+settings.register_profile(
+    "ensemble", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+settings.register_profile(
+    "thorough", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ensemble"))
+
+ROOMS = itertools.count()
+EVENTS = ("join", "leave", "signal", "chat", "media", "scene")
+# Limits high enough that a few hundred examples from one test client are never rate limited.
+UNLIMITED = {
+    "events_per_second": 1e6, "event_burst": 10**6, "chats_per_second": 1e6, "chat_burst": 10**6,
+    "joins_per_ip_per_minute": 10**9, "connections_per_ip": 10**6, "uploads_per_minute": 10**9,
+    "uploads_per_ip_per_minute": 10**9, "wrong_passwords_per_ip": 10**9, "wrong_passwords_per_room": 10**9,
+}
+
+text = st.text(st.characters(codec="utf-8"), max_size=80) | st.sampled_from(["", " ", "\u202e", "\x00", "é" * 3000, "a" * 70000])
+numbers = st.integers(-(2**70), 2**70) | st.floats(allow_nan=True, allow_infinity=True)
+scalars = st.none() | st.booleans() | numbers | text
+json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=5) | st.dictionaries(text, inner, max_size=5), max_leaves=30)
+# Payloads with the fields each event expects, holding anything at all.
+FIELDS = {
+    "join": ["room", "name", "password", "media", "resume"],
+    "signal": ["to", "kind", "data"],
+    "chat": ["text"],
+    "media": ["audio", "video", "screen"],
+    "scene": ["scene", "version"],
+    "leave": [],
+}
+near_valid = st.sampled_from(EVENTS).flatmap(
+    lambda event: st.tuples(st.just(event), st.fixed_dictionaries({}, optional={key: json_values for key in FIELDS[event]}))
+)
+any_event = st.tuples(st.sampled_from(EVENTS) | text, json_values) | near_valid
+
+
+class ErrorLog(logging.Handler):
+    """Records what the server logs at ERROR or above (a traceback always is)."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(self.format(record))
+
+
+@pytest.fixture
+def errors():
+    handler = ErrorLog()
+    logging.getLogger().addHandler(handler)
+    yield handler.records
+    logging.getLogger().removeHandler(handler)
+
+
+@pytest.fixture
+def app(tmp_path):
+    return create_app(make_settings(upload_folder=str(tmp_path / "uploads"), **UNLIMITED))
+
+
+@pytest.fixture
+def room_pair(app):
+    """`room_pair()`: (actor, bystander, actor's join reply) in a room of their own."""
+    socketio = app.extensions["socketio"]
+    numbers = itertools.count()
+
+    def make():
+        room = f"prop{next(numbers)}"
+        actor, bystander = socketio.test_client(app), socketio.test_client(app)
+        reply = actor.emit("join", {"room": room, "name": "Actor"}, callback=True)
+        assert bystander.emit("join", {"room": room, "name": "Bystander"}, callback=True)["ok"]
+        actor.get_received()
+        bystander.get_received()
+        return actor, bystander, reply
+
+    return make
+
+
+def assert_structured(reply):
+    assert isinstance(reply, dict) and isinstance(reply.get("ok"), bool), reply
+    if not reply["ok"]:
+        assert reply["error"]["code"] in ERROR_CODES and isinstance(reply["error"]["message"], str), reply
+
+
+@given(any_event)
+def test_every_event_from_a_member_is_answered_structured_and_a_failure_reaches_nobody_else(room_pair, errors, sent):
+    event, payload = sent
+    actor, bystander, _ = room_pair()
+    reply = actor.emit(event, payload, callback=True)
+    assert_structured(reply)
+    if not reply["ok"]:
+        assert bystander.get_received() == []
+    assert errors == []
+    actor.disconnect()
+    bystander.disconnect()
+
+
+@given(any_event)
+def test_every_event_before_joining_is_answered_structured(app, errors, sent):
+    event, payload = sent
+    client = app.extensions["socketio"].test_client(app)
+    assert_structured(client.emit(event, payload, callback=True))
+    assert errors == []
+    client.disconnect()
+
+
+@given(any_event)
+def test_without_an_ack_a_failure_comes_back_as_one_error_event_and_reaches_nobody_else(room_pair, errors, sent):
+    event, payload = sent
+    actor, bystander, _ = room_pair()
+    actor.emit(event, payload)
+    received = actor.get_received()
+    for message in (m for m in received if m["name"] == "error"):
+        assert message["args"][0]["code"] in ERROR_CODES and message["args"][0]["event"] == event
+    if any(message["name"] == "error" for message in received):
+        assert bystander.get_received() == []
+    assert errors == []
+    actor.disconnect()
+    bystander.disconnect()
+
+
+@given(st.lists(json_values, min_size=2, max_size=4), st.sampled_from(EVENTS))
+def test_several_payloads_are_refused(room_pair, errors, payloads, event):
+    actor, bystander, _ = room_pair()
+    reply = actor.emit(event, *payloads, callback=True)
+    assert reply["ok"] is False and reply["error"]["code"] == "bad_request"
+    assert bystander.get_received() == [] and errors == []
+    actor.disconnect()
+    bystander.disconnect()
+
+
+# --- HTTP -------------------------------------------------------------------------------------
+
+url_text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40)
+header_text = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=120)
+
+
+def assert_json_answer(response):
+    assert response.status_code < 500, (response.status_code, response.data[:300])
+    if response.status_code >= 400:
+        body = response.get_json()
+        assert body["ok"] is False and body["error"]["code"] in ERROR_CODES, body
+
+
+@given(st.sampled_from(["/api/", "/api/ice-servers/", "/api/scenes/", "/uploads/", "/api/backgrounds/"]), url_text, url_text)
+def test_any_api_address_and_query_is_answered_in_json(app, errors, prefix, rest, query):
+    client = app.test_client()
+    for method in (client.get, client.post, client.delete):
+        response = method(prefix + urllib.parse.quote(rest), query_string={"q": query})
+        if prefix != "/uploads/" or response.status_code >= 400 and response.is_json:
+            assert_json_answer(response)
+        else:
+            assert response.status_code < 500
+    assert errors == []
+
+
+@given(url_text)
+def test_any_room_page_address_is_a_page_or_a_not_found(app, errors, room):
+    response = app.test_client().get("/r/" + urllib.parse.quote(room))
+    assert response.status_code in (200, 404, 308) and errors == []
+
+
+@given(header_text)
+def test_any_member_header_is_answered_in_json(app, errors, credential):
+    response = app.test_client().get("/api/ice-servers", headers={"X-Ensemble-Member": credential})
+    assert response.status_code in (200, 403)
+    assert_json_answer(response)
+    assert errors == []
+
+
+@given(
+    st.binary(max_size=3000) | st.sampled_from([b"\x89PNG\r\n\x1a\n" + bytes(50), b"\xff\xd8\xff\xe0" + bytes(80), b"RIFF\0\0\0\0WEBPVP8 "]),
+    st.sampled_from(["image", "file", "IMAGE", ""]),
+    st.text(string.printable, max_size=30),
+    st.sampled_from(["multipart/form-data", "application/octet-stream", "text/plain", "application/json"]),
+)
+def test_any_upload_is_answered_in_json_and_nothing_unusable_is_kept(app, errors, data, field, filename, content_type):
+    socketio = app.extensions["socketio"]
+    reply = socketio.test_client(app).emit("join", {"room": f"uploads{next(ROOMS)}", "name": "U"}, callback=True)
+    headers = {"X-Ensemble-Member": f"{reply['id']}:{reply['token']}"}
+    client = app.test_client()
+    if content_type == "multipart/form-data":
+        body = {field: (io.BytesIO(data), filename)} if field else {}
+        response = client.post("/api/backgrounds", data=body, content_type=content_type, headers=headers)
+    else:
+        response = client.post("/api/backgrounds", data=data, content_type=content_type, headers=headers)
+    assert response.status_code in (201, 400, 413, 415), response.data[:300]
+    assert_json_answer(response)
+    folder = app.config["ENSEMBLE_SETTINGS"].upload_path
+    assert not folder.exists() or not [path for path in folder.iterdir() if path.suffix == ".part"]
+    assert errors == []
