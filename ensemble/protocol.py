@@ -141,7 +141,12 @@ def _field(payload, key, kind, *, optional=False):
 
 
 def encoded_size(value: Any) -> int:
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    """The size of `value` in JSON; bad_request for what JSON cannot hold (binary attachments,
+    which python-socketio delivers as bytes)."""
+    try:
+        return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    except (TypeError, ValueError):
+        raise ProtocolError("bad_request", "Only JSON values are accepted, not binary data.") from None
 
 
 def room_name(value):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from ensemble.protocol import ERROR_CODES
 from ensemble_client import EnsembleClient
 from harness.servers import ServerProcess
-from tests.unit.test_properties import EVENTS, UNLIMITED, json_values, near_valid  # noqa: F401  (loads the profile)
+from tests.unit.test_properties import EVENTS, UNLIMITED, addressed, json_values, near_valid, shaped
 
 ROOMS = itertools.count()
 binary_values = st.recursive(
@@ -41,9 +41,18 @@ def pair(server):
     bystander.close()
 
 
+binary_shaped = st.one_of(
+    st.fixed_dictionaries({"to": st.just("@peer"), "kind": st.sampled_from(["offer", "candidate"]),
+                           "data": st.dictionaries(st.text(max_size=8), binary_values, max_size=3)}).map(lambda p: ("signal", p)),
+    st.fixed_dictionaries({"scene": st.dictionaries(st.text(max_size=8), binary_values, max_size=3), "version": st.integers(0, 2)}).map(
+        lambda p: ("scene", p)
+    ),
+)
+
+
 # A round trip over a socket costs more than the test client's: a fifth of the profile's examples.
 @settings(max_examples=max(30, settings.default.max_examples // 5))
-@given(st.tuples(st.sampled_from(EVENTS), binary_values) | near_valid)
+@given(st.tuples(st.sampled_from(EVENTS), binary_values) | near_valid | shaped | binary_shaped)
 def test_anything_over_a_real_socket_is_answered_structured_and_reaches_no_one_else(pair, sent):
     actor, bystander, room = pair
     event, payload = sent
@@ -53,7 +62,7 @@ def test_anything_over_a_real_socket_is_answered_structured_and_reaches_no_one_e
     # previous example sent the bystander.
     bystander.request("media", {"audio": True, "video": True})
     bystander.forget_received()
-    reply = actor.call(event, payload)
+    reply = actor.call(event, addressed(payload, bystander.id))
     assert isinstance(reply, dict) and isinstance(reply.get("ok"), bool), reply
     if reply["ok"]:
         if event in ("join", "leave"):  # back to where the next example expects it

@@ -55,7 +55,22 @@ FIELDS = {
 near_valid = st.sampled_from(EVENTS).flatmap(
     lambda event: st.tuples(st.just(event), st.fixed_dictionaries({}, optional={key: json_values for key in FIELDS[event]}))
 )
-any_event = st.tuples(st.sampled_from(EVENTS) | text, json_values) | near_valid
+# Payloads that pass the first checks, to reach the later ones ("@peer" becomes the bystander's id).
+shaped = st.one_of(
+    st.fixed_dictionaries({"to": st.just("@peer"), "kind": st.sampled_from(["offer", "answer", "candidate"]),
+                           "data": st.dictionaries(text, json_values, max_size=4)}).map(lambda p: ("signal", p)),
+    st.fixed_dictionaries({"scene": st.dictionaries(text, json_values, max_size=4), "version": st.integers(-2, 3)}).map(
+        lambda p: ("scene", p)
+    ),
+    st.fixed_dictionaries({"room": st.from_regex(r"[a-z]{1,8}", fullmatch=True), "name": text},
+                          optional={"password": text, "media": json_values, "resume": json_values}).map(lambda p: ("join", p)),
+)
+any_event = st.tuples(st.sampled_from(EVENTS) | text, json_values) | near_valid | shaped
+
+
+def addressed(payload, peer_id):
+    """`payload` with "@peer" as its `to` made the bystander's id."""
+    return {**payload, "to": peer_id} if isinstance(payload, dict) and payload.get("to") == "@peer" else payload
 
 
 class ErrorLog(logging.Handler):
@@ -84,7 +99,8 @@ def app(tmp_path):
 
 @pytest.fixture
 def room_pair(app):
-    """`room_pair()`: (actor, bystander, actor's join reply) in a room of their own."""
+    """`room_pair()`: (actor, bystander, actor's join reply) in a room of their own; the
+    bystander's member id is its `peer_id`."""
     socketio = app.extensions["socketio"]
     numbers = itertools.count()
 
@@ -92,12 +108,16 @@ def room_pair(app):
         room = f"prop{next(numbers)}"
         actor, bystander = socketio.test_client(app), socketio.test_client(app)
         reply = actor.emit("join", {"room": room, "name": "Actor"}, callback=True)
-        assert bystander.emit("join", {"room": room, "name": "Bystander"}, callback=True)["ok"]
+        bystander.peer_id = bystander.emit("join", {"room": room, "name": "Bystander"}, callback=True)["id"]
         actor.get_received()
         bystander.get_received()
         return actor, bystander, reply
 
     return make
+
+
+def bystander_id(bystander):
+    return bystander.peer_id
 
 
 def assert_structured(reply):
@@ -110,7 +130,7 @@ def assert_structured(reply):
 def test_every_event_from_a_member_is_answered_structured_and_a_failure_reaches_nobody_else(room_pair, errors, sent):
     event, payload = sent
     actor, bystander, _ = room_pair()
-    reply = actor.emit(event, payload, callback=True)
+    reply = actor.emit(event, addressed(payload, bystander_id(bystander)), callback=True)
     assert_structured(reply)
     if not reply["ok"]:
         assert bystander.get_received() == []
@@ -132,7 +152,7 @@ def test_every_event_before_joining_is_answered_structured(app, errors, sent):
 def test_without_an_ack_a_failure_comes_back_as_one_error_event_and_reaches_nobody_else(room_pair, errors, sent):
     event, payload = sent
     actor, bystander, _ = room_pair()
-    actor.emit(event, payload)
+    actor.emit(event, addressed(payload, bystander_id(bystander)))
     received = actor.get_received()
     for message in (m for m in received if m["name"] == "error"):
         assert message["args"][0]["code"] in ERROR_CODES and message["args"][0]["event"] == event
