@@ -13,7 +13,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # before any test, stopping at the first that fails. Add a checker by adding its target here.
 LINT := lint-js lint-python
 
-.PHONY: setup run lint $(LINT) test unit jsunit integration e2e bench bodypix system-packages clean
+.PHONY: setup run lint $(LINT) test unit jsunit integration e2e bench bodypix system-packages clean soak hypothesis
 
 setup: $(VENV)/.installed node_modules/.installed static/vendor/.installed
 
@@ -76,6 +76,14 @@ integration: setup
 
 e2e: setup system-packages
 	$(PY) -m pytest tests/e2e
+
+# Minutes of churn by a few hundred clients, one process and two with Redis (not in `test`).
+soak: setup system-packages
+	$(PY) -m pytest -m soak -s tests/integration/test_soak.py
+
+# The property tests with many more examples than `test` gives them.
+hypothesis: setup
+	HYPOTHESIS_PROFILE=thorough $(PY) -m pytest tests/unit/test_properties.py tests/integration/test_properties_live.py
 
 # Benchmarks take minutes; their results go into docs/benchmarks.md by hand.
 bench: setup system-packages
