@@ -10,6 +10,11 @@ Targets, each started fresh on free loopback ports for each run:
   redis     redis-server and one `python server.py` with REDIS_URL
   redis2    redis-server and two `python server.py` with REDIS_URL; peer j of a
             room talks to process j % 2, so every room spans both
+  limits    one `python server.py` as `memory`, with every limit at its default
+            (config/defaults.env) behind one trusted proxy hop: each peer comes
+            from an address of its own (X-Forwarded-For), as on a real site
+The other Ensemble targets raise the per-address limits out of the way (every peer
+here comes from 127.0.0.1); their per-connection limits are at their defaults.
 A target may name another checkout of Ensemble to run from: `memory@/tmp/other`.
 
 Every peer joins (timed), then sends `signal` events to the others of its room in
@@ -41,8 +46,10 @@ sys.path.insert(0, str(ROOT))
 from bench.processes import Usage, machine_busy_seconds, python_server, redis_server  # noqa: E402
 from bench.signaling_peers import LoadPlan, run_worker  # noqa: E402
 
-TARGETS = ("minimal", "minimal-redis", "memory", "redis", "redis2")
+TARGETS = ("minimal", "minimal-redis", "memory", "redis", "redis2", "limits")
 SERVER_SETTINGS = {"ASYNC_MODE": "gevent", "LOG_LEVEL": "WARNING", "SECRET_KEY": "bench-signaling"}
+# Every peer of the generator comes from 127.0.0.1: per-address limits out of the way.
+LOOPBACK_LIMITS = {"CONNECTIONS_PER_IP": "100000", "JOINS_PER_IP_PER_MINUTE": "100000", "UPLOADS_PER_IP_PER_MINUTE": "100000"}
 READY_TIMEOUT = 120.0
 
 
@@ -64,7 +71,8 @@ class Target:
 
     def start(self, stack, python, extra_env):
         """Start redis (if any) and the servers under `stack`; returns (servers, redis or None)."""
-        settings = dict(SERVER_SETTINGS, REDIS_URL="", **extra_env)
+        limits = {"TRUSTED_PROXY_HOPS": "1"} if self.kind == "limits" else LOOPBACK_LIMITS
+        settings = dict(SERVER_SETTINGS, REDIS_URL="", **limits, **extra_env)
         redis = None
         if self.kind in ("minimal-redis", "redis", "redis2"):
             redis = stack.enter_context(redis_server())
@@ -139,7 +147,7 @@ def run_once(target, rooms, peers, options, round_number):
         for w in range(options.generators):
             plan = LoadPlan(urls, tuple(names[w::options.generators]), peers, options.rate, options.warmup,
                             options.seconds, options.drain, options.join_rate / options.generators, seed=w + 1,
-                            samples=options.samples)
+                            samples=options.samples, forwarded=target.kind == "limits")
             workers.append(context.Process(target=run_worker, args=(plan, ready, go, start_time, results)))
         for worker in workers:
             worker.start()

@@ -77,6 +77,7 @@ class LoadPlan:
     join_rate: float  # joins a second started by this worker
     seed: int = 1
     samples: bool = False  # keep every measured signal as (send time, latency, kind)
+    forwarded: bool = False  # each peer says it comes from an address of its own (X-Forwarded-For)
 
 
 @dataclass
@@ -99,8 +100,9 @@ class Tally:
 
 
 class BenchPeer:
-    def __init__(self, url, room, name, tally, http, keep_samples=False):
+    def __init__(self, url, room, name, tally, http, keep_samples=False, address=None):
         self.url, self.room, self.name = url, room, name
+        self._headers = {"X-Forwarded-For": address} if address else {}
         self.id = None
         self.others = []
         self._tally = tally
@@ -114,7 +116,7 @@ class BenchPeer:
         self.sio.on("peer-left", self._on_peer_left)
 
     async def connect(self):
-        await self.sio.connect(self.url, transports=["websocket"], wait_timeout=CALL_TIMEOUT)
+        await self.sio.connect(self.url, headers=self._headers, transports=["websocket"], wait_timeout=CALL_TIMEOUT)
 
     async def join(self):
         started = time.monotonic()
@@ -246,8 +248,12 @@ async def drive(plan, go):
     tally = Tally()
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
-        rooms = [[BenchPeer(plan.urls[j % len(plan.urls)], room, f"p{j}", tally, http, plan.samples)
-                  for j in range(plan.peers_per_room)] for room in plan.rooms]
+        def address(r, j):
+            number = r * plan.peers_per_room + j
+            return f"10.{plan.seed}.{number // 256}.{number % 256}" if plan.forwarded else None
+
+        rooms = [[BenchPeer(plan.urls[j % len(plan.urls)], room, f"p{j}", tally, http, plan.samples, address(r, j))
+                  for j in range(plan.peers_per_room)] for r, room in enumerate(plan.rooms)]
         peers = [peer for members in rooms for peer in members]
         tally.peers = len(peers)
         try:
