@@ -9,10 +9,12 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 NODE_MODULES = ROOT / "node_modules"
+SVG_NAMESPACE = "http://www.w3.org/2000/svg"
 
 FACE_MODELS = ["tiny_face_detector_model", "face_landmark_68_tiny_model", "face_expression_model", "ssd_mobilenetv1_model"]
 # The module build runs in workers, the classic one on the main thread (the fallback).
@@ -40,6 +42,14 @@ ASSETS = [
     ("@tensorflow/tfjs", "dist/tf.min.js", "vendor/tfjs/tf.min.js"),
     ("@tensorflow/tfjs-backend-wasm", "dist/tf-backend-wasm.min.js", "vendor/tfjs/tf-backend-wasm.min.js"),
     ("@tensorflow-models/body-pix", "dist/body-pix.min.umd.js", "vendor/tfjs/body-pix.min.js"),
+]
+
+# The room page's icons: one sprite of <symbol>s, used as <svg><use href="…#name"></svg>.
+ICONS = [
+    "mic", "mic-off", "video", "video-off", "monitor-up", "monitor-off", "users-round", "message-square",
+    "ellipsis-vertical", "phone-off", "settings", "keyboard", "link", "activity", "scan-face", "pin", "pin-off",
+    "camera", "circle-dot", "square", "cast", "braces", "bring-to-front", "send-to-back", "image-up", "x",
+    "sliders-horizontal",
 ]
 
 # Models that need a change before use: (package, file, destination, transform(source, target)).
@@ -76,9 +86,29 @@ def selfie_metadata(source, target):
     add_metadata(source, target)
 
 
+def icon_sprite(source, target):
+    """The icons the page uses, each a <symbol> with the drawing attributes of its own file."""
+    symbols = []
+    for name in ICONS:
+        svg = ElementTree.parse(source / f"{name}.svg").getroot()
+        symbol = ElementTree.Element("symbol", {"id": name, "viewBox": svg.get("viewBox", "0 0 24 24")})
+        for attribute in ("fill", "stroke", "stroke-width", "stroke-linecap", "stroke-linejoin"):
+            if svg.get(attribute) is not None:
+                symbol.set(attribute, svg.get(attribute))
+        for child in svg:
+            child.tail = None
+            symbol.append(child)
+        symbols.append(symbol)
+    ElementTree.register_namespace("", SVG_NAMESPACE)
+    sprite = ElementTree.Element(f"{{{SVG_NAMESPACE}}}svg")
+    sprite.extend(symbols)
+    target.write_bytes(ElementTree.tostring(sprite))
+
+
 def main():
     installed = [install(*asset) for asset in ASSETS]
     installed += [install(*model, transform=selfie_metadata) for model in SELFIE_MODELS]
+    installed.append(install("lucide-static", "icons", "vendor/icons.svg", transform=icon_sprite))
     manifests = {}
     for entry in installed:
         manifests.setdefault(entry["file"].split("/")[0], []).append(entry)

@@ -18,6 +18,7 @@ import { SceneSchema } from "./scene/schema.js";
 import { SceneSync } from "./scene/sync.js";
 import { RoomSession } from "./session.js";
 import { SignalingClient } from "./signaling.js";
+import { Announcer } from "./ui/announcer.js";
 import { ChatPanel } from "./ui/chat.js";
 import { Controls } from "./ui/controls.js";
 import { Failures } from "./ui/failures.js";
@@ -26,11 +27,17 @@ import { PreJoin } from "./ui/prejoin.js";
 import { RoomEffects } from "./ui/room-effects.js";
 import { RoomView } from "./ui/room-view.js";
 import { ScenePanel } from "./ui/scene-panel.js";
+import { OwnLevel, SpeakingDetector } from "./ui/speaking.js";
 import { StatsOverlay } from "./ui/stats.js";
 import { TileGrid } from "./ui/tiles.js";
 
 const QUALITY_POLL_MS = 2000;
 const STATS_REFRESH_MS = 500;
+/** From this width the chat opens beside the call at first; narrower, it waits to be asked for. */
+const CHAT_BESIDE = "(min-width: 1024px)";
+/** How often the microphone levels are read: a receiver keeps only its last packet's level, and a
+ * short sound lasts a few packets (20 ms each), so slower sampling misses some. */
+const SPEAKING_SAMPLE_MS = 50;
 
 /**
  * @typedef {ReturnType<typeof createParts>} Parts
@@ -55,6 +62,7 @@ function main() {
   wireLocalMedia(parts);
   wireJoining(parts);
   wireControls(parts);
+  wireSpeaking(parts);
   wireAnalysis(parts);
   wireScene(parts);
   pollConnections(parts);
@@ -94,6 +102,14 @@ function createParts(page, failures, params) {
       if (analyse) roomEffects.start();
     },
   });
+  const ownLevel = new OwnLevel();
+  const tiles = new TileGrid(part(page, "tiles"));
+  /** @type {SpeakingDetector} */
+  const speaking = new SpeakingDetector(() => {
+    const levels = new Map(tiles.remoteIds().map((id) => [id, mesh.audioLevel(id)]));
+    if (tiles.get("self")) levels.set("self", ownLevel.level(media.stream));
+    return levels;
+  });
   return {
     room,
     params,
@@ -105,9 +121,15 @@ function createParts(page, failures, params) {
     session: new RoomSession({ room, signaling, mesh }),
     view: new RoomView(page, prejoin),
     prejoin,
-    tiles: new TileGrid(part(page, "tiles")),
-    chat: new ChatPanel(/** @type {HTMLOListElement} */ (part(page, "chat-log")), /** @type {HTMLFormElement} */ (part(page, "chat-form"))),
-    controls: new Controls(part(page, "controls")),
+    tiles,
+    speaking,
+    ownLevel,
+    announcer: new Announcer(part(page, "announcer")),
+    chat: new ChatPanel(part(page, "chat")),
+    controls: new Controls(part(page, "controls"), {
+      settings: /** @type {HTMLDialogElement} */ (part(page, "settings")),
+      shortcuts: /** @type {HTMLDialogElement} */ (part(page, "shortcuts")),
+    }),
     stats: new StatsOverlay(part(page, "stats")),
     monitor,
     analysis,
@@ -131,18 +153,22 @@ function exposeTestSurface({ session, analysis, monitor, scene }) {
 }
 
 /** What the server says about the room goes to the mesh, the chat and the scene. @param {Parts} parts */
-function wireRoomNews({ signaling, session, mesh, chat, scene, view }) {
+function wireRoomNews({ signaling, session, mesh, chat, scene, view, announcer }) {
+  const news = (/** @type {string} */ text) => {
+    chat.note(text);
+    announcer.say(text);
+  };
   signaling.on("peer-joined", (peer) => {
     mesh.addPeer(peer);
-    chat.note(`${peer.name} joined`);
+    news(`${peer.name} joined`);
   });
   signaling.on("peer-left", ({ id }) => {
     const peer = mesh.peers().find((candidate) => candidate.id === id);
     mesh.removePeer(id);
-    if (peer) chat.note(`${peer.name} left`);
+    if (peer) news(`${peer.name} left`);
   });
   signaling.on("signal", ({ from, kind, data }) => mesh.handleSignal(from, kind, data));
-  signaling.on("media", ({ id, audio, video }) => mesh.updateMedia(id, { audio, video }));
+  signaling.on("media", ({ id, ...media }) => mesh.updateMedia(id, media));
   signaling.on("scene", (state) => scene.receive(state));
   // The server lost its room store and put us back: give the room back what it lost.
   signaling.on("restored", () => scene.restored());
@@ -164,6 +190,7 @@ function wireMesh(parts) {
   });
   mesh.on("peer-added", (peer) => {
     tiles.add({ id: peer.id, name: peer.name }).setMedia(peer.media);
+    tiles.setScreenShared(peer.id, Boolean(peer.media.screen));
     const stream = mesh.remoteStream(peer.id);
     if (stream?.getTracks().length) tiles.get(peer.id)?.setStream(stream);
     peopleChanged(parts);
@@ -171,6 +198,7 @@ function wireMesh(parts) {
   mesh.on("peer-updated", (peer) => {
     tiles.get(peer.id)?.setName(peer.name);
     tiles.get(peer.id)?.setMedia(peer.media);
+    tiles.setScreenShared(peer.id, Boolean(peer.media.screen));
     updateSceneSources(parts);
   });
   mesh.on("peer-removed", (id) => {
@@ -198,8 +226,12 @@ function wireMesh(parts) {
 }
 
 /** @param {Parts} parts */
-function wireChat({ chat, signaling, session, failures }) {
+function wireChat({ chat, signaling, session, failures, controls }) {
   signaling.on("chat", (message) => chat.add(message, session.self.id));
+  chat.on("open", (open) => controls.setChat(open));
+  chat.on("unread", (count) => controls.setUnread(count));
+  chat.setOpen(matchMedia(CHAT_BESIDE).matches, { focus: false });
+  controls.setChat(chat.open);
   chat.on("send", (text) => signaling.request("chat", { text }).catch((failure) => failures.report(failure, { context: "chat" })));
   failures.showIn("chat", (failure) => chat.note(`Not sent: ${failure.message}`));
 }
@@ -317,7 +349,7 @@ function switchDevice({ media, failures }, kind, id) {
 
 /** The control bar. @param {Parts} parts */
 function wireControls(parts) {
-  const { controls, media, session, room, failures, stats, scene } = parts;
+  const { controls, media, session, room, failures, stats, scene, chat, tiles, speaking, announcer } = parts;
   controls.on("device", (kind, id) => switchDevice(parts, kind, id));
   controls.on("toggle-audio", () => media.setAudioEnabled(!media.state.audio));
   controls.on("toggle-video", () => media.setVideoEnabled(!media.state.video).catch((failure) => failures.report(failure)));
@@ -328,7 +360,7 @@ function wireControls(parts) {
   controls.on("copy-link", () => {
     navigator.clipboard
       .writeText(inviteLink(room))
-      .then(() => controls.flash("copy-link", "Link copied"))
+      .then(() => announcer.say("Invite link copied"))
       .catch((error) => failures.report(new Failure("copy", `Copy this link: ${inviteLink(room)}`, { cause: error })));
   });
   controls.on("leave", () => session.leave());
@@ -337,7 +369,23 @@ function wireControls(parts) {
     controls.setStats(stats.visible);
   });
   controls.on("toggle-scene", () => scene.setShown(!scene.shown));
-  scene.on("shown", (shown) => controls.setScene(shown));
+  controls.on("toggle-chat", () => chat.setOpen(!chat.open));
+  controls.on("pin-speaker", () => tiles.pin(tiles.pinned ? null : speaking.lastActive));
+  scene.on("shown", (shown) => {
+    controls.setScene(shown);
+    tiles.setCompact(shown);
+  });
+  tiles.on("pinned", (id) => announcer.say(id ? `${tiles.get(id)?.name ?? "Someone"} pinned` : "Nobody pinned"));
+}
+
+/** The speaking rings and the active speaker, while in the room. @param {Parts} parts */
+function wireSpeaking({ speaking, session, tiles, ownLevel }) {
+  speaking.on("change", (who, active) => tiles.setSpeaking(who, active));
+  session.on("joined", () => speaking.start(SPEAKING_SAMPLE_MS));
+  session.on("left", () => {
+    speaking.stop();
+    ownLevel.close();
+  });
 }
 
 /** Analysis on or off, its failures and the stats overlay. @param {Parts} parts */

@@ -111,6 +111,11 @@ export class Mesh extends Emitter {
     return this.#links.get(id)?.quality() ?? Promise.resolve(null);
   }
 
+  /** The peer's microphone level now (0–1). @param {string} id */
+  audioLevel(id) {
+    return this.#links.get(id)?.audioLevel() ?? 0;
+  }
+
   /** @returns {Array<PeerInfo & {connectionState: string}>} */
   peers() {
     return [...this.#peers.values()].map((peer) => ({

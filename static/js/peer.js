@@ -175,6 +175,18 @@ export class PeerLink extends Emitter {
     };
   }
 
+  /**
+   * How loud the remote microphone is now (0–1, linear, as RFC 6464 carries it in
+   * each packet): read from the audio receiver's last packet, no statistics report.
+   * 0 when nothing arrived for a second (a muted or silent sender).
+   */
+  audioLevel() {
+    if (this.#closed) return 0;
+    const receiver = this.#pc.getReceivers().find((candidate) => candidate.track.kind === "audio");
+    const latest = receiver?.getSynchronizationSources()[0];
+    return latest && performance.timeOrigin + performance.now() - latest.timestamp < 1000 ? (latest.audioLevel ?? 0) : 0;
+  }
+
   close() {
     if (this.#closed) return;
     this.#closed = true;

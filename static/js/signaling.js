@@ -86,7 +86,9 @@ export class SignalingClient extends Emitter {
         stopWaiting();
         reject(new Failure("unreachable"));
       });
-      this.#socket.connect();
+      // `active`: connecting already (it starts at construction, and retries by itself). Asking
+      // again meanwhile would send a second CONNECT packet, which the server refuses, closing the link.
+      if (!this.#socket.active) this.#socket.connect();
     });
   }
 

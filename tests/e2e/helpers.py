@@ -44,6 +44,18 @@ def wait_videos_playing(page, count, timeout=15_000):
         raise AssertionError(f"{count} remote videos did not keep playing within {timeout} ms; last seen: {seen}") from None
 
 
+def choose_from_more(page, name):
+    """Pick an item of the control bar's "More" menu (it closes again after)."""
+    page.get_by_role("button", name="More", exact=True).click()
+    page.get_by_role("button", name=name, exact=True).click()
+
+
+def scene_options(page):
+    """Open the scene toolbar's options (private view, align faces)."""
+    if not page.locator("#scene-options").evaluate("menu => menu.matches(':popover-open')"):
+        page.get_by_role("button", name="Scene options").click()
+
+
 def state(page):
     return page.evaluate("() => window.ensemble.state()")
 

@@ -11,6 +11,7 @@ from tests.e2e.helpers import (
     ANALYSIS_START_MS,
     BACKENDS_MEASURED,
     analysis_of,
+    choose_from_more,
     presented_frames,
     room_url,
     start_frame_count,
@@ -175,9 +176,9 @@ def test_switching_analysis_off_for_a_tile_stops_it_and_the_page_switch_stops_al
     assert analysis_of(viewer, sender_id)["results"] == frozen["results"] and analysis_of(viewer, sender_id)["mask"] == frozen["mask"]
     menu.get_by_label("Analyse this video").check()
     viewer.wait_for_function("id => window.ensemble.analysis(id).enabled", arg=sender_id)
-    viewer.get_by_role("button", name="Analysis on").click()
+    choose_from_more(viewer, "Analysis on")
     assert analysis_of(viewer, sender_id)["enabled"] is False
-    viewer.get_by_role("button", name="Analysis off").click()
+    choose_from_more(viewer, "Analysis off")
     menu.locator("summary").click()
     sender.close()
     viewer.wait_for_function("() => window.ensemble.state().peers.length === 0", timeout=5000)
@@ -251,7 +252,7 @@ def test_backends_are_timed_once_per_device_and_remembered(server, launch, open_
     for engine in measured.values():
         timed = {backend: ms for backend, ms in engine["tried"].items() if isinstance(ms, (int, float))}
         assert engine["backend"] == min(timed, key=timed.get)  # the fastest one runs
-    first.get_by_role("button", name="Stats").click()
+    choose_from_more(first, "Stats")
     expect(first.locator("#stats")).to_contain_text("measured here")
     first.close()
 

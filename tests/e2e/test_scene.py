@@ -11,7 +11,16 @@ from PIL import Image
 
 from ensemble_client import EnsembleClient
 from harness.browsers import DEMO_PHOTOS, PHOTO_FACES, chromium_flags, make_photo_camera, make_slideshow_camera
-from tests.e2e.helpers import ANALYSIS_START_MS, OWN_VIDEO, room_url, start_frame_count, wait_connected, wait_frames
+from tests.e2e.helpers import (
+    ANALYSIS_START_MS,
+    OWN_VIDEO,
+    choose_from_more,
+    room_url,
+    scene_options,
+    start_frame_count,
+    wait_connected,
+    wait_frames,
+)
 
 MAGENTA = (255, 0, 255)  # a background colour none of the photos has
 
@@ -203,7 +212,7 @@ def test_people_in_the_scene_keep_moving_with_their_video(analysis, server, chro
         cy = viewer.evaluate("() => window.ensemble.state().peers[0].id")
         if analysis == "paused":
             viewer.wait_for_function("id => window.ensemble.analysis(id)?.mask", arg=cy, timeout=ANALYSIS_START_MS)
-            viewer.get_by_role("button", name="Analysis on").click()
+            choose_from_more(viewer, "Analysis on")
             viewer.wait_for_function("id => !window.ensemble.analysis(id).enabled", arg=cy)
         mask = viewer.evaluate("id => window.ensemble.analysis(id)?.results.mask ?? null", cy)
         assert (mask is None) == (analysis == "off")
@@ -358,12 +367,14 @@ def test_an_invalid_scene_names_the_field_and_the_last_valid_one_stays(server, o
 
 def test_a_private_view_changes_nothing_for_the_others(server, open_page):
     ada, bea = two_in_scene(server, open_page, "private")
+    scene_options(ada)
     ada.check("input[data-scene=private]")
     write_json(ada, {"arrange": "grid", "background": {"color": "#ff8800"}})
     ada.wait_for_function("() => window.ensemble.scene().scene.background.color === '#ff8800'")
     say_and_wait(ada, "after a private edit", bea)  # an edit sent before this would have reached Bea by now
     assert scene_of(bea)["version"] == 0 and scene_of(bea)["scene"].get("arrange") == "row"
     # Back to the room's scene: the private edit is gone from view.
+    scene_options(ada)
     ada.uncheck("input[data-scene=private]")
     ada.wait_for_function("() => window.ensemble.scene().scene.arrange === 'row'")
 

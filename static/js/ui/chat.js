@@ -1,19 +1,29 @@
 import { Emitter } from "../emitter.js";
 
 /**
- * The chat panel. Message text is always set as text, never parsed as HTML. Emits `send(text)`.
- * @extends {Emitter<{send: [text: string]}>}
+ * The chat panel: beside the call on a desktop, a sheet over it on a phone; it
+ * can be closed, and counts what came meanwhile. Message text is always set as
+ * text, never parsed as HTML. Emits `send(text)`, `open(open)` and `unread(count)`.
+ * @extends {Emitter<{send: [text: string], open: [open: boolean], unread: [count: number]}>}
  */
 export class ChatPanel extends Emitter {
+  #panel;
   #log;
   #form;
   #seen = new Set();
+  #unread = 0;
 
-  /** @param {HTMLOListElement} log @param {HTMLFormElement} form */
-  constructor(log, form) {
+  /** @param {HTMLElement} panel holding the log (`ol`), the form and a close button */
+  constructor(panel) {
     super();
-    this.#log = log;
+    this.#panel = panel;
+    this.#log = /** @type {HTMLOListElement} */ (panel.querySelector("ol"));
+    const form = /** @type {HTMLFormElement} */ (panel.querySelector("form"));
     this.#form = form;
+    panel.querySelector("[data-action=toggle-chat]")?.addEventListener("click", () => this.setOpen(false));
+    panel.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") this.setOpen(false);
+    });
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       const input = /** @type {HTMLInputElement} */ (form.elements.namedItem("text"));
@@ -38,6 +48,27 @@ export class ChatPanel extends Emitter {
     item.append(meta, text);
     this.#log.append(item);
     this.#log.scrollTop = this.#log.scrollHeight;
+    if (!this.open && message.from !== selfId) this.emit("unread", ++this.#unread);
+  }
+
+  get open() {
+    return !this.#panel.hidden;
+  }
+
+  /**
+   * Open (the message box gets the keyboard) or close the panel.
+   * @param {boolean} open @param {{focus?: boolean}} [options] `focus: false` opens it without taking the keyboard
+   */
+  setOpen(open, { focus = true } = {}) {
+    if (open === this.open) return;
+    this.#panel.hidden = !open;
+    if (open) {
+      this.#unread = 0;
+      this.emit("unread", 0);
+      this.#log.scrollTop = this.#log.scrollHeight;
+      if (focus) /** @type {HTMLInputElement} */ (this.#form.elements.namedItem("text")).focus();
+    }
+    this.emit("open", open);
   }
 
   /** A line from the app itself (joins, leaves, failures). @param {string} text */

@@ -79,11 +79,13 @@ export class ScenePanel extends Emitter {
     this.#part("status").textContent = text;
   }
 
-  /** @param {string} action @param {boolean} pressed @param {string} label */
+  /** An icon button's state: pressed, its other icon, and the words that say what it does now. @param {string} action @param {boolean} pressed @param {string} label */
   #press(action, pressed, label) {
     const button = this.#part(action);
     button.setAttribute("aria-pressed", String(pressed));
-    button.textContent = label;
+    button.classList.toggle("swapped", pressed);
+    button.setAttribute("aria-label", label);
+    button.dataset.tip = label;
   }
 
   /** @param {string} name */

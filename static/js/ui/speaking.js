@@ -1,0 +1,142 @@
+import { Emitter } from "../emitter.js";
+
+/**
+ * Who is speaking, from microphone levels sampled several times a second: each
+ * remote one from its audio receiver (mesh.audioLevel), your own from a Web
+ * Audio analyser. Someone speaks while their level passed the threshold within
+ * the last `HOLD_MS` (so the ring does not flicker between words); the active
+ * speaker is the one heard most over the last second or so, and changes only
+ * when someone else is clearly louder. Emits `change(speaking, active)`.
+ */
+
+/** Levels (0–1, linear) above this are a voice; background noise stays under it. */
+export const SPEAKING_LEVEL = 0.02;
+const HOLD_MS = 600;
+/** How fast the "heard most" measure follows the level (per sample, at the default interval). */
+const ENERGY_SMOOTHING = 0.08;
+/** Someone else becomes the active speaker when heard this much more than the current one. */
+const TAKEOVER = 1.5;
+
+/** @extends {Emitter<{change: [speaking: Set<string>, active: string | null]}>} */
+export class SpeakingDetector extends Emitter {
+  #levels;
+  #now;
+  /** @type {Map<string, {lastLoud: number, energy: number}>} */
+  #people = new Map();
+  /** @type {Set<string>} */
+  #speaking = new Set();
+  /** @type {string | null} */
+  #active = null;
+  /** The last one who was the active speaker, kept through the silences (for "pin the speaker"). @type {string | null} */
+  lastActive = null;
+  #timer = 0;
+
+  /**
+   * @param {() => Map<string, number>} levels each person's level now, by id
+   * @param {{now?: () => number}} [options]
+   */
+  constructor(levels, { now = () => performance.now() } = {}) {
+    super();
+    this.#levels = levels;
+    this.#now = now;
+  }
+
+  /** Sample every `intervalMs` until `stop`. */
+  start(intervalMs = 50) {
+    this.stop();
+    this.#timer = window.setInterval(() => this.sample(), intervalMs);
+  }
+
+  stop() {
+    clearInterval(this.#timer);
+    this.#timer = 0;
+  }
+
+  /** Take one sample of every level (the timer's work; tests call it directly). */
+  sample() {
+    const now = this.#now();
+    const levels = this.#levels();
+    for (const id of this.#people.keys()) if (!levels.has(id)) this.#people.delete(id);
+    for (const [id, level] of levels) {
+      const person = this.#people.get(id) ?? { lastLoud: -Infinity, energy: 0 };
+      if (level >= SPEAKING_LEVEL) person.lastLoud = now;
+      person.energy += ENERGY_SMOOTHING * (level - person.energy);
+      this.#people.set(id, person);
+    }
+    const speaking = new Set([...this.#people].filter(([, person]) => now - person.lastLoud <= HOLD_MS).map(([id]) => id));
+    const active = this.#choose(speaking);
+    if (active) this.lastActive = active;
+    if (active !== this.#active || !sameSet(speaking, this.#speaking)) {
+      this.#speaking = speaking;
+      this.#active = active;
+      this.emit("change", new Set(speaking), active);
+    }
+  }
+
+  /** @param {Set<string>} speaking */
+  #choose(speaking) {
+    if (speaking.size === 0) return null;
+    const energy = (/** @type {string} */ id) => this.#people.get(id)?.energy ?? 0;
+    const loudest = [...speaking].reduce((best, id) => (energy(id) > energy(best) ? id : best));
+    const current = this.#active;
+    if (current && speaking.has(current) && energy(loudest) < energy(current) * TAKEOVER) return current;
+    return loudest;
+  }
+}
+
+/** @param {Set<string>} a @param {Set<string>} b */
+function sameSet(a, b) {
+  return a.size === b.size && [...a].every((item) => b.has(item));
+}
+
+/**
+ * The level of this browser's own microphone, through one Web Audio analyser;
+ * follows the stream's audio track as it is replaced, and reads 0 while muted.
+ */
+export class OwnLevel {
+  /** @type {AudioContext | null} */
+  #context = null;
+  /** @type {AnalyserNode | null} */
+  #analyser = null;
+  /** @type {MediaStreamAudioSourceNode | null} */
+  #source = null;
+  /** @type {MediaStreamTrack | null} */
+  #track = null;
+  #samples = new Float32Array(512);
+
+  /** @param {MediaStream} stream */
+  level(stream) {
+    const track = stream.getAudioTracks()[0] ?? null;
+    if (!track || !track.enabled || track.readyState !== "live") return 0;
+    if (track !== this.#track) this.#listen(track);
+    if (!this.#analyser) return 0;
+    this.#analyser.getFloatTimeDomainData(this.#samples);
+    let sum = 0;
+    for (const value of this.#samples) sum += value * value;
+    return Math.sqrt(sum / this.#samples.length);
+  }
+
+  close() {
+    this.#source?.disconnect();
+    this.#context?.close();
+    this.#context = this.#analyser = this.#source = this.#track = null;
+  }
+
+  /** @param {MediaStreamTrack} track */
+  #listen(track) {
+    this.#source?.disconnect();
+    this.#track = track;
+    if (!this.#context) {
+      this.#context = new AudioContext();
+      this.#analyser = this.#context.createAnalyser();
+      this.#analyser.fftSize = this.#samples.length;
+      // Without a gesture yet (joining from a link with ?name=) the context waits for the first one.
+      if (this.#context.state === "suspended") {
+        document.addEventListener("pointerdown", () => this.#context?.resume(), { once: true });
+        document.addEventListener("keydown", () => this.#context?.resume(), { once: true });
+      }
+    }
+    this.#source = this.#context.createMediaStreamSource(new MediaStream([track]));
+    this.#source.connect(/** @type {AnalyserNode} */ (this.#analyser));
+  }
+}
