@@ -27,9 +27,10 @@ import { PreJoin } from "./ui/prejoin.js";
 import { RoomEffects } from "./ui/room-effects.js";
 import { RoomView } from "./ui/room-view.js";
 import { ScenePanel } from "./ui/scene-panel.js";
-import { OwnLevel, SpeakingDetector } from "./ui/speaking.js";
+import { OwnLevel } from "./ui/own-level.js";
+import { SpeakingDetector } from "./ui/speaking.js";
 import { StatsOverlay } from "./ui/stats.js";
-import { TileGrid } from "./ui/tiles.js";
+import { TileGrid } from "./ui/tile-grid.js";
 
 const QUALITY_POLL_MS = 2000;
 const STATS_REFRESH_MS = 500;
