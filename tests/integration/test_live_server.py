@@ -85,3 +85,13 @@ def test_errors_over_a_real_socket_leave_everyone_else_undisturbed(clients):
     alice.chat("still works")
     assert bob.wait_for("chat")["text"] == "still works"
     assert [name for name, _ in bob.received()] == ["chat"]
+
+
+def test_room_passwords_are_checked_off_the_event_loop_in_every_mode(clients):
+    """PBKDF2 runs in gevent's thread pool, eventlet's tpool, or the connection's own thread."""
+    owner, guesser, friend = clients(), clients(), clients()
+    owner.join("vault", "Owner", password="sesame")
+    with pytest.raises(ProtocolReplyError) as refused:
+        guesser.join("vault", "Guesser", password="guess")
+    assert refused.value.code == "wrong_password"
+    assert friend.join("vault", "Friend", password="sesame")["name"] == "Friend"
