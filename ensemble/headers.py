@@ -12,6 +12,8 @@ made from a `blob:` of their own script, which load further `blob:` scripts; Bod
 builds are classic scripts that a module worker can only run through eval. So the
 worker's policy adds `blob:` scripts and workers, and 'unsafe-eval' unless the worker's
 URL names another engine (`worker.js?engine=selfie`): eval stays out of the page.
+A room page asked to analyse on its main thread (`?workers=off`) starts those threads
+itself, so it gets the `blob:` scripts and workers too (never eval).
 """
 
 import re
@@ -38,20 +40,23 @@ CONTENT_SECURITY_POLICY = {
 }
 
 
-def content_security_policy(host, path="/", engine=None):
+def content_security_policy(host, path="/", engine=None, workers=None):
     """The policy for a response to `path` on `host` (its WebSocket is ws:// or wss:// of it);
-    `engine` is the analysis worker's `engine` query parameter, if any."""
+    `engine` is the analysis worker's `engine` query parameter, `workers` a page's, if any."""
     policy = dict(CONTENT_SECURITY_POLICY)
     policy["connect-src"] = "'self'" + (f" ws://{host} wss://{host}" if HOST.fullmatch(host or "") else "")
     if path == ANALYSIS_WORKER:
         policy["script-src"] += " blob:" + (" 'unsafe-eval'" if engine in (None, "bodypix") else "")
         policy["worker-src"] += " blob:"
+    elif path.startswith("/r/") and workers == "off":
+        policy["script-src"] += " blob:"
+        policy["worker-src"] += " blob:"
     return "; ".join(f"{name} {value}" for name, value in policy.items())
 
 
-def security_headers(host, path="/", engine=None):
+def security_headers(host, path="/", engine=None, workers=None):
     return {
-        "Content-Security-Policy": content_security_policy(host, path, engine),
+        "Content-Security-Policy": content_security_policy(host, path, engine, workers),
         "X-Content-Type-Options": "nosniff",
         # Room names and ?name= are in the page's address: never send it elsewhere.
         "Referrer-Policy": "no-referrer",

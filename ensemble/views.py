@@ -63,7 +63,8 @@ def answer_failure(error):
 @blueprint.after_app_request
 def secure_headers(response):
     """The headers of every response (ensemble/headers.py says why each is there)."""
-    for name, value in security_headers(request.host, request.path, request.args.get("engine")).items():
+    headers = security_headers(request.host, request.path, request.args.get("engine"), request.args.get("workers"))
+    for name, value in headers.items():
         response.headers.setdefault(name, value)
     return response
 

@@ -270,6 +270,7 @@ function wireJoining(parts) {
     self.setStream(media.stream);
     self.setMedia(media.state);
     scene.joined(reply.scene);
+    scene.setMember({ id: reply.id, token: reply.token });
     for (const message of reply.chat) chat.add(message, reply.id);
     rememberName(reply.name);
     history.replaceState(null, "", `/r/${encodeURIComponent(room)}`);
@@ -288,6 +289,7 @@ function wireJoining(parts) {
   session.on("left", () => {
     tiles.clearRemote();
     tiles.remove("self");
+    scene.setMember(null);
     scene.reset();
     media.stop();
     view.show("left");

@@ -75,7 +75,7 @@ def test_chat_shows_markup_as_literal_text_everywhere(server, open_page):
     for page in (ada, bob):
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     ada.get_by_label("Message").fill(attack)
-    ada.get_by_role("button", name="Send").click()
+    ada.get_by_role("button", name="Send", exact=True).click()
     for page in (ada, bob):
         message = page.locator(".chat-log li:not(.note) .text").last
         message.wait_for(timeout=2000)

@@ -158,7 +158,7 @@ def test_on_a_phone_chat_opens_as_a_sheet_over_the_call_and_closes_again(two_oth
     chat = page.locator("#chat")
     assert not chat.is_visible(), "on a phone the videos come first"
     two_others["Grace"].get_by_label("Message", exact=True).fill("hello phone")
-    two_others["Grace"].get_by_role("button", name="Send").click()
+    two_others["Grace"].get_by_role("button", name="Send", exact=True).click()
     page.locator("#controls .unread").filter(has_text="1").wait_for()
     page.locator("#controls [data-action=toggle-chat]").tap()
     page.locator("#chat-log").filter(has_text="hello phone").wait_for()

@@ -67,7 +67,7 @@ def say_and_wait(sender, text, *others):
     """`sender` says `text` in the chat; returns once the server has passed it back to `sender`
     and on to `others`. Whatever `sender` had sent before has been carried out by then."""
     sender.get_by_label("Message").fill(text)
-    sender.get_by_role("button", name="Send").click()
+    sender.get_by_role("button", name="Send", exact=True).click()
     for page in (sender, *others):
         page.locator(".chat-log li:not(.note) .text", has_text=text).wait_for(timeout=5000)
 

@@ -98,6 +98,14 @@ def test_the_analysis_worker_may_run_blob_scripts_and_eval_only_for_bodypix(app)
     assert "'unsafe-eval'" not in policy_of(client.get("/static/js/effects/runner.js?engine=bodypix"))["script-src"].split()
 
 
+def test_a_room_page_analysing_on_its_main_thread_may_start_blob_workers_but_never_eval(app):
+    client = app.test_client()
+    policy = policy_of(client.get("/r/threads?workers=off"))
+    assert policy["worker-src"] == "'self' blob:" and policy["script-src"] == "'self' 'wasm-unsafe-eval' blob:"
+    assert policy_of(client.get("/r/threads"))["script-src"] == "'self' 'wasm-unsafe-eval'"
+    assert policy_of(client.get("/?workers=off"))["worker-src"] == "'self'"
+
+
 def test_a_host_header_cannot_write_into_the_policy(app):
     policy = app.test_client().get("/", headers={"Host": "evil; script-src *"}).headers["Content-Security-Policy"]
     assert "connect-src 'self'" in policy and "evil" not in policy and "script-src *" not in policy
