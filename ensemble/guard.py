@@ -120,10 +120,12 @@ class Guard:
 
     # --- joins and passwords ----------------------------------------------------------
 
-    def join(self, address, room):
-        """Before a join: refuse one past JOINS_PER_IP_PER_MINUTE, or while guessing is locked."""
+    def join(self, address, room, member=False):
+        """Before a join: refuse one past JOINS_PER_IP_PER_MINUTE, or while guessing is locked.
+        A `member` (one that proved its membership of the room: a rejoin with its token) is
+        never locked out by guessing: strangers guessing must not keep a room's own people out."""
         with self._lock:
-            if self._guesses_by_address.locked(address) or self._guesses_by_room.locked(room):
+            if not member and (self._guesses_by_address.locked(address) or self._guesses_by_room.locked(room)):
                 raise ProtocolError("rate_limited", "Too many wrong passwords; try again later.")
             if not self._joins.take(address):
                 raise ProtocolError("rate_limited", "Too many joins from your address; wait a minute.")

@@ -123,11 +123,25 @@ class Signaling:
             raise ProtocolError("not_joined", "Only a member of a room may do this: send X-Ensemble-Member.", status=403)
         return peer
 
+    def _proves_membership(self, connection, join):
+        """Whether this join comes back to a membership of the same room: the same connection,
+        or the id and token of a join reply."""
+        if connection.peer_id is not None:
+            peer = self._registry.peer(connection.peer_id)
+            return peer is not None and peer.room == join.room
+        if join.resume is None:
+            return False
+        peer = self._registry.peer(join.resume.id)
+        return (
+            peer is not None and peer.room == join.room and bool(peer.token)
+            and hmac.compare_digest(peer.token.encode(), join.resume.token.encode())
+        )
+
     # --- events -------------------------------------------------------------
 
     def on_join(self, connection, payload):
         join = protocol.parse_join(payload)
-        self._guard.join(connection.address, join.room)
+        self._guard.join(connection.address, join.room, member=self._proves_membership(connection, join))
         peer_id, token = new_peer_id(), secrets.token_urlsafe(16)
         replaces, resume_token = connection.peer_id, None
         if replaces is None and join.resume is not None:

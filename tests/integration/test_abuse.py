@@ -142,6 +142,25 @@ def test_wrong_passwords_for_one_room_from_many_addresses_lock_the_room_for_a_wh
     assert eventually(lambda: friend.join("vault", "Friend", password="sesame"))  # and the lock ends
 
 
+def test_a_member_coming_back_with_its_token_is_never_locked_out_by_strangers_guessing(start, client):
+    server = start(wrong_passwords_per_room=3, wrong_passwords_per_ip=3, password_lockout_seconds=60, trusted_proxy_hops=1)
+    owner = client(server, X_Forwarded_For="203.0.113.1")
+    reply = owner.join("vault", "Owner", password="sesame")
+    for number in range(3):
+        guesser = client(server, X_Forwarded_For=f"198.51.100.{number}")
+        assert code_of(guesser, "join", {"room": "vault", "name": "Eve", "password": "guess"}) == "wrong_password"
+    # The owner's link breaks; a new connection brings the membership back with its token.
+    back = client(server, X_Forwarded_For="203.0.113.1")
+    resume = {"id": reply["id"], "token": reply["token"]}
+    again = back.request("join", {"room": "vault", "name": "Owner", "password": "sesame", "resume": resume})
+    assert again["name"] == "Owner"
+    # A made-up or another room's token proves nothing: still locked.
+    stranger = client(server, X_Forwarded_For="198.51.100.200")
+    forged = {"id": again["id"], "token": "not-the-token"}
+    assert code_of(stranger, "join", {"room": "vault", "name": "Eve", "password": "sesame", "resume": forged}) == "rate_limited"
+    assert code_of(stranger, "join", {"room": "vault", "name": "Eve", "password": "sesame"}) == "rate_limited"
+
+
 def test_password_guesses_do_not_hold_up_other_clients(start, client):
     """PBKDF2 (about 12 ms a guess here) runs in OS threads: a member's events are answered
     while eight connections guess as fast as they can."""
