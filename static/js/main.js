@@ -480,6 +480,8 @@ function pollConnections({ tiles, mesh }) {
 async function start(parts) {
   const { params, session, room, signaling } = parts;
   window.addEventListener("pagehide", () => signaling.close());
+  if (document.readyState === "complete") signaling.warmUp();
+  else window.addEventListener("load", () => signaling.warmUp(), { once: true });
   const name = params.get("name")?.trim();
   const wanted = { audio: params.get("muted") !== "1", video: params.get("camera") !== "off" };
   const mediaReady = await startMedia(parts, wanted);

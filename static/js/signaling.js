@@ -41,13 +41,11 @@ export class SignalingClient extends Emitter {
   constructor({ url = undefined, timeoutMs = 8000 } = {}) {
     super();
     this.#timeoutMs = timeoutMs;
-    // The link opens now, while the person is still on the pre-join form, so Join sends the
-    // join at once instead of waiting for the WebSocket and Socket.IO handshakes (15 ms on
-    // loopback, several round trips to a distant server). `connect` waits for it as before.
     this.#socket = io(url, {
       transports: ["websocket"],
       reconnectionDelay: 300,
       reconnectionDelayMax: 2000,
+      autoConnect: false,
     });
     this.#socket.on("connect", () => this.#onConnect());
     this.#socket.on("disconnect", (reason) => this.emit("disconnected", reason));
@@ -62,6 +60,17 @@ export class SignalingClient extends Emitter {
   /** Whether the link was ever up (later connections are `reconnected`). */
   get everConnected() {
     return this.#everConnected;
+  }
+
+  /**
+   * Start connecting without waiting (the page calls it once loaded, while the person is on
+   * the pre-join form), so Join sends the join at once instead of waiting for the WebSocket
+   * and Socket.IO handshakes (15 ms on loopback, several round trips to a distant server).
+   * After the page's own requests: a balancer counting open requests (nginx least_conn)
+   * then weighs websockets alone.
+   */
+  warmUp() {
+    if (!this.#socket.active) this.#socket.connect();
   }
 
   /** Connect; resolves once connected, rejects with `unreachable` after the timeout. @returns {Promise<void>} */
