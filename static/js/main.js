@@ -229,7 +229,7 @@ function wireMesh(parts) {
 /** @param {Parts} parts */
 function wireChat({ chat, signaling, session, failures, controls }) {
   signaling.on("chat", (message) => chat.add(message, session.self.id));
-  chat.on("open", (open) => controls.setChat(open));
+  chat.on("open", (open, hadFocus) => controls.setChat(open, !open && hadFocus));
   chat.on("unread", (count) => controls.setUnread(count));
   chat.setOpen(matchMedia(CHAT_BESIDE).matches, { focus: false });
   controls.setChat(chat.open);

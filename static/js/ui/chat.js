@@ -3,8 +3,9 @@ import { Emitter } from "../emitter.js";
 /**
  * The chat panel: beside the call on a desktop, a sheet over it on a phone; it
  * can be closed, and counts what came meanwhile. Message text is always set as
- * text, never parsed as HTML. Emits `send(text)`, `open(open)` and `unread(count)`.
- * @extends {Emitter<{send: [text: string], open: [open: boolean], unread: [count: number]}>}
+ * text, never parsed as HTML. Emits `send(text)`, `open(open, hadFocus)` (`hadFocus`: it
+ * closed with the keyboard inside, which should go back where it came from) and `unread(count)`.
+ * @extends {Emitter<{send: [text: string], open: [open: boolean, hadFocus: boolean], unread: [count: number]}>}
  */
 export class ChatPanel extends Emitter {
   #panel;
@@ -61,6 +62,7 @@ export class ChatPanel extends Emitter {
    */
   setOpen(open, { focus = true } = {}) {
     if (open === this.open) return;
+    const hadFocus = this.#panel.contains(document.activeElement);
     this.#panel.hidden = !open;
     if (open) {
       this.#unread = 0;
@@ -68,7 +70,7 @@ export class ChatPanel extends Emitter {
       this.#log.scrollTop = this.#log.scrollHeight;
       if (focus) /** @type {HTMLInputElement} */ (this.#form.elements.namedItem("text")).focus();
     }
-    this.emit("open", open);
+    this.emit("open", open, hadFocus);
   }
 
   /** A line from the app itself (joins, leaves, failures). @param {string} text */

@@ -81,11 +81,12 @@ export class Controls extends Emitter {
     this.#label(button, shown ? "Hide scene" : "Scene", "S");
   }
 
-  /** @param {boolean} open */
-  setChat(open) {
+  /** @param {boolean} open @param {boolean} [takeFocus] give the keyboard to the chat button (the chat closed with it) */
+  setChat(open, takeFocus = false) {
     const button = this.#button("toggle-chat");
     button.setAttribute("aria-pressed", String(open));
     this.#label(button, open ? "Close chat" : "Chat", "C");
+    if (takeFocus) button.focus();
   }
 
   /** Messages that came while the chat was closed. @param {number} count */
