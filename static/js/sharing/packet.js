@@ -1,0 +1,300 @@
+/**
+ * One sender's analysis of one of its camera frames, as bytes: the packet that
+ * rides at the end of an encoded VP8/VP9 frame (the trailer) and is stripped
+ * by receivers that understand it. docs/protocol.md ("Shared analysis") is the
+ * written form of this layout; everything is little-endian.
+ *
+ *   packet   u32 age: how many RTP clock ticks (90 kHz) the frame analysed came
+ *            before the frame that carries the packet (0: that frame itself; each
+ *            RTP stream starts its clock at random, ages do not depend on it),
+ *            u8 flags, then the mask (flag 1), then the faces (flag 2)
+ *   mask     u8 width, u8 height, u16 run count, runs as LEB128 varints: the
+ *            pixels row by row, alternating background and person, starting
+ *            with background (a run may be 0)
+ *   faces    u8 count; per face u16 x, y, width, height (of 65535), u8 score
+ *            (of 255); with flag 4, 68 landmarks as u8 pairs within the face
+ *            box grown by half its size on each side; with flag 8, u8
+ *            expression index (EXPRESSIONS), u8 its probability (of 255)
+ *   trailer  the packet, u16 its length, u8 version, the 4 bytes "EnsA"
+ *
+ * Masks are cut to one bit a pixel (person or not) at most MASK_WIDTH wide:
+ * a 128×72 mask is ~150–400 bytes, about 3–6 % of a 500 kbps video at 15
+ * masks a second, where its 8-bit form would be 9 KB.
+ *
+ * @typedef {import("../effects/masks.js").PersonMask} PersonMask
+ * @typedef {import("../effects/face-drawing.js").Face & {expressionScore?: number}} Face
+ * @typedef {{age: number, mask: PersonMask | null, faces: Face[] | null}} Packet
+ */
+import { summariseMask } from "../effects/masks.js";
+
+export const MAGIC = [0x45, 0x6e, 0x73, 0x41]; // "EnsA"
+export const VERSION = 1;
+const TRAILER_TAIL = 2 + 1 + MAGIC.length; // length, version, magic
+/** The widest mask shipped: beyond this the bytes grow and the cut-out does not improve on a 640 px video. */
+export const MASK_WIDTH = 128;
+export const EXPRESSIONS = ["neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"];
+const FLAG = { mask: 1, faces: 2, landmarks: 4, expressions: 8 };
+const LANDMARKS = 68;
+const UNIT = 65535;
+
+/** A packet this code cannot read: damaged, cut short, or from a later version. */
+export class PacketError extends Error {}
+
+/**
+ * @param {Packet} packet
+ * @param {{landmarks?: boolean, expressions?: boolean}} [detail] what to include of each face, when it has it
+ * @returns {Uint8Array}
+ */
+export function encodePacket({ age, mask, faces }, detail = {}) {
+  const out = new Writer();
+  const withLandmarks = Boolean(detail.landmarks && faces?.length && faces.every((face) => face.landmarks?.length === LANDMARKS));
+  const withExpressions = Boolean(detail.expressions && faces?.length && faces.every((face) => face.expression && EXPRESSIONS.includes(face.expression)));
+  out.u32(age >>> 0);
+  out.u8((mask ? FLAG.mask : 0) | (faces ? FLAG.faces : 0) | (withLandmarks ? FLAG.landmarks : 0) | (withExpressions ? FLAG.expressions : 0));
+  if (mask) writeMask(out, mask);
+  if (faces) {
+    out.u8(Math.min(255, faces.length));
+    for (const face of faces.slice(0, 255)) writeFace(out, face, withLandmarks, withExpressions);
+  }
+  return out.bytes();
+}
+
+/**
+ * @param {Uint8Array} bytes a packet (without the trailer's tail)
+ * @returns {Packet}
+ */
+export function decodePacket(bytes) {
+  const input = new Reader(bytes);
+  const age = input.u32();
+  const flags = input.u8();
+  const mask = flags & FLAG.mask ? readMask(input) : null;
+  /** @type {Face[] | null} */
+  let faces = null;
+  if (flags & FLAG.faces) {
+    faces = [];
+    for (let count = input.u8(); count > 0; count -= 1) faces.push(readFace(input, Boolean(flags & FLAG.landmarks), Boolean(flags & FLAG.expressions)));
+  }
+  if (!input.done) throw new PacketError(`${bytes.length - input.offset} bytes left over`);
+  return { age, mask, faces };
+}
+
+/**
+ * The same packet with another age (the rest is the same for every peer: it is encoded once).
+ * @param {Uint8Array} packet @param {number} age
+ */
+export function withAge(packet, age) {
+  const copy = Uint8Array.from(packet);
+  new DataView(copy.buffer).setUint32(0, age >>> 0, true);
+  return copy;
+}
+
+/**
+ * An encoded frame's bytes with a packet appended.
+ * @param {ArrayBuffer} frame @param {Uint8Array} packet at most 65535 bytes
+ */
+export function appendTrailer(frame, packet) {
+  if (packet.length > 0xffff) throw new PacketError("packet too long");
+  const joined = new Uint8Array(frame.byteLength + packet.length + TRAILER_TAIL);
+  joined.set(new Uint8Array(frame), 0);
+  joined.set(packet, frame.byteLength);
+  let at = frame.byteLength + packet.length;
+  joined[at++] = packet.length & 0xff;
+  joined[at++] = packet.length >> 8;
+  joined[at++] = VERSION;
+  joined.set(MAGIC, at);
+  return joined.buffer;
+}
+
+/**
+ * Split an encoded frame into the video and its packet, if it carries one of
+ * this version; anything else is all video.
+ * @param {ArrayBuffer} frame
+ * @returns {{video: ArrayBuffer, packet: Uint8Array | null}}
+ */
+export function splitTrailer(frame) {
+  const bytes = new Uint8Array(frame);
+  const end = bytes.length;
+  if (end < TRAILER_TAIL || MAGIC.some((byte, index) => bytes[end - MAGIC.length + index] !== byte)) return { video: frame, packet: null };
+  const version = bytes[end - MAGIC.length - 1];
+  const length = bytes[end - TRAILER_TAIL] | (bytes[end - TRAILER_TAIL + 1] << 8);
+  const start = end - TRAILER_TAIL - length;
+  if (version !== VERSION || start < 1) return { video: frame, packet: null };
+  return { video: frame.slice(0, start), packet: bytes.slice(start, end - TRAILER_TAIL) };
+}
+
+/** @param {Writer} out @param {PersonMask} mask */
+function writeMask(out, mask) {
+  const { width, height, bits } = shrink(mask);
+  out.u8(width);
+  out.u8(height);
+  /** @type {number[]} */
+  const runs = [];
+  let current = 0, run = 0;
+  for (const bit of bits) {
+    if (bit === current) run += 1;
+    else {
+      runs.push(run);
+      current = bit;
+      run = 1;
+    }
+  }
+  runs.push(run);
+  out.u16(runs.length);
+  for (const length of runs) out.varint(length);
+}
+
+/** @param {Reader} input @returns {PersonMask} */
+function readMask(input) {
+  const width = input.u8(), height = input.u8(), count = input.u16();
+  if (!width || !height) throw new PacketError("empty mask");
+  const confidence = new Float32Array(width * height);
+  let at = 0;
+  for (let index = 0; index < count; index += 1) {
+    const length = input.varint();
+    if (at + length > confidence.length) throw new PacketError("mask runs past its size");
+    if (index % 2 === 1) confidence.fill(1, at, at + length);
+    at += length;
+  }
+  if (at !== confidence.length) throw new PacketError("mask runs short of its size");
+  return summariseMask(confidence, width, height);
+}
+
+/**
+ * The mask at most MASK_WIDTH wide, one bit a pixel: each pixel is a block of the
+ * original, person when the block's mean confidence is over a half.
+ * @param {PersonMask} mask
+ */
+function shrink({ width, height, alpha }) {
+  const step = Math.max(1, Math.ceil(width / MASK_WIDTH), Math.ceil(height / 255));
+  const small = { width: Math.floor(width / step), height: Math.floor(height / step) };
+  const bits = new Uint8Array(small.width * small.height);
+  for (let y = 0; y < small.height; y += 1) {
+    for (let x = 0; x < small.width; x += 1) {
+      let sum = 0;
+      for (let dy = 0; dy < step; dy += 1) for (let dx = 0; dx < step; dx += 1) sum += alpha[(y * step + dy) * width + x * step + dx];
+      bits[y * small.width + x] = sum > 127.5 * step * step ? 1 : 0;
+    }
+  }
+  return { ...small, bits };
+}
+
+/** @param {Writer} out @param {Face} face @param {boolean} landmarks @param {boolean} expressions */
+function writeFace(out, face, landmarks, expressions) {
+  for (const value of [face.x, face.y, face.width, face.height]) out.u16(Math.round(clamp(value) * UNIT));
+  out.u8(Math.round(clamp(face.score ?? 1) * 255));
+  if (landmarks) {
+    const frame = landmarkFrame(face);
+    for (const [x, y] of /** @type {number[][]} */ (face.landmarks)) {
+      out.u8(Math.round(clamp((x - frame.x) / frame.width) * 255));
+      out.u8(Math.round(clamp((y - frame.y) / frame.height) * 255));
+    }
+  }
+  if (expressions) {
+    out.u8(EXPRESSIONS.indexOf(/** @type {string} */ (face.expression)));
+    out.u8(Math.round(clamp(face.expressionScore ?? 1) * 255));
+  }
+}
+
+/** @param {Reader} input @param {boolean} landmarks @param {boolean} expressions @returns {Face} */
+function readFace(input, landmarks, expressions) {
+  const [x, y, width, height] = [input.u16(), input.u16(), input.u16(), input.u16()].map((value) => value / UNIT);
+  /** @type {Face} */
+  const face = { x, y, width, height, score: round(input.u8() / 255) };
+  if (landmarks) {
+    const frame = landmarkFrame(face);
+    face.landmarks = Array.from({ length: LANDMARKS }, () => [frame.x + (input.u8() / 255) * frame.width, frame.y + (input.u8() / 255) * frame.height]);
+  }
+  if (expressions) {
+    const expression = EXPRESSIONS[input.u8()];
+    if (!expression) throw new PacketError("unknown expression");
+    face.expression = expression;
+    face.expressionScore = round(input.u8() / 255);
+  }
+  return face;
+}
+
+/** Where a face's landmarks are measured in: its box grown by half on each side. @param {Face} face */
+function landmarkFrame({ x, y, width, height }) {
+  return { x: x - width / 2, y: y - height / 2, width: width * 2, height: height * 2 };
+}
+
+/** @param {number} value */
+function clamp(value) {
+  return Math.min(1, Math.max(0, value));
+}
+
+/** @param {number} value */
+function round(value) {
+  return Math.round(value * 1000) / 1000;
+}
+
+class Writer {
+  /** @type {number[]} */
+  #bytes = [];
+
+  /** @param {number} value */
+  u8(value) {
+    this.#bytes.push(value & 0xff);
+  }
+
+  /** @param {number} value */
+  u16(value) {
+    this.#bytes.push(value & 0xff, (value >> 8) & 0xff);
+  }
+
+  /** @param {number} value */
+  u32(value) {
+    this.u16(value & 0xffff);
+    this.u16(value >>> 16);
+  }
+
+  /** @param {number} value a whole number ≥ 0 */
+  varint(value) {
+    while (value >= 0x80) {
+      this.#bytes.push((value & 0x7f) | 0x80);
+      value >>>= 7;
+    }
+    this.#bytes.push(value);
+  }
+
+  bytes() {
+    return Uint8Array.from(this.#bytes);
+  }
+}
+
+class Reader {
+  offset = 0;
+  #bytes;
+
+  /** @param {Uint8Array} bytes */
+  constructor(bytes) {
+    this.#bytes = bytes;
+  }
+
+  get done() {
+    return this.offset === this.#bytes.length;
+  }
+
+  u8() {
+    if (this.offset >= this.#bytes.length) throw new PacketError("packet cut short");
+    return this.#bytes[this.offset++];
+  }
+
+  u16() {
+    return this.u8() | (this.u8() << 8);
+  }
+
+  u32() {
+    return (this.u16() | (this.u16() << 16)) >>> 0;
+  }
+
+  varint() {
+    let value = 0;
+    for (let shift = 0; shift < 28; shift += 7) {
+      const byte = this.u8();
+      value += (byte & 0x7f) * 2 ** shift;
+      if (!(byte & 0x80)) return value;
+    }
+    throw new PacketError("varint too long");
+  }
+}

@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { summariseMask } from "/static/js/effects/masks.js";
+import { appendTrailer, decodePacket, encodePacket, MAGIC, PacketError, splitTrailer, withAge } from "/static/js/sharing/packet.js";
+
+/** A selfie-model-sized mask (256 × 144) with a person as an ellipse centred at (cx, cy). */
+function personMask(cx = 0.5, cy = 0.6, width = 256, height = 144) {
+  const values = new Float32Array(width * height);
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      const dx = (x / width - cx) / 0.2, dy = (y / height - cy) / 0.45;
+      values[y * width + x] = dx * dx + dy * dy < 1 ? 0.95 : 0.03;
+    }
+  }
+  return summariseMask(values, width, height);
+}
+
+const landmarks = Array.from({ length: 68 }, (_, i) => [0.4 + (i % 10) * 0.02, 0.3 + Math.floor(i / 10) * 0.015]);
+const face = { x: 0.38, y: 0.25, width: 0.22, height: 0.3, score: 0.913, landmarks, expression: "happy", expressionScore: 0.8 };
+
+test("a person's mask crosses at 128 px wide, one bit a pixel, in a few hundred bytes, where it was", () => {
+  const mask = personMask(0.3, 0.55);
+  const bytes = encodePacket({ age: 123456789, mask, faces: null });
+  assert.ok(bytes.length < 400, `${bytes.length} bytes`);
+  const back = decodePacket(bytes);
+  assert.equal(back.age, 123456789);
+  assert.equal(back.faces, null);
+  assert.equal(back.mask?.width, 128);
+  assert.equal(back.mask?.height, 72);
+  assert.ok(Math.abs((back.mask?.coverage ?? 0) - mask.coverage) < 0.01);
+  assert.ok(Math.abs((back.mask?.centroid?.x ?? 0) - 0.3) < 0.01);
+  assert.ok(Math.abs((back.mask?.centroid?.y ?? 0) - (mask.centroid?.y ?? 0)) < 0.01);
+  assert.deepEqual(new Set(back.mask?.alpha), new Set([0, 255]));
+});
+
+test("faces keep their boxes to a pixel and their landmarks within a fraction of the box", () => {
+  const back = decodePacket(encodePacket({ age: 7, mask: null, faces: [face] }, { landmarks: true, expressions: true }));
+  const [found] = back.faces ?? [];
+  for (const key of ["x", "y", "width", "height"]) assert.ok(Math.abs(found[key] - face[key]) < 1 / 4000, key);
+  assert.ok(Math.abs((found.score ?? 0) - 0.913) < 0.005);
+  assert.equal(found.landmarks?.length, 68);
+  found.landmarks?.forEach(([x, y], i) => assert.ok(Math.hypot(x - landmarks[i][0], y - landmarks[i][1]) < 0.003, `point ${i}`));
+  assert.equal(found.expression, "happy");
+  assert.ok(Math.abs((found.expressionScore ?? 0) - 0.8) < 0.005);
+});
+
+test("landmarks and expressions travel only when asked for, so boxes alone are small", () => {
+  const boxes = encodePacket({ age: 1, mask: null, faces: [face, face] });
+  assert.equal(boxes.length, 4 + 1 + 1 + 2 * 9);
+  const [found] = decodePacket(boxes).faces ?? [];
+  assert.equal(found.landmarks, undefined);
+  assert.equal(found.expression, undefined);
+});
+
+test("no faces found is said (an empty list), unlike faces not analysed (null)", () => {
+  assert.deepEqual(decodePacket(encodePacket({ age: 1, mask: null, faces: [] })).faces, []);
+  assert.equal(decodePacket(encodePacket({ age: 1, mask: null, faces: null })).faces, null);
+});
+
+test("a frame with a trailer splits back into exactly the video bytes and the packet", () => {
+  const video = Uint8Array.from({ length: 900 }, (_, i) => (i * 7) % 256).buffer;
+  const packet = encodePacket({ age: 42, mask: personMask(), faces: [face] });
+  const { video: back, packet: carried } = splitTrailer(appendTrailer(video, packet));
+  assert.deepEqual(new Uint8Array(back), new Uint8Array(video));
+  assert.deepEqual(carried, packet);
+});
+
+test("a frame without a trailer, or with one of another version, is all video", () => {
+  const video = Uint8Array.from({ length: 300 }, (_, i) => i % 256).buffer;
+  assert.equal(splitTrailer(video).packet, null);
+  assert.equal(splitTrailer(video).video, video);
+  const later = new Uint8Array(appendTrailer(video, encodePacket({ age: 1, mask: null, faces: [] })));
+  later[later.length - MAGIC.length - 1] = 2;
+  assert.equal(splitTrailer(later.buffer).packet, null);
+  // A length that claims more than the frame holds
+  const tooLong = new Uint8Array(appendTrailer(video, Uint8Array.of(1, 2, 3)));
+  tooLong[tooLong.length - 7] = 0xff;
+  tooLong[tooLong.length - 6] = 0xff;
+  assert.equal(splitTrailer(tooLong.buffer).packet, null);
+});
+
+test("a damaged packet is refused with a PacketError, never read as something else", () => {
+  const packet = encodePacket({ age: 9, mask: personMask(), faces: [face] }, { landmarks: true, expressions: true });
+  assert.throws(() => decodePacket(packet.slice(0, packet.length - 3)), PacketError);
+  assert.throws(() => decodePacket(Uint8Array.of(...packet, 0)), PacketError);
+  const badRuns = Uint8Array.from(packet);
+  badRuns[7] = 0xff; // the mask's run count
+  assert.throws(() => decodePacket(badRuns), PacketError);
+  assert.throws(() => decodePacket(new Uint8Array(0)), PacketError);
+});
+
+test("BodyPix-sized and square masks shrink to at most 128 px wide and keep their shape", () => {
+  for (const [width, height] of [[320, 240], [256, 256]]) {
+    const back = decodePacket(encodePacket({ age: 1, mask: personMask(0.5, 0.5, width, height), faces: null })).mask;
+    assert.ok((back?.width ?? 0) <= 128 && (back?.width ?? 0) >= 100, `${width}: ${back?.width}`);
+    assert.ok(Math.abs((back?.width ?? 0) / (back?.height ?? 1) - width / height) < 0.05);
+  }
+});
+
+test("each peer's copy names the frame in its own RTP clock: only the age differs", () => {
+  const packet = encodePacket({ age: 0, mask: personMask(), faces: [face] });
+  const aged = withAge(packet, 6000);
+  assert.equal(decodePacket(aged).age, 6000);
+  assert.deepEqual(aged.slice(4), packet.slice(4));
+  assert.equal(decodePacket(packet).age, 0);
+});
