@@ -16,6 +16,8 @@ import { download, SceneRecorder } from "./scene/recorder.js";
 import { SceneRoom } from "./scene/scene-room.js";
 import { SceneSchema } from "./scene/schema.js";
 import { SceneSync } from "./scene/sync.js";
+import { OwnShare } from "./sharing/own-share.js";
+import { SharingTransport } from "./sharing/transport.js";
 import { RoomSession } from "./session.js";
 import { SignalingClient } from "./signaling.js";
 import { Announcer } from "./ui/announcer.js";
@@ -42,7 +44,7 @@ const SPEAKING_SAMPLE_MS = 50;
 
 /**
  * @typedef {ReturnType<typeof createParts>} Parts
- * @typedef {Readonly<{state: RoomSession["state"], analysis: Analysis["describe"],
+ * @typedef {Readonly<{state: RoomSession["state"], analysis: Analysis["describe"], sharing: OwnShare["describe"],
  *   performance: () => {fps: number, longTasks: number[], delays: Record<string, number>},
  *   engines: Analysis["engines"], scene: SceneRoom["describe"], snapshot: SceneRoom["snapshot"]}>} TestSurface
  *   `window.ensemble` (types/globals.d.ts)
@@ -65,6 +67,7 @@ function main() {
   wireControls(parts);
   wireSpeaking(parts);
   wireAnalysis(parts);
+  wireSharing(parts);
   wireScene(parts);
   pollConnections(parts);
   start(parts);
@@ -80,7 +83,8 @@ function createParts(page, failures, params) {
   const room = page.dataset.room ?? "";
   const media = new LocalMedia();
   const signaling = new SignalingClient();
-  const mesh = new Mesh(media.stream);
+  const transport = new SharingTransport({ enabled: params.get("share") !== "off" });
+  const mesh = new Mesh(media.stream, { transforms: transport.transforms });
   const prejoin = new PreJoin(part(page, "prejoin"));
   const monitor = new FrameMonitor();
   const analysis = new Analysis({ monitor });
@@ -103,6 +107,7 @@ function createParts(page, failures, params) {
       if (analyse) roomEffects.start();
     },
   });
+  const ownShare = new OwnShare({ analysis, transport, enabled: analyse, analyse: () => roomEffects.start() });
   const ownLevel = new OwnLevel();
   const tiles = new TileGrid(part(page, "tiles"));
   /** @type {SpeakingDetector} */
@@ -135,16 +140,19 @@ function createParts(page, failures, params) {
     monitor,
     analysis,
     roomEffects,
+    transport,
+    ownShare,
     scene,
     scenePanel: new ScenePanel(sceneSection),
   };
 }
 
 /** `window.ensemble`: read-only, for tests, benchmarks and the stats overlay (docs/protocol.md). @param {Parts} parts */
-function exposeTestSurface({ session, analysis, monitor, scene }) {
+function exposeTestSurface({ session, analysis, monitor, scene, ownShare }) {
   window.ensemble = Object.freeze({
     state: () => session.state(),
     analysis: (/** @type {string} */ peerId) => analysis.describe(peerId),
+    sharing: () => ownShare.describe(),
     performance: () => ({ fps: monitor.fps, longTasks: [...monitor.longTasks], delays: analysis.delays() }),
     engines: () => analysis.engines(),
     scene: () => scene.describe(),
@@ -392,7 +400,7 @@ function wireSpeaking({ speaking, session, tiles, ownLevel }) {
 }
 
 /** Analysis on or off, its failures and the stats overlay. @param {Parts} parts */
-function wireAnalysis({ analysis, roomEffects, controls, failures, stats, monitor, mesh, analyse }) {
+function wireAnalysis({ analysis, roomEffects, controls, failures, stats, monitor, mesh, analyse, ownShare }) {
   roomEffects.on("error", (failure) => failures.report(failure));
   analysis.on("error", (failure) => failures.report(failure));
   controls.setAnalysis(analyse);
@@ -410,8 +418,39 @@ function wireAnalysis({ analysis, roomEffects, controls, failures, stats, monito
       delays: analysis.delays(),
       engines: analysis.engines(),
       streams: analysis.streamIds().map((id) => ({ name: names.get(id) ?? id, analysis: analysis.describe(id) })),
+      sharing: ownShare.describe(),
     });
   }, STATS_REFRESH_MS);
+}
+
+/**
+ * Analysis shared with the room: each page tells each peer what it would analyse of its
+ * stream, analyses its own camera for those who want it, and takes what peers share.
+ * @param {Parts} parts
+ */
+function wireSharing({ transport, ownShare, analysis, mesh, media, scene, tiles, session }) {
+  transport.on("received", (peer, { frame, packet }) => {
+    if (packet.mask) analysis.receive(peer, "mask", { mask: packet.mask }, frame);
+    if (packet.faces) analysis.receive(peer, "faces", { faces: packet.faces }, frame);
+  });
+  // A damaged packet is dropped where it was read (transform.js); a sender that only sends
+  // such packets is, to this page, one that does not share: its stream is analysed here.
+  analysis.on("wants", (id, wants) => {
+    if (id !== "self") mesh.send(id, { type: "wants", ...wants });
+  });
+  mesh.on("channel-open", (id) => mesh.send(id, { type: "wants", ...analysis.wants(id) }));
+  mesh.on("message", (id, message) => {
+    if (/** @type {{type?: unknown}} */ (message)?.type === "wants") ownShare.setWants(id, message);
+  });
+  mesh.on("peer-removed", (id) => {
+    ownShare.forget(id);
+    transport.forget(id);
+  });
+  const sendingCamera = () => ownShare.setSendingCamera(!media.state.screen && !scene.sharing);
+  media.on("state", sendingCamera);
+  scene.on("share", sendingCamera);
+  session.on("joined", () => ownShare.setVideo(tiles.get("self")?.video ?? null));
+  session.on("left", () => ownShare.setVideo(null));
 }
 
 /** The composed scene, its toolbar, and its picture going into the call. @param {Parts} parts */

@@ -11,7 +11,9 @@ import { PeerLink } from "./peer.js";
  *   stream: [id: string, stream: MediaStream], connection: [id: string, state: RTCPeerConnectionState | "closed"],
  *   signal: [to: string, kind: SignalKind, data: SignalData], error: [id: string, failure: import("./failure.js").Failure],
  *   "relay-unusable": [id: string, report: {url: string, problem: string}],
+ *   message: [id: string, message: unknown], "channel-open": [id: string],
  * }} MeshEvents
+ * @typedef {{sender: (sender: RTCRtpSender, peer: string) => void, receiver: (receiver: RTCRtpReceiver, peer: string) => void}} Transforms
  */
 
 /**
@@ -22,7 +24,8 @@ import { PeerLink } from "./peer.js";
  *
  * Events: `peer-added(info)`, `peer-updated(info)`, `peer-removed(id)`,
  * `stream(id, MediaStream)`, `connection(id, state)`, `signal(to, kind, data)`,
- * `error(id, failure)`, `relay-unusable(id, {url, problem})`.
+ * `error(id, failure)`, `relay-unusable(id, {url, problem})`, and from each
+ * link's data channel `channel-open(id)`, `message(id, message)` (unchecked JSON).
  */
 /** @extends {Emitter<MeshEvents>} */
 export class Mesh extends Emitter {
@@ -35,10 +38,17 @@ export class Mesh extends Emitter {
   /** @type {Map<string, PeerLink>} */
   #links = new Map();
 
-  /** @param {MediaStream} localStream the stream whose tracks every peer receives */
-  constructor(localStream) {
+  /** @type {Transforms | null} */
+  #transforms;
+
+  /**
+   * @param {MediaStream} localStream the stream whose tracks every peer receives
+   * @param {{transforms?: Transforms | null}} [options] installed on every link's video senders and receivers
+   */
+  constructor(localStream, { transforms = null } = {}) {
     super();
     this.#localStream = localStream;
+    this.#transforms = transforms;
   }
 
   /**
@@ -101,6 +111,11 @@ export class Mesh extends Emitter {
     return Promise.all([...this.#links.values()].map((link) => link.setTrack(kind, track, this.#localStream)));
   }
 
+  /** A small JSON message to one peer over its data channel; false if not open. @param {string} id @param {unknown} message */
+  send(id, message) {
+    return this.#links.get(id)?.send(message) ?? false;
+  }
+
   /** @param {string} id */
   remoteStream(id) {
     return this.#links.get(id)?.remoteStream ?? null;
@@ -135,7 +150,16 @@ export class Mesh extends Emitter {
   #link(id, initiate) {
     const existing = this.#links.get(id);
     if (existing) return existing;
-    const link = new PeerLink({ polite: this.#selfId > id, configuration: this.#configuration, localStream: this.#localStream, initiate });
+    const transforms = this.#transforms;
+    const link = new PeerLink({
+      polite: this.#selfId > id,
+      configuration: this.#configuration,
+      localStream: this.#localStream,
+      initiate,
+      transforms: transforms && { sender: (sender) => transforms.sender(sender, id), receiver: (receiver) => transforms.receiver(receiver, id) },
+    });
+    link.on("message", (message) => this.emit("message", id, message));
+    link.on("channel-open", () => this.emit("channel-open", id));
     link.on("signal", (kind, data) => this.emit("signal", id, kind, data));
     link.on("track", (stream) => this.emit("stream", id, stream));
     link.on("state", (state) => this.emit("connection", id, state));

@@ -7,7 +7,11 @@ import { asFailure } from "./failure.js";
  * @typedef {{
  *   signal: [kind: SignalKind, data: SignalData], track: [stream: MediaStream], state: [state: RTCPeerConnectionState | "closed"],
  *   error: [failure: import("./failure.js").Failure], "relay-unusable": [report: {url: string, problem: string}],
+ *   message: [message: unknown], "channel-open": [],
  * }} PeerEvents
+ * @typedef {{sender: (sender: RTCRtpSender) => void, receiver: (receiver: RTCRtpReceiver) => void}} Transforms
+ *   installs an encoded transform on a video sender or receiver; called in the task that created it
+ *   (Chromium never runs a transform assigned later)
  */
 
 const CONNECT_TIMEOUT_MS = 5000;
@@ -16,6 +20,10 @@ const CONNECT_TIMEOUT_MS = 5000;
 const ANSWER_TIMEOUT_MS = 2500;
 const MAX_ANSWER_WAIT_MS = 20_000;
 const STALLED_STATES = ["new", "disconnected"];
+/** Codecs whose decoders skip bytes after a frame, so frames can carry shared analysis (sharing/). */
+const TRAILER_CODECS = ["video/VP8", "video/VP9"];
+/** The longest data-channel message read: ours are a few dozen bytes. */
+const MAX_MESSAGE = 4096;
 const isTurnUrl = (/** @type {string | undefined} */ url) => /^turns?:/.test(url ?? "");
 
 /**
@@ -36,6 +44,11 @@ const isTurnUrl = (/** @type {string | undefined} */ url) => /^turns?:/.test(url
  * Signals can be lost (a server process cut off from the others drops what it
  * relays): a lost candidate is healed by the ICE restart of the watchdog, a lost
  * offer or answer by offering again when no answer came.
+ *
+ * Besides media, each link has one data channel to the other page, negotiated
+ * up front (no extra round of signaling): `send(message)` and the `message`
+ * event carry small JSON messages (what each side wants shared, see sharing/);
+ * `channel-open` says when it can carry them.
  */
 /** @extends {Emitter<PeerEvents>} */
 export class PeerLink extends Emitter {
@@ -58,15 +71,19 @@ export class PeerLink extends Emitter {
   /** @type {{url: string, code: number, text: string} | null} the last TURN server error */
   #relayError = null;
   #relayReported = false;
+  /** @type {Transforms | null} */
+  #transforms;
+  #channel;
 
   /**
-   * @param {{polite: boolean, configuration: RTCConfiguration, localStream: MediaStream, initiate: boolean}} options
+   * @param {{polite: boolean, configuration: RTCConfiguration, localStream: MediaStream, initiate: boolean, transforms?: Transforms | null}} options
    *   `configuration`: ICE servers and transport policy; `initiate`: this side makes the
-   *   first offer (the other side's link is created by that offer)
+   *   first offer (the other side's link is created by that offer); `transforms`: for every video sender and receiver
    */
-  constructor({ polite, configuration, localStream, initiate }) {
+  constructor({ polite, configuration, localStream, initiate, transforms = null }) {
     super();
     this.#polite = polite;
+    this.#transforms = transforms;
     this.remoteStream = new MediaStream();
     this.#pc = new RTCPeerConnection(configuration);
     this.#turnUrls = (configuration.iceServers ?? []).flatMap((server) => [server.urls].flat()).filter(isTurnUrl);
@@ -76,21 +93,67 @@ export class PeerLink extends Emitter {
       if (candidate.type === "relay") this.#relayGathered = true;
       this.emit("signal", "candidate", candidate.toJSON());
     };
-    this.#pc.ontrack = ({ track }) => this.#addRemoteTrack(track);
+    this.#pc.ontrack = ({ track, transceiver }) => {
+      this.#transform(transceiver); // one created by the other side's offer: this is its first task
+      this.#addRemoteTrack(track);
+    };
     this.#pc.onconnectionstatechange = () => this.#onConnectionState();
     this.#pc.onicecandidateerror = ({ url, errorCode, errorText }) => {
       if (isTurnUrl(url)) this.#relayError = { url, code: errorCode, text: errorText.replace(/\.$/, "") };
     };
-    for (const track of localStream.getTracks()) {
-      this.#senders.set(track.kind, this.#pc.addTrack(track, localStream));
-    }
+    for (const track of localStream.getTracks()) this.#addTrack(track, localStream);
     if (initiate) {
       // Offer to receive what we do not send, so a peer without camera or microphone still connects.
       for (const kind of ["audio", "video"]) {
-        if (!this.#senders.has(kind)) this.#senders.set(kind, this.#pc.addTransceiver(kind, { direction: "recvonly" }).sender);
+        if (this.#senders.has(kind)) continue;
+        const transceiver = this.#pc.addTransceiver(kind, { direction: "recvonly" });
+        this.#senders.set(kind, transceiver.sender);
+        this.#transform(transceiver);
       }
     }
+    this.#channel = this.#pc.createDataChannel("ensemble", { negotiated: true, id: 0 });
+    this.#channel.onopen = () => this.emit("channel-open");
+    this.#channel.onmessage = ({ data }) => this.#receive(data);
     this.#watchdog = setTimeout(() => this.#checkConnected(), CONNECT_TIMEOUT_MS);
+  }
+
+  /** Send a small JSON message to the other page; false when the channel is not open (yet). @param {unknown} message */
+  send(message) {
+    if (this.#channel.readyState !== "open") return false;
+    this.#channel.send(JSON.stringify(message));
+    return true;
+  }
+
+  /** @param {unknown} data */
+  #receive(data) {
+    if (typeof data !== "string" || data.length > MAX_MESSAGE) return; // not one of ours: nothing to read
+    let message;
+    try {
+      message = JSON.parse(data);
+    } catch {
+      return; // the same
+    }
+    this.emit("message", message);
+  }
+
+  /** @param {MediaStreamTrack} track @param {MediaStream} stream */
+  #addTrack(track, stream) {
+    const sender = this.#pc.addTrack(track, stream);
+    this.#senders.set(track.kind, sender);
+    this.#transform(this.#pc.getTransceivers().find((candidate) => candidate.sender === sender));
+  }
+
+  /**
+   * Give a video transceiver its transforms (once) and put the codecs they work with first.
+   * @param {RTCRtpTransceiver | undefined} transceiver
+   */
+  #transform(transceiver) {
+    if (!this.#transforms || !transceiver || transceiver.receiver.track.kind !== "video" || transceiver.receiver.transform) return;
+    this.#transforms.sender(transceiver.sender);
+    this.#transforms.receiver(transceiver.receiver);
+    const codecs = RTCRtpReceiver.getCapabilities("video")?.codecs ?? [];
+    const first = codecs.filter((codec) => TRAILER_CODECS.includes(codec.mimeType));
+    if (first.length) transceiver.setCodecPreferences([...first, ...codecs.filter((codec) => !first.includes(codec))]);
   }
 
   get connectionState() {
@@ -124,7 +187,7 @@ export class PeerLink extends Emitter {
       }
       await sender.replaceTrack(track);
     } else if (track) {
-      this.#senders.set(kind, this.#pc.addTrack(track, stream));
+      this.#addTrack(track, stream);
     }
   }
 

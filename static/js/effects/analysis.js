@@ -5,6 +5,7 @@ import { MISSING_WEIGHTS } from "./engines/bodypix.js";
 import { startEngine } from "./runner.js";
 import { AnalysisScheduler } from "./scheduler.js";
 import { FaceInputSizer, fixedSize } from "./sizers.js";
+import { SourcePicker } from "../sharing/source-picker.js";
 
 /**
  * @typedef {import("./runner.js").EngineName} EngineName
@@ -17,6 +18,8 @@ import { FaceInputSizer, fixedSize } from "./sizers.js";
  * @typedef {EngineInfo & {where: string, fallbackFrom?: string} & Choice} ModelInfo
  *   what a model's engine reported at start, and how its backend was chosen
  * @typedef {Partial<Record<Model, ModelInfo>>} Engines
+ * @typedef {{mask: boolean, faces: boolean, landmarks: boolean, expressions: boolean}} Wants
+ *   what this page would analyse of a stream, and so asks its sender to share
  */
 
 /**
@@ -42,6 +45,9 @@ const BACKENDS = {
   faces: [{ options: { backend: "wasm" }, label: "wasm" }, { options: { backend: "webgl" }, label: "webgl", gpu: true }],
   bodypix: [{ options: { backend: "wasm" }, label: "wasm" }],
 };
+
+/** How often (ms) a stream with a sharing sender is looked at again, to notice results that stopped. */
+const SOURCE_CHECK_MS = 250;
 
 /** A backend takes over only below this fraction of the current one's time (GPU paths win by 5–10× where they win). */
 const SWITCH_BELOW = 0.8;
@@ -70,12 +76,30 @@ const SCHEDULE = {
  * (BackendMemory), so later visits start on the winner straight away. GPU
  * backends are not tried where the graphics renderer is itself software.
  *
- * Events: `ready(info)`, `error(failure)` (code `analysis-mask` or `analysis-faces`), `result(streamId, model)`.
+ * A remote stream's sender can share its own analysis (sharing/): what it
+ * sends is `receive`d here, and while it arrives at a useful rate (see
+ * SourcePicker) this page analyses nothing of that stream; otherwise, and
+ * until the first results come, it analyses the stream itself.
+ *
+ * Events: `ready(info)`, `error(failure)` (code `analysis-mask` or `analysis-faces`),
+ * `result(streamId, model, frame)` (`frame.timestamp`: µs, of the VideoFrame analysed here),
+ * `wants(streamId, wants)` when what this page would analyse of a stream changes,
+ * `source(streamId, source)` when a stream's results start coming from elsewhere.
  */
-/** @extends {Emitter<{ready: [info: Engines], error: [failure: Failure], result: [id: string, model: Model]}>} */
+/**
+ * @extends {Emitter<{ready: [info: Engines], error: [failure: Failure], result: [id: string, model: Model, frame: {timestamp: number | null}],
+ *   wants: [id: string, wants: Wants], source: [id: string, source: "sender" | "local"]}>}
+ */
 export class Analysis extends Emitter {
   #scheduler;
   #memory;
+  /** @type {Map<string, Set<string>>} per stream, who asked for it (addStream's `user`) */
+  #users = new Map();
+  /** @type {Map<string, SourcePicker>} per remote stream whose sender has shared something */
+  #pickers = new Map();
+  /** @type {Map<string, string>} per stream, the wants last announced (as JSON) */
+  #announced = new Map();
+  #sourceTimer = 0;
   /** @type {Promise<Engines> | null} */
   #started = null;
   /** @type {Map<string, Map<string, {landmarks: boolean, expressions: boolean}>>} per stream, per source */
@@ -88,7 +112,7 @@ export class Analysis extends Emitter {
     super();
     this.#memory = memory;
     this.#scheduler = new AnalysisScheduler({ monitor });
-    this.#scheduler.on("result", (id, model) => this.emit("result", id, model));
+    this.#scheduler.on("result", (id, model, _result, frame) => this.emit("result", id, model, frame));
     this.#scheduler.on("error", (model, error) => this.emit("error", new Failure(`analysis-${model}`, error.message, { cause: error })));
   }
 
@@ -114,21 +138,64 @@ export class Analysis extends Emitter {
     return structuredClone(this.#info);
   }
 
-  /** @param {string} id @param {HTMLVideoElement} video */
-  addStream(id, video) {
-    this.#scheduler.addStream(id, video);
+  /**
+   * Analyse a stream for `user` (several can want the same one: your own camera for the scene
+   * and for your peers); it is analysed until the last of them removes it.
+   * @param {string} id @param {HTMLVideoElement} video @param {string} [user]
+   */
+  addStream(id, video, user = "tile") {
+    const users = this.#users.get(id) ?? new Set();
+    this.#users.set(id, users.add(user));
+    if (this.#scheduler.latest(id)?.video !== video) this.#scheduler.addStream(id, video);
     this.#applyFaceDetail(id);
   }
 
-  /** @param {string} id */
-  removeStream(id) {
+  /** @param {string} id @param {string} [user] */
+  removeStream(id, user = "tile") {
+    const users = this.#users.get(id);
+    users?.delete(user);
+    if (users?.size) return;
+    this.#users.delete(id);
     this.#scheduler.removeStream(id);
     this.#faceDetail.delete(id); // whoever analyses it again asks again after addStream
+    this.#pickers.delete(id);
+    this.#announced.delete(id);
   }
 
   /** @param {string} id @param {boolean} on */
   setStreamEnabled(id, on) {
     this.#scheduler.setStreamEnabled(id, on);
+    this.#announce(id);
+  }
+
+  /**
+   * A result of `model` shared by the stream's sender, about the frame with RTP time `frame`.
+   * Used while its sender's results arrive at a useful rate; ignored (but counted) otherwise.
+   * @param {string} id @param {Model} model @param {any} result in the shape of this page's own engines'
+   * @param {number} frame
+   */
+  receive(id, model, result, frame) {
+    const stream = this.#scheduler.latest(id);
+    if (!stream) return; // not (or no longer) shown here
+    const picker = this.#pickers.get(id) ?? new SourcePicker();
+    this.#pickers.set(id, picker);
+    picker.arrived(model, performance.now());
+    this.#pickSource(id);
+    if (stream.source !== "sender" || !stream.enabled || !this.enabled) return;
+    stream.record(model, result, undefined, frame);
+    this.emit("result", id, model, { timestamp: null });
+  }
+
+  /** What this page would analyse of a stream, so what its sender should share. @param {string} id @returns {Wants} */
+  wants(id) {
+    const on = Boolean(this.#scheduler.latest(id)?.enabled) && this.enabled;
+    const asked = [...(this.#faceDetail.get(id)?.values() ?? [])];
+    return {
+      mask: on,
+      faces: on,
+      landmarks: on && asked.some((one) => one.landmarks),
+      expressions: on && asked.some((one) => one.expressions),
+    };
   }
 
   /**
@@ -150,11 +217,52 @@ export class Analysis extends Emitter {
       landmarks: wanted.some((one) => one.landmarks),
       expressions: wanted.some((one) => one.expressions),
     });
+    this.#announce(id);
+  }
+
+  /**
+   * Shared results a second, counted over the last second: they come in bursts (a mask and
+   * faces on one frame, two masks on the frame after a late one), which a smoothed interval misreads.
+   * @param {string} id
+   */
+  #sharedRates(id) {
+    const picker = /** @type {SourcePicker} */ (this.#pickers.get(id)); // a stream has a sender source only through its picker
+    const now = performance.now();
+    return { mask: picker.rate("mask", now), faces: picker.rate("faces", now) };
+  }
+
+  /** Say what this page wants of a stream when that changed. @param {string} id */
+  #announce(id) {
+    if (!this.#scheduler.latest(id)) return;
+    const wants = this.wants(id);
+    const said = JSON.stringify(wants);
+    if (this.#announced.get(id) === said) return;
+    this.#announced.set(id, said);
+    this.emit("wants", id, wants);
+  }
+
+  /** Decide again where a stream's results come from. @param {string} id */
+  #pickSource(id) {
+    const stream = this.#scheduler.latest(id);
+    const picker = this.#pickers.get(id);
+    if (!stream || !picker) return;
+    const wants = this.wants(id);
+    const source = picker.pick({ mask: wants.mask, faces: wants.faces }, performance.now());
+    if (source !== stream.source) {
+      stream.source = source;
+      this.emit("source", id, source);
+    }
+    // Results stop coming without a word: look again while any stream has a sender.
+    this.#sourceTimer ||= window.setInterval(() => {
+      for (const one of this.#pickers.keys()) this.#pickSource(one);
+      if (!this.#pickers.size) this.#sourceTimer = (clearInterval(this.#sourceTimer), 0);
+    }, SOURCE_CHECK_MS);
   }
 
   /** @param {boolean} on */
   setEnabled(on) {
     this.#scheduler.setEnabled(on);
+    for (const id of this.#scheduler.streamIds()) this.#announce(id);
   }
 
   get enabled() {
@@ -183,11 +291,14 @@ export class Analysis extends Emitter {
     if (!stream) return null;
     const mask = stream.results.mask?.mask;
     return {
+      source: stream.source,
       faces: stream.results.faces?.faces ?? [],
       mask: mask ? { width: mask.width, height: mask.height, coverage: round(mask.coverage), box: mask.box, centroid: mask.centroid } : null,
       inferenceMs: { mask: round(stream.ms.mask), faces: round(stream.ms.faces) },
-      hz: { mask: round(stream.hz.mask), faces: round(stream.hz.faces) },
+      hz: stream.source === "sender" ? this.#sharedRates(id) : { mask: round(stream.hz.mask), faces: round(stream.hz.faces) },
       results: { mask: stream.count.mask ?? 0, faces: stream.count.faces ?? 0 },
+      local: { mask: stream.inferences.mask ?? 0, faces: stream.inferences.faces ?? 0 },
+      frame: { mask: stream.frames.mask ?? null, faces: stream.frames.faces ?? null },
       faceInput: stream.results.faces?.inputSize ?? null,
       engine: { mask: this.#info.mask?.engine ?? null, faces: this.#info.faces?.engine ?? null },
       where: { mask: this.#info.mask?.where ?? null, faces: this.#info.faces?.where ?? null },

@@ -17,7 +17,12 @@ import { grab } from "./frames.js";
  * after each inference for as long as that inference took, so where the
  * models share the cores the one behind gets that time.
  *
- * Events: `result(streamId, model, result)`, `error(model, error)`.
+ * A stream whose results come from elsewhere (its sender shares them, see
+ * sharing/) is not analysed here while `source` says so; what arrives is
+ * recorded with `record` like a result of our own.
+ *
+ * Events: `result(streamId, model, result, frame)` (`frame.timestamp`: the analysed
+ * VideoFrame's, µs, where frames are VideoFrames), `error(model, error)`.
  *
  * @typedef {"mask" | "faces"} Model
  * @typedef {{mask?: {mask: import("./masks.js").PersonMask}, faces?: {faces: import("./face-drawing.js").Face[], inputSize?: number}}} Results
@@ -26,7 +31,7 @@ import { grab } from "./frames.js";
  *   terminate?: () => void}} ModelRunner an engine's runner (runner.js)
  * @typedef {{runner: ModelRunner, sizer: Sizer, maxHz: number, targetHz: number, delayMs: number, waitMs: number, failures: number}} Slot
  */
-/** @extends {Emitter<{result: [id: string, model: Model, result: any], error: [model: Model, error: Error]}>} */
+/** @extends {Emitter<{result: [id: string, model: Model, result: any, frame: {timestamp: number | null}], error: [model: Model, error: Error]}>} */
 export class AnalysisScheduler extends Emitter {
   /** @type {Map<Model, Slot>} */
   #models = new Map();
@@ -127,14 +132,17 @@ export class AnalysisScheduler extends Emitter {
       try {
         const start = performance.now();
         const size = slot.sizer.size(stream);
-        const { result, ms } = await slot.runner.run(await grab(stream.video, size), size, stream.wants[model]);
+        const frame = await grab(stream.video, size);
+        const timestamp = "timestamp" in frame ? frame.timestamp : null; // read before the frame is handed over
+        const { result, ms } = await slot.runner.run(frame, size, stream.wants[model]);
         busyMs = performance.now() - start;
         slot.failures = 0;
         slot.sizer.seen(stream, size, result);
-        // A stream switched off or removed meanwhile keeps what it showed before.
-        if (this.#streams.get(id) === stream && stream.enabled && this.#enabled) {
+        stream.inferences[model] = (stream.inferences[model] ?? 0) + 1;
+        // A stream switched off, removed or given to its sender meanwhile keeps what it showed before.
+        if (this.#streams.get(id) === stream && stream.enabled && this.#enabled && stream.source === "local") {
           stream.record(model, result, ms);
-          this.emit("result", id, model, result);
+          this.emit("result", id, model, result, { timestamp });
         }
       } catch (error) {
         slot.failures += 1;
@@ -196,6 +204,12 @@ const MAX_DELAY_MS = 500;
 /** One remote stream: its video, switches and the latest result of each model. */
 export class StreamState {
   enabled = true;
+  /** @type {"local" | "sender"} who analyses this stream: this page, or its sender (then this page does not) */
+  source = "local";
+  /** @type {Partial<Record<Model, number>>} inferences this page ran on the stream */
+  inferences = {};
+  /** @type {Partial<Record<Model, number | null>>} per model: the RTP time of the frame its latest result belongs to, where known */
+  frames = {};
   /** @type {Partial<Record<Model, object>>} per model: options sent with each frame */
   wants = {};
   /** @type {Results} */
@@ -225,7 +239,7 @@ export class StreamState {
    */
   due(model, now, maxHz) {
     const video = this.video;
-    if (!this.enabled || video.readyState < 2 || !video.videoWidth) return false;
+    if (!this.enabled || this.source !== "local" || video.readyState < 2 || !video.videoWidth) return false;
     if (now - (this.#takenAt[model] ?? -Infinity) < 1000 / maxHz) return false;
     const frames = video.getVideoPlaybackQuality().totalVideoFrames;
     if (frames === this.#framesAt[model]) return false;
@@ -245,8 +259,12 @@ export class StreamState {
     return hz === undefined ? undefined : Math.min(hz, 1000 / Math.max(1, now - finishedAt));
   }
 
-  /** @param {Model} model @param {any} result the engine's, as it came @param {number} ms */
-  record(model, result, ms) {
+  /**
+   * @param {Model} model @param {any} result the engine's, as it came @param {number | undefined} ms its inference (unknown when shared)
+   * @param {number | null} [frame] the RTP time of the frame it belongs to, where known
+   */
+  record(model, result, ms, frame = null) {
+    this.frames[model] = frame;
     const now = performance.now();
     const previous = this.#finishedAt[model];
     if (previous !== undefined) {

@@ -23,3 +23,8 @@ export async function medianMs(run, runs) {
   }
   return /** @type {number} */ (median(times));
 }
+
+/** Milliseconds since the epoch to a fraction of a ms, the same in a page and its workers (unlike `performance.now()`). */
+export function epochMs() {
+  return performance.timeOrigin + performance.now();
+}

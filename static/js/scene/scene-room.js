@@ -242,10 +242,10 @@ export class SceneRoom extends Emitter {
     const self = this.#sources.find((source) => source.id === "self");
     const wanted = this.#compositor.running && self ? self.video : null;
     if (wanted && !this.#analysingSelf) {
-      this.#analysis.addStream("self", wanted);
+      this.#analysis.addStream("self", wanted, "scene");
       this.#analyse();
     } else if (!wanted && this.#analysingSelf) {
-      this.#analysis.removeStream("self");
+      this.#analysis.removeStream("self", "scene");
     }
     this.#analysingSelf = wanted !== null;
     const scene = withDefaults(this.#sync.scene);

@@ -1,5 +1,7 @@
 /**
- * The stats overlay: per remote stream and model, engine, backend, inference time and rate.
+ * The stats overlay: per remote stream and model, where its results come from
+ * (its sender, or this page's engine and backend), inference time and rate; and
+ * what this page shares of its own camera.
  *
  * @typedef {import("../effects/analysis.js").ModelInfo} ModelInfo
  * @typedef {ReturnType<import("../effects/analysis.js").Analysis["describe"]>} StreamAnalysis
@@ -23,9 +25,9 @@ export class StatsOverlay {
 
   /**
    * @param {{fps: number, longTasks: number[], delays: Record<string, number>, engines: import("../effects/analysis.js").Engines,
-   *   streams: Array<{name: string, analysis: StreamAnalysis}>}} report
+   *   streams: Array<{name: string, analysis: StreamAnalysis}>, sharing: ReturnType<import("../sharing/own-share.js").OwnShare["describe"]>}} report
    */
-  render({ fps, longTasks, delays, engines, streams }) {
+  render({ fps, longTasks, delays, engines, streams, sharing }) {
     if (!this.visible) return;
     const table = document.createElement("table");
     const row = (/** @type {string[]} */ cells, header = false) => {
@@ -40,12 +42,13 @@ export class StatsOverlay {
     for (const { name, analysis } of streams) {
       for (const model of /** @type {const} */ (["mask", "faces"])) {
         const engine = engines[model];
+        const shared = analysis?.source === "sender";
         row([
           name,
           model,
-          engine ? `${engine.engine}${describeInput(model, engine, analysis)} (${engine.where})` : "starting…",
-          analysis?.backend[model] ?? "",
-          analysis?.inferenceMs[model]?.toFixed(0) ?? "–",
+          shared ? "shared by the sender" : engine ? `${engine.engine}${describeInput(model, engine, analysis)} (${engine.where})` : "starting…",
+          shared ? "" : (analysis?.backend[model] ?? ""),
+          shared ? "" : (analysis?.inferenceMs[model]?.toFixed(0) ?? "–"),
           analysis?.enabled ? (analysis?.hz[model]?.toFixed(1) ?? "–") : "off",
         ]);
       }
@@ -55,7 +58,9 @@ export class StatsOverlay {
     summary.textContent = `page ${fps} fps · longest recent main-thread task ${worst} ms · pause after each mask ${delays.mask ?? 0} ms, faces ${delays.faces ?? 0} ms`;
     const choices = document.createElement("p");
     choices.textContent = /** @type {const} */ (["mask", "faces"]).map((model) => describeChoice(model, engines[model])).join(" · ");
-    this.#element.replaceChildren(summary, table, choices);
+    const shares = document.createElement("p");
+    shares.textContent = describeSharing(sharing);
+    this.#element.replaceChildren(summary, table, choices, shares);
   }
 }
 
@@ -78,4 +83,16 @@ function describeChoice(model, engine) {
     .join(", ");
   const detail = [how, tried].filter(Boolean).join(": ");
   return detail ? `${model}: ${engine.backend} (${detail})` : `${model}: ${engine.backend}`;
+}
+
+/**
+ * "You share: mask 9.8/s, faces 7.1/s with 2 people · 2.9 kB/s": what this page analyses of its own camera for others.
+ * @param {ReturnType<import("../sharing/own-share.js").OwnShare["describe"]>} sharing
+ */
+function describeSharing(sharing) {
+  if (!sharing.on) return "You share no analysis (sharing is off here, or this browser cannot).";
+  if (!sharing.active) return "You share no analysis: nobody needs it now.";
+  const what = /** @type {const} */ (["mask", "faces", "landmarks", "expressions"]).filter((key) => sharing.shares[key]);
+  const rates = `mask ${sharing.hz.mask?.toFixed(1) ?? "–"}/s, faces ${sharing.hz.faces?.toFixed(1) ?? "–"}/s`;
+  return `You share ${what.join(", ")} (${rates}) with ${sharing.peersWanting} · ${(sharing.bytesPerSecond / 1000).toFixed(1)} kB/s`;
 }

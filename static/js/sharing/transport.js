@@ -1,0 +1,131 @@
+import { Emitter } from "../emitter.js";
+
+/**
+ * Shared analysis on the wire: one worker (transform.js) through which every
+ * video sender and receiver of the page runs its encoded frames. Results of
+ * your own camera go out with the next frame to each peer; results peers
+ * attached to theirs come back as `received` events.
+ *
+ * The encoder does not know about the bytes appended to its frames, so while
+ * they flow each video sender's bitrate cap is lowered by what they take.
+ *
+ * Events: `received(peer, {frame, packet, bytes})` (frame: the RTP time of the
+ * frame analysed), `damaged(peer, error)`.
+ *
+ * @typedef {import("./packet.js").Packet} Packet
+ * @typedef {{mask?: import("../effects/masks.js").PersonMask, faces?: import("../effects/face-drawing.js").Face[]}} ModelResult
+ */
+/** @extends {Emitter<{received: [peer: string, arrival: {frame: number, packet: Packet, bytes: number}], damaged: [peer: string, error: string]}>} */
+export class SharingTransport extends Emitter {
+  /** @type {Worker | null} */
+  #worker = null;
+  /** @type {Map<RTCRtpSender, string>} the video senders, to each peer */
+  #senders = new Map();
+  #sent = { bytesPerSecond: 0, packetsPerSecond: 0 };
+  /** @type {Map<RTCRtpSender, number>} the cap last set on each sender (bits a second; 0: none) */
+  #caps = new Map();
+
+  /** Whether this browser can carry analysis with its video frames. */
+  static get supported() {
+    return typeof RTCRtpScriptTransform !== "undefined" && typeof Worker !== "undefined";
+  }
+
+  /** @param {{enabled: boolean}} options `enabled: false`: frames pass through untouched, nothing is read or sent */
+  constructor({ enabled }) {
+    super();
+    if (!enabled || !SharingTransport.supported) return;
+    this.#worker = new Worker(new URL("./transform.js", import.meta.url), { type: "module", name: "sharing" });
+    this.#worker.onmessage = ({ data }) => this.#heard(data);
+  }
+
+  get enabled() {
+    return this.#worker !== null;
+  }
+
+  /** Bytes and packets of analysis sent a second, to all peers together (the last second). */
+  get rate() {
+    return { ...this.#sent };
+  }
+
+  /** For Mesh: installs the worker on every video sender and receiver (nothing when disabled). */
+  get transforms() {
+    const worker = this.#worker;
+    if (!worker) return null;
+    return {
+      sender: (/** @type {RTCRtpSender} */ sender, /** @type {string} */ peer) => {
+        sender.transform = new RTCRtpScriptTransform(worker, { side: "send", peer });
+        this.#senders.set(sender, peer);
+      },
+      receiver: (/** @type {RTCRtpReceiver} */ receiver, /** @type {string} */ peer) => {
+        receiver.transform = new RTCRtpScriptTransform(worker, { side: "receive", peer });
+      },
+    };
+  }
+
+  /**
+   * One model's result of one of your camera frames, for every peer.
+   * @param {ModelResult} result @param {number} capturedAt ms since the epoch (effects/timing.js `epochMs`)
+   * @param {{landmarks: boolean, expressions: boolean}} detail what of each face to send
+   */
+  send(result, capturedAt, detail) {
+    const mask = result.mask ? { ...result.mask, alpha: result.mask.alpha.slice() } : null; // the page keeps its own
+    this.#worker?.postMessage({ type: "result", mask, faces: result.faces ?? null, detail, capturedAt }, mask ? [mask.alpha.buffer] : []);
+  }
+
+  /** A peer is gone: forget its senders. @param {string} peer */
+  forget(peer) {
+    for (const [sender, owner] of this.#senders) {
+      if (owner !== peer) continue;
+      this.#senders.delete(sender);
+      this.#caps.delete(sender);
+    }
+  }
+
+  /** @param {any} data a message from transform.js */
+  #heard(data) {
+    if (data.type === "received") this.emit("received", data.peer, { frame: data.frame, packet: data.packet, bytes: data.bytes });
+    else if (data.type === "damaged") this.emit("damaged", data.peer, data.error);
+    else if (data.type === "sent") {
+      this.#sent = { bytesPerSecond: data.bytes, packetsPerSecond: data.packets };
+      this.#capBitrates();
+    }
+  }
+
+  /**
+   * Lower each video sender's cap by what analysis adds to it, or lift the cap when none
+   * is sent. The cap otherwise is WebRTC's own default for the picture's size.
+   */
+  #capBitrates() {
+    const perPeer = this.#senders.size ? (this.#sent.bytesPerSecond * 8) / this.#senders.size : 0;
+    for (const sender of this.#senders.keys()) {
+      const settings = sender.track?.getSettings();
+      const cap = perPeer && settings?.width && settings.height ? Math.max(MIN_VIDEO_BPS, defaultCap(settings.width, settings.height) - perPeer) : 0;
+      const previous = this.#caps.get(sender) ?? 0;
+      if (cap === previous || (cap && previous && Math.abs(cap - previous) < previous * 0.02)) continue;
+      this.#caps.set(sender, cap);
+      const parameters = sender.getParameters();
+      if (!parameters.encodings?.length) continue;
+      if (cap) parameters.encodings[0].maxBitrate = Math.round(cap);
+      else delete parameters.encodings[0].maxBitrate;
+      sender.setParameters(parameters).catch(() => {
+        // The link closed, or renegotiated meanwhile: the next second's report sets it again.
+        this.#caps.delete(sender);
+      });
+    }
+  }
+}
+
+const MIN_VIDEO_BPS = 150_000;
+
+/**
+ * WebRTC's default cap for camera video of this size (bits a second), which the
+ * bitrate estimate stays under when nothing else caps it.
+ * @param {number} width @param {number} height
+ */
+export function defaultCap(width, height) {
+  const pixels = width * height;
+  if (pixels <= 320 * 240) return 600_000;
+  if (pixels <= 640 * 480) return 1_700_000;
+  if (pixels <= 960 * 540) return 2_000_000;
+  return 2_500_000;
+}
