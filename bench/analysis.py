@@ -18,23 +18,40 @@ machine, so the two cores measure the one browser. `--pictures close-ups`:
 one person close to the camera in each stream, as webcams show people
 (harness/browsers.py CLOSE_UPS); `groups`: the whole demo photos, three to
 five small faces each. The viewer uses the default face preset (224) for both.
+
+`--shared` (issue 15) measures shared analysis instead, in one run. Receiver:
+one browser with 1, 3 and 5 stand-ins whose frames carry the picture's mask and
+faces (prepared once per picture with the page's own engines and packet.js,
+checked to split back exactly from a frame Python appended them to), once using
+them and once with `share=off` (everything analysed locally): results a second
+per stream, page fps, longest task, the browser's CPU (its process tree, % of
+one core) and the inferences it ran itself. Sender: one browser with a
+close-up as camera and 1 and 5 stand-ins that only receive, sharing and with
+`share=off`: its own analysis rate, CPU, and the bytes the metadata adds.
 """
 
 import argparse
+import base64
+import json
+import math
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from bench.relay import relay_members  # noqa: E402
-from harness.browsers import CHROMIUM, CLOSE_UPS, PHOTO_FACES, chromium_flags, make_camera  # noqa: E402
+from bench.join_time import CLOCK_TICKS, browser_pid, process_tree_ticks  # noqa: E402
+from bench.relay import make_video, read_frames, relay_members, with_trailer  # noqa: E402
+from harness.browsers import CHROMIUM, CLOSE_UPS, PHOTO_FACES, chromium_flags, make_camera, make_photo_camera  # noqa: E402
+from harness.servers import ServerProcess  # noqa: E402
 
 PICTURES = {"close-ups": sorted(CLOSE_UPS), "groups": sorted(PHOTO_FACES)}
-from harness.servers import ServerProcess  # noqa: E402
 
 ENGINE_TIMES = """async ([engine, options, runs, wanted]) => {
     const { startEngine } = await import('/static/js/effects/runner.js');
@@ -60,11 +77,18 @@ MEASURE = """async seconds => {
     observer.observe({ type: 'longtask' });
     let frames = 0;
     const start = performance.now();
-    await new Promise(resolve => { const tick = now => { frames++; if (now - start < seconds * 1000) requestAnimationFrame(tick); else resolve(); }; requestAnimationFrame(tick); });
+    await new Promise(resolve => {
+        const tick = now => { frames++; if (now - start < seconds * 1000) requestAnimationFrame(tick); else resolve(); };
+        requestAnimationFrame(tick);
+    });
     observer.disconnect();
     const received = decoded().map((count, index) => (count - before[index]) / seconds).sort((a, b) => a - b);
     return { fps: frames / seconds, longest, received: received.length ? received[Math.floor(received.length / 2)] : 0 };
 }"""
+
+# Every remote stream's connection up; every remote stream analysed by both models.
+CONNECTED = "count => window.ensemble.state().peers.filter(p => p.connectionState === 'connected').length >= count"
+ANALYSED = "() => window.ensemble.state().peers.every(p => { const a = window.ensemble.analysis(p.id); return a?.hz.mask > 0 && a.hz.faces > 0; })"
 
 # The first visit times every backend in the background (seconds of software WebGL that slow
 # everything else down); a user's later visits start on the winner. Measure after that.
@@ -94,12 +118,15 @@ def engine_table(page, runs):
     rows = []
     everything = {"landmarks": True, "expressions": True}
     faces_only = {"landmarks": False, "expressions": False}
-    cases = [("selfie", {"model": model, "delegate": delegate}, None, f"selfie {model}") for model in ("landscape", "general") for delegate in ("CPU", "GPU")]
+    cases = [("selfie", {"model": model, "delegate": delegate}, None, f"selfie {model}")
+             for model in ("landscape", "general") for delegate in ("CPU", "GPU")]
     # What the room runs unless a tile shows landmarks or expressions: the detector alone.
-    cases += [("faces", {"detector": "tiny", "inputSize": size, "backend": "wasm"}, faces_only, f"face-api tiny {size}, faces only") for size in (160, 224, 416)]
+    cases += [("faces", {"detector": "tiny", "inputSize": size, "backend": "wasm"}, faces_only, f"face-api tiny {size}, faces only")
+              for size in (160, 224, 416)]
     cases += [("faces", {"detector": "tiny", "inputSize": size, "backend": backend}, everything, f"face-api tiny {size} + landmarks + expressions")
               for size in (224, 320, 416) for backend in ("wasm", "webgl")]
-    cases += [("faces", {"detector": "ssd", "backend": backend}, everything, "face-api SSD MobileNet + landmarks + expressions") for backend in ("wasm", "webgl")]
+    cases += [("faces", {"detector": "ssd", "backend": backend}, everything, "face-api SSD MobileNet + landmarks + expressions")
+              for backend in ("wasm", "webgl")]
     for engine, options, wanted, label in cases:
         try:
             result = page.evaluate(ENGINE_TIMES, [engine, options, runs, wanted])
@@ -115,13 +142,14 @@ def measure_viewer(browser, server, room, count, mode, seconds):
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     try:
         page.goto(f"{server.url}/r/{room}?name=Viewer-{mode}" + ("" if mode == "scheduled" else "&analysis=off"))
-        page.wait_for_function(f"() => window.ensemble.state().peers.filter(p => p.connectionState === 'connected').length >= {count}", timeout=120_000)
+        page.wait_for_function(CONNECTED, arg=count, timeout=120_000)
         if mode == "scheduled":
-            page.wait_for_function("() => window.ensemble.state().peers.every(p => { const a = window.ensemble.analysis(p.id); return a && a.hz.mask > 0 && a.hz.faces > 0; })", timeout=180_000)
+            page.wait_for_function(ANALYSED, timeout=180_000)
             page.wait_for_function(BACKENDS_CHOSEN, timeout=180_000)
             page.wait_for_timeout(3000)
             measured = page.evaluate(MEASURE, seconds)
-            rates = [page.evaluate("id => window.ensemble.analysis(id).hz", peer["id"]) for peer in page.evaluate("() => window.ensemble.state().peers")]
+            peers = page.evaluate("() => window.ensemble.state().peers")
+            rates = [page.evaluate("id => window.ensemble.analysis(id).hz", peer["id"]) for peer in peers]
             return statistics.median(rate["mask"] for rate in rates), statistics.median(rate["faces"] for rate in rates), measured
         page.evaluate(NAIVE)
         page.wait_for_timeout(5000)
@@ -147,6 +175,208 @@ def streams_row(driver, server, folder, count, seconds, fps, pictures):
             f"| {s2['received']:.0f} | {m2:.1f} / {f2:.1f} | {s2['fps']:.0f} | {s2['longest']:.0f} ms |")
 
 
+# Shared analysis (--shared). The page's own engines on each picture a stand-in sends, fed as a
+# sender's scheduler feeds them (the mask model at its input, faces at the preset's width and the
+# picture's shape); each result becomes a packet of its own (age 0) with its trailer's tail.
+PREPARE = """async ([pictures, faceOptions]) => {
+    const { startEngine } = await import('/static/js/effects/runner.js');
+    const { appendTrailer, encodePacket } = await import('/static/js/sharing/packet.js');
+    const masks = await startEngine('selfie', { delegate: 'CPU' });
+    const faces = await startEngine('faces', faceOptions);
+    const trailer = packet => btoa(String.fromCharCode(...new Uint8Array(appendTrailer(new ArrayBuffer(0), packet))));
+    const prepared = {};
+    for (const name of pictures) {
+        const picture = await createImageBitmap(await (await fetch(`/bench-picture/${name}.png`)).blob());
+        const scaled = size => createImageBitmap(picture, { resizeWidth: size.width, resizeHeight: size.height });
+        const { result: { mask } } = await masks.runner.run(await scaled(masks.info.input), masks.info.input);
+        const input = { width: faces.info.inputSize, height: Math.round(faces.info.inputSize * picture.height / picture.width) };
+        const { result: { faces: found } } = await faces.runner.run(await scaled(input), input, { landmarks: false, expressions: false });
+        prepared[name] = {
+            mask: trailer(encodePacket({ age: 0, mask, faces: null })),
+            faces: trailer(encodePacket({ age: 0, mask: null, faces: found })),
+            coverage: mask.coverage,
+            found: found.length,
+        };
+    }
+    masks.runner.terminate();
+    faces.runner.terminate();
+    return prepared;
+}"""
+
+# A frame as a stand-in sends it, split as a receiver splits it: its video, its trailers (the last
+# appended first), and how many frames the VP8 decoder gave for it with the trailers left on.
+SPLIT = """async sent => {
+    const { appendTrailer, decodePacket, splitTrailer } = await import('/static/js/sharing/packet.js');
+    const base64 = bytes => btoa(String.fromCharCode(...new Uint8Array(bytes)));
+    const bytes = Uint8Array.from(atob(sent), c => c.charCodeAt(0));
+    const trailers = [];
+    let { video, packet } = splitTrailer(bytes.buffer);
+    for (; packet; { video, packet } = splitTrailer(video)) {
+        decodePacket(packet);
+        trailers.push(base64(appendTrailer(new ArrayBuffer(0), packet)));
+    }
+    let decoded = 0;
+    const decoder = new VideoDecoder({ output: frame => { decoded++; frame.close(); }, error: () => {} });
+    decoder.configure({ codec: 'vp8' });
+    decoder.decode(new EncodedVideoChunk({ type: 'key', timestamp: 0, data: bytes }));
+    await decoder.flush().catch(() => {}); // a frame it refused counts as none decoded
+    return { video: base64(video), trailers, decoded };
+}"""
+
+# Per remote stream: where its results come from, results so far and the inferences this browser ran on it.
+STREAMS = """() => Object.fromEntries(window.ensemble.state().peers.map(peer => {
+    const a = window.ensemble.analysis(peer.id);
+    return [peer.id, { source: a?.source ?? null, results: a?.results ?? { mask: 0, faces: 0 }, local: a?.local ?? null }];
+}))"""
+
+# Runs before the page's scripts: keeps its connections, so VIDEO_SENT can ask them for statistics.
+KEEP_CONNECTIONS = """(() => {
+    const connections = (window.__connections = []);
+    const Native = window.RTCPeerConnection;
+    window.RTCPeerConnection = class extends Native { constructor(...args) { super(...args); connections.push(this); } };
+})()"""
+VIDEO_SENT = """async () => {
+    let bytes = 0, frames = 0;
+    for (const connection of window.__connections.filter(one => one.connectionState === 'connected')) {
+        (await connection.getStats()).forEach(stat => {
+            if (stat.type === 'outbound-rtp' && stat.kind === 'video') { bytes += stat.bytesSent; frames += stat.framesEncoded; }
+        });
+    }
+    return { bytes, frames };
+}"""
+
+SHARED_SOURCES = "count => Object.values((" + STREAMS + ")()).filter(s => s.source === 'sender' && s.results.mask && s.results.faces).length >= count"
+# A sender analysing its own camera for its peers, and its packets going out.
+SHARING = "() => { const s = window.ensemble.sharing(); return s.hz.mask > 0 && s.hz.faces > 0 && s.packetsPerSecond > 0; }"
+
+
+def shared_trailers(browser, server, folder, photos, fps, mask_every, faces_every):
+    """Prepare each picture's trailers (PREPARE), check that a frame sent with them splits back
+    exactly and decodes (SPLIT), and write relay.py's `--share` file: masks on every `mask_every`-th
+    frame, faces on every `faces_every`-th. Returns its path and, per photo, (faces found, mask
+    coverage, mask trailer bytes, faces trailer bytes)."""
+    pictures = {}
+    for photo in photos:
+        picture = Path(folder) / f"{photo}-{fps}fps.png"
+        subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-loglevel", "error", "-y", "-i", str(make_video(folder, photo, fps)),
+                        "-frames:v", "1", str(picture)], check=True)
+        pictures[photo] = picture.read_bytes()
+    page = browser.new_page()
+    try:
+        page.route("**/bench-picture/*.png", lambda route: route.fulfill(body=pictures[Path(route.request.url).stem], content_type="image/png"))
+        page.goto(server.url + "/")
+        prepared = page.evaluate(PREPARE, [photos, {"detector": "tiny", "inputSize": 224, "backend": "wasm"}])
+        trailers = {photo: [base64.b64decode(prepared[photo][model]) for model in ("mask", "faces")] for photo in photos}
+        for photo in photos:
+            frame = read_frames(make_video(folder, photo, fps))[0]
+            split = page.evaluate(SPLIT, base64.b64encode(with_trailer(frame, [b"".join(trailers[photo])], 0)).decode())
+            back = [base64.b64decode(one) for one in split["trailers"]]
+            if base64.b64decode(split["video"]) != frame or back != trailers[photo][::-1] or split["decoded"] != 1:
+                raise RuntimeError(f"{photo}: a frame sent with trailers does not split back exactly or does not decode")
+    finally:
+        page.close()
+    turns = {photo: [(mask if index % mask_every == 0 else b"") + (faces if index % faces_every == 0 else b"")
+                     for index in range(math.lcm(mask_every, faces_every))] for photo, (mask, faces) in trailers.items()}
+    path = Path(folder) / "shared.json"
+    path.write_text(json.dumps({photo: [base64.b64encode(turn).decode() for turn in cycle] for photo, cycle in turns.items()}))
+    return path, {photo: (prepared[photo]["found"], prepared[photo]["coverage"], *map(len, trailers[photo])) for photo in photos}
+
+
+def measured_window(page, pid, seconds, read):
+    """MEASURE over `seconds`, with the browser's CPU (% of one core) and `read(page)` before and after."""
+    before, ticks = read(page), process_tree_ticks(pid)
+    measured = page.evaluate(MEASURE, seconds)
+    cpu = 100 * (process_tree_ticks(pid) - ticks) / CLOCK_TICKS / seconds
+    return measured, cpu, before, read(page)
+
+
+def receiver_row(browser, pid, server, room, count, mode, seconds):
+    """One viewer of `count` sharing stand-ins, using what they share (`shared`) or not (`local`)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.goto(f"{server.url}/r/{room}?name=Viewer-{mode}" + ("&share=off" if mode == "local" else ""))
+        page.wait_for_function(CONNECTED, arg=count, timeout=120_000)
+        if mode == "shared":
+            page.wait_for_function(SHARED_SOURCES, arg=count, timeout=60_000)
+        else:
+            page.wait_for_function(ANALYSED, timeout=180_000)
+            page.wait_for_function(BACKENDS_CHOSEN, timeout=180_000)
+        page.wait_for_timeout(3000)
+        measured, cpu, before, after = measured_window(page, pid, seconds, lambda page: page.evaluate(STREAMS))
+    finally:
+        page.close()
+    rate = {model: statistics.median((after[id]["results"][model] - before[id]["results"][model]) / seconds for id in after)
+            for model in ("mask", "faces")}
+    counted = [id for id in after if after[id]["local"] is not None]
+    local = sum(sum(after[id]["local"].values()) - sum(before[id]["local"].values()) for id in counted) / seconds
+    sources = sum(stream["source"] == "sender" for stream in after.values())
+    return (f"| {count} | {mode} | {sources} of {len(after)} | {measured['received']:.0f} | {rate['mask']:.1f} / {rate['faces']:.1f} "
+            f"| {measured['fps']:.0f} | {measured['longest']:.0f} ms | {cpu:.0f} % | " + (f"{local:.1f} |" if counted else "not reported |"))
+
+
+def receiver_table(driver, server, folder, counts, seconds, fps, pictures, mask_every, faces_every):
+    photos = PICTURES[pictures]
+    marker = "--ensemble-bench-shared-receiver"
+    browser = driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(make_camera(folder, "bars"), extra=[marker]))
+    try:
+        shared, summary = shared_trailers(browser, server, folder, photos, fps, mask_every, faces_every)
+        print("\nprepared (faces found, mask coverage, mask / faces trailer bytes):", summary, flush=True)
+        print("\n| remote streams | analysis | streams from their sender | received fps | masks / faces per s per stream | page fps "
+              "| longest task | browser CPU (of one core) | its own inferences per s, all streams |\n"
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |", flush=True)
+        for count in counts:
+            with relay_members(server.url, f"shared-{pictures}-{count}", [photos[index % len(photos)] for index in range(count)], fps, shared=shared):
+                for mode in ("local", "shared"):  # local first: its start-up measures the backends, the shared page then remembers them
+                    try:
+                        print(receiver_row(browser, browser_pid(marker), server, f"shared-{pictures}-{count}", count, mode, seconds), flush=True)
+                    except Exception as error:  # a row that cannot finish is reported, not hidden
+                        print(f"| {count} | {mode} | did not finish: {str(error).splitlines()[0][:100]} |", flush=True)
+    finally:
+        browser.close()
+
+
+def sender_row(browser, pid, server, room, peers, mode, seconds):
+    """One browser with a camera, sharing (`shared`) or not (`off`) with `peers` stand-ins that only receive."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.add_init_script(KEEP_CONNECTIONS)
+    try:
+        page.goto(f"{server.url}/r/{room}?name=Sender-{mode}" + ("&share=off" if mode == "off" else ""))
+        page.wait_for_function(CONNECTED, arg=peers, timeout=120_000)
+        if mode == "shared":
+            page.wait_for_function(SHARING, timeout=120_000)
+            page.wait_for_function(BACKENDS_CHOSEN, timeout=180_000)
+        page.wait_for_timeout(3000)
+        measured, cpu, before, after = measured_window(page, pid, seconds, lambda page: {**page.evaluate(VIDEO_SENT), "at": time.monotonic()})
+        sharing = page.evaluate("() => window.ensemble.sharing()")
+    finally:
+        page.close()
+    elapsed = after["at"] - before["at"]
+    video = 8 * (after["bytes"] - before["bytes"]) / elapsed / 1000 / peers
+    fps = (after["frames"] - before["frames"]) / elapsed / peers
+    metadata = f"{8 * sharing['bytesPerSecond'] / 1000 / peers:.1f} kbps, {sharing['packetsPerSecond'] / peers:.1f} packets/s"
+    hz, ms = sharing["hz"], sharing["inferenceMs"]
+    return (f"| {peers} | {mode} | {hz['mask'] or 0:.1f} / {hz['faces'] or 0:.1f} | {ms['mask'] or 0:.0f} / {ms['faces'] or 0:.0f} ms "
+            f"| {cpu:.0f} % | {measured['fps']:.0f} | {measured['longest']:.0f} ms | {video:.0f} kbps at {fps:.0f} fps | {metadata} |")
+
+
+def sender_table(driver, server, folder, counts, seconds, picture):
+    marker = "--ensemble-bench-shared-sender"
+    browser = driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(make_photo_camera(folder, picture), extra=[marker]))
+    print("\n| stand-ins receiving | sharing | own masks / faces per s | per inference (mask / faces) | browser CPU (of one core) | page fps "
+          "| longest task | video sent per peer (outbound-rtp) | metadata per peer (ensemble.sharing()) |\n"
+          "| --- | --- | --- | --- | --- | --- | --- | --- | --- |", flush=True)
+    try:
+        for peers in counts:
+            with relay_members(server.url, f"sender-{peers}", [picture] * peers, send=False, wants=("mask", "faces")):
+                for mode in ("off", "shared"):
+                    try:
+                        print(sender_row(browser, browser_pid(marker), server, f"sender-{peers}", peers, mode, seconds), flush=True)
+                    except Exception as error:  # as above
+                        print(f"| {peers} | {mode} | did not finish: {str(error).splitlines()[0][:100]} |", flush=True)
+    finally:
+        browser.close()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--streams", type=int, nargs="*", default=[1, 2, 3, 5], help="remote stream counts (none: only the engine table)")
@@ -155,7 +385,13 @@ def main():
     parser.add_argument("--fps", type=int, default=15, help="the senders' camera frame rate")
     parser.add_argument("--pictures", nargs="+", choices=sorted(PICTURES), default=["close-ups", "groups"], help="what the streams show")
     parser.add_argument("--skip-engines", action="store_true", help="only the table with remote streams")
+    parser.add_argument("--shared", action="store_true", help="shared analysis against local (streams 1 3 5 unless given), then the sender's side")
+    parser.add_argument("--mask-every", type=int, default=1, help="--shared: a stand-in's frames carry a mask every this many frames")
+    parser.add_argument("--faces-every", type=int, default=2, help="--shared: and faces every this many")
+    parser.add_argument("--senders", type=int, nargs="*", default=[1, 5], help="--shared: stand-ins receiving from the measured sender")
     options = parser.parse_args()
+    if options.shared:
+        return shared_main(options)
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as driver:
         with ServerProcess(folder, max_peers_per_room=max(options.streams, default=0) + 2) as server:
             browser = driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(make_camera(folder, "bars")))
@@ -178,6 +414,17 @@ def main():
                         print(streams_row(driver, server, folder, count, options.seconds, options.fps, pictures), flush=True)
                     except Exception as error:  # an overloaded run is reported, not hidden
                         print(f"| {pictures} | {count} | did not finish: {str(error).splitlines()[0][:100]} |", flush=True)
+
+
+
+def shared_main(options):
+    counts = options.streams if "--streams" in sys.argv else [1, 3, 5]
+    with tempfile.TemporaryDirectory() as folder, sync_playwright() as driver:
+        with ServerProcess(folder, max_peers_per_room=max([*counts, *options.senders]) + 2) as server:
+            for pictures in options.pictures if "--pictures" in sys.argv else ["close-ups"]:
+                receiver_table(driver, server, folder, counts, options.seconds, options.fps, pictures, options.mask_every, options.faces_every)
+            if options.senders:
+                sender_table(driver, server, folder, options.senders, options.seconds, sorted(CLOSE_UPS)[0])
 
 
 if __name__ == "__main__":
