@@ -102,7 +102,7 @@ def test_a_face_close_to_the_camera_is_found_with_a_smaller_input_and_a_group_at
                     const a = window.ensemble.analysis(id);
                     if (a.results.faces === last) continue;
                     last = a.results.faces;
-                    seen.push({ input: a.faceInput, faces: a.faces.map(f => [f.x + f.width / 2, f.y + f.height / 2]) });
+                    seen.push({ input: a.faceInput, faces: a.faces.map(f => [f.x, f.y, f.width, f.height]) });
                 }
                 return seen;
             }""",
@@ -115,9 +115,14 @@ def test_a_face_close_to_the_camera_is_found_with_a_smaller_input_and_a_group_at
     assert len(close_up) >= 5, seen
     assert group and max(group) > min(close_up), seen  # found in full after the close-up, too
     assert all(seen[index]["input"] >= 320 for index in group), seen
-    expected = CLOSE_UPS["sample1-left"][2]
+    # The box must hold the hand-marked centre (bench/faces.py's rule for a right detection), near its
+    # middle. Not a fixed distance: at 128–160 px of input TinyFaceDetector's box for this face is 0.4
+    # of the frame wide and its centre lies 0.06–0.10 from the mark (bench/faces.py's pictures).
+    x, y = CLOSE_UPS["sample1-left"][2]
     for index in close_up:
-        assert math.dist(seen[index]["faces"][0], expected) < 0.09, (expected, seen[index])
+        left, top, width, height = seen[index]["faces"][0]
+        assert left <= x <= left + width and top <= y <= top + height, ((x, y), seen[index])
+        assert math.dist((left + width / 2, top + height / 2), (x, y)) < width / 3, ((x, y), seen[index])
 
 
 def test_frames_reach_the_models_in_the_colours_the_browser_shows(server, open_page):

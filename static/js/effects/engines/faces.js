@@ -19,6 +19,12 @@ const WASM = "/static/vendor/tfjs-wasm/";
  */
 const tf = /** @type {BundledTf} */ (faceapi.tf);
 const PROBE = { width: 160, height: 120 };
+/**
+ * The weakest detection each detector reports. Measured (docs/benchmarks.md, "Face quality"):
+ * above 0.4 TinyFaceDetector loses more faces than wrong boxes, and a single person is then
+ * more often missed; FaceTracker (../face-tracks.js) drops the wrong boxes that come and go.
+ */
+const MIN_SCORE = { tiny: 0.4, ssd: 0.4 };
 
 /** face-api looks for DOM classes; a worker has OffscreenCanvas and ImageBitmap instead. */
 function useWorkerEnvironment() {
@@ -54,16 +60,17 @@ export class Engine {
 
   /**
    * Load the models on one backend and time a small frame on it (the caller compares backends).
-   * @param {{detector?: "tiny" | "ssd", inputSize?: number, landmarks?: boolean, expressions?: boolean,
-   *   backend?: "wasm" | "webgl"}} options `inputSize` (tiny only): 224 for webcam faces, 416–512 for group photos
+   * @param {{detector?: "tiny" | "ssd", inputSize?: number, minScore?: number, landmarks?: boolean, expressions?: boolean,
+   *   backend?: "wasm" | "webgl"}} options `inputSize` (tiny only): 224 for webcam faces, 416–512 for group photos;
+   *   `minScore`: the weakest detection reported (MIN_SCORE's by default)
    */
-  async init({ detector = "tiny", inputSize = 416, landmarks = true, expressions = true, backend = "wasm" } = {}) {
+  async init({ detector = "tiny", inputSize = 416, minScore = MIN_SCORE[detector], landmarks = true, expressions = true, backend = "wasm" } = {}) {
     useWorkerEnvironment();
     tf.setWasmPaths(WASM);
     this.#landmarks = landmarks;
     this.#expressions = expressions;
     const net = detector === "ssd" ? faceapi.nets.ssdMobilenetv1 : faceapi.nets.tinyFaceDetector;
-    this.#options = detector === "ssd" ? always(new faceapi.SsdMobilenetv1Options({ minConfidence: 0.4 })) : tinyOptions(inputSize);
+    this.#options = detector === "ssd" ? always(new faceapi.SsdMobilenetv1Options({ minConfidence: minScore })) : tinyOptions(inputSize, minScore);
     this.input = detector === "ssd" ? { width: 512, height: 384 } : { width: inputSize, height: Math.round((inputSize * 3) / 4) };
     if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend is not available`);
     await tf.ready();
@@ -125,13 +132,16 @@ function always(options) {
   return () => options;
 }
 
-/** TinyFaceDetector's options per input width (a multiple of 32), `preset` when none is given. @param {number} preset @returns {DetectorOptions} */
-function tinyOptions(preset) {
+/**
+ * TinyFaceDetector's options per input width (a multiple of 32), `preset` when none is given.
+ * @param {number} preset @param {number} minScore @returns {DetectorOptions}
+ */
+function tinyOptions(preset, minScore) {
   /** @type {Map<number, faceapi.TinyFaceDetectorOptions>} */
   const made = new Map();
   return (width = preset) => {
     const inputSize = Math.max(32, Math.ceil(width / 32) * 32);
-    if (!made.has(inputSize)) made.set(inputSize, new faceapi.TinyFaceDetectorOptions({ inputSize, scoreThreshold: 0.4 }));
+    if (!made.has(inputSize)) made.set(inputSize, new faceapi.TinyFaceDetectorOptions({ inputSize, scoreThreshold: minScore }));
     return /** @type {faceapi.TinyFaceDetectorOptions} */ (made.get(inputSize));
   };
 }
