@@ -123,3 +123,42 @@ def chromium_flags(camera=None, grant=True, extra=()):
     if camera:
         flags.append(f"--use-file-for-fake-video-capture={camera}")
     return [*flags, *extra]
+
+
+# A person moving across the picture, for alignment: a close-up (360×270) slides left and
+# right over a plain backdrop, its left edge at MOVING_X(n) px of 640 in frame n, one
+# swing every MOVING_PERIOD frames at 15 fps; the frame's number (n mod the period) is
+# written into six 32 px squares at the bottom left (MOVING_CODE), white for a 1 bit.
+MOVING_PERIOD = 60
+MOVING_CODE = {"x": 8, "y": 440, "step": 40, "size": 32, "bits": 6}
+
+
+def moving_x(frame):
+    """Where the moving close-up's left edge is in `frame` (px of 640)."""
+    import math
+
+    return 140 + 130 * math.sin(2 * math.pi * frame / MOVING_PERIOD)
+
+
+def make_moving_camera(folder, photo="sample1-left"):
+    """A CLOSE_UPS person sliding across a 640×480 picture with its frame numbers written in (see MOVING_CODE)."""
+    path = Path(folder) / f"moving-{photo}.y4m"
+    if not path.exists():
+        source, framing = framed_photo(photo)
+        code = MOVING_CODE
+        boxes = ",".join(
+            f"drawbox=x={code['x'] + code['step'] * bit}:y={code['y']}:w={code['size']}:h={code['size']}:color=white:t=fill"
+            f":enable='eq(mod(floor(mod(n\\,{MOVING_PERIOD})/{2 ** bit})\\,2)\\,1)'"
+            for bit in range(code["bits"])
+        )
+        graph = (
+            f"color=c=0x3a4048:s=640x480:r=15:d={MOVING_PERIOD / 15}[bg];"
+            f"[0]{framing},scale=360:270,setsar=1[person];"
+            f"[bg][person]overlay=x='140+130*sin(2*PI*n/{MOVING_PERIOD})':y=150:eval=frame:shortest=1,{boxes},format=yuv420p"
+        )
+        subprocess.run(
+            [shutil.which("ffmpeg") or "ffmpeg", "-loglevel", "error", "-loop", "1", "-framerate", "15", "-i", str(source),
+             "-filter_complex", graph, "-frames:v", str(MOVING_PERIOD), "-r", "15", str(path)],
+            check=True,
+        )
+    return path

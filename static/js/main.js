@@ -44,9 +44,9 @@ const SPEAKING_SAMPLE_MS = 50;
 
 /**
  * @typedef {ReturnType<typeof createParts>} Parts
- * @typedef {Readonly<{state: RoomSession["state"], analysis: Analysis["describe"], sharing: OwnShare["describe"],
+ * @typedef {Readonly<{state: RoomSession["state"], connection: Mesh["quality"], analysis: Analysis["describe"], sharing: OwnShare["describe"],
  *   performance: () => {fps: number, longTasks: number[], delays: Record<string, number>},
- *   engines: Analysis["engines"], scene: SceneRoom["describe"], snapshot: SceneRoom["snapshot"]}>} TestSurface
+ *   engines: Analysis["engines"], scene: SceneRoom["describe"], drawnFrames: SceneRoom["drawnFrames"], snapshot: SceneRoom["snapshot"]}>} TestSurface
  *   `window.ensemble` (types/globals.d.ts)
  */
 
@@ -148,14 +148,16 @@ function createParts(page, failures, params) {
 }
 
 /** `window.ensemble`: read-only, for tests, benchmarks and the stats overlay (docs/protocol.md). @param {Parts} parts */
-function exposeTestSurface({ session, analysis, monitor, scene, ownShare }) {
+function exposeTestSurface({ session, analysis, monitor, scene, ownShare, mesh }) {
   window.ensemble = Object.freeze({
     state: () => session.state(),
+    connection: (/** @type {string} */ peerId) => mesh.quality(peerId),
     analysis: (/** @type {string} */ peerId) => analysis.describe(peerId),
     sharing: () => ownShare.describe(),
     performance: () => ({ fps: monitor.fps, longTasks: [...monitor.longTasks], delays: analysis.delays() }),
     engines: () => analysis.engines(),
     scene: () => scene.describe(),
+    drawnFrames: (/** @type {string} */ peerId) => scene.drawnFrames(peerId),
     snapshot: () => scene.snapshot(),
   });
   monitor.start();

@@ -199,8 +199,9 @@ export class PeerLink extends Emitter {
   /**
    * A connection-quality summary from WebRTC statistics since the last call.
    * `relayed`: the media goes through a TURN server (null before a route is chosen).
-   * @returns {Promise<{quality: "good" | "fair" | "poor" | "unknown", rttMs: number | null,
-   *   lossPercent: number, fps: number, framesDecoded: number, relayed: boolean | null}>}
+   * `keyFramesDecoded`, `keyFramesAsked`: video key frames decoded and asked for (PLI and FIR) so far.
+   * @returns {Promise<{quality: "good" | "fair" | "poor" | "unknown", rttMs: number | null, lossPercent: number, fps: number,
+   *   framesDecoded: number, keyFramesDecoded: number, keyFramesAsked: number, relayed: boolean | null}>}
    */
   async quality() {
     const report = await this.#pc.getStats();
@@ -208,7 +209,7 @@ export class PeerLink extends Emitter {
     let rtt = null;
     /** @type {boolean | null} */
     let relayed = null;
-    const inbound = { lost: 0, received: 0, fps: 0, framesDecoded: 0 };
+    const inbound = { lost: 0, received: 0, fps: 0, framesDecoded: 0, keyFramesDecoded: 0, keyFramesAsked: 0 };
     report.forEach((stat) => {
       if (stat.type === "candidate-pair" && stat.nominated && stat.state === "succeeded") {
         rtt = stat.currentRoundTripTime ?? rtt;
@@ -220,6 +221,8 @@ export class PeerLink extends Emitter {
         if (stat.kind === "video") {
           inbound.fps = stat.framesPerSecond ?? 0;
           inbound.framesDecoded = stat.framesDecoded ?? 0;
+          inbound.keyFramesDecoded = stat.keyFramesDecoded ?? 0;
+          inbound.keyFramesAsked = (stat.pliCount ?? 0) + (stat.firCount ?? 0);
         }
       }
     });
@@ -234,6 +237,8 @@ export class PeerLink extends Emitter {
       lossPercent: Math.round(lossPercent * 10) / 10,
       fps: inbound.fps,
       framesDecoded: inbound.framesDecoded,
+      keyFramesDecoded: inbound.keyFramesDecoded,
+      keyFramesAsked: inbound.keyFramesAsked,
       relayed,
     };
   }

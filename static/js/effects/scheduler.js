@@ -196,6 +196,7 @@ export class AnalysisScheduler extends Emitter {
 /** @typedef {import("./sizers.js").Sizer} Sizer */
 
 const IDLE_MS = 30;
+const RECENT_RESULTS = 10;
 // The most the scheduler holds a model back between inferences. A page that stays slow with
 // analysis held back is slow for other reasons (decoding, encoding, other tabs); each model
 // then still looks at the streams about twice a second, so effects keep following people.
@@ -210,6 +211,11 @@ export class StreamState {
   inferences = {};
   /** @type {Partial<Record<Model, number | null>>} per model: the RTP time of the frame its latest result belongs to, where known */
   frames = {};
+  /**
+   * @type {Partial<Record<Model, Array<{frame: number, result: any}>>>} per model, its last results that name their
+   * frame, oldest first: a shared mask can arrive before its frame is shown, and then the one before is drawn
+   */
+  recent = {};
   /** @type {Partial<Record<Model, object>>} per model: options sent with each frame */
   wants = {};
   /** @type {Results} */
@@ -265,6 +271,7 @@ export class StreamState {
    */
   record(model, result, ms, frame = null) {
     this.frames[model] = frame;
+    if (frame !== null) this.recent[model] = [...(this.recent[model] ?? []).slice(1 - RECENT_RESULTS), { frame, result }];
     const now = performance.now();
     const previous = this.#finishedAt[model];
     if (previous !== undefined) {

@@ -1,6 +1,7 @@
 import { drawAnchored, drawFace, sharedImage } from "../effects/face-drawing.js";
 import { Emitter } from "../emitter.js";
 import { median } from "../effects/timing.js";
+import { FrameHistory } from "../effects/frame-history.js";
 import { paintMask } from "../effects/masks.js";
 import { largestFace, OVERLAY_SCALE, placePeople, withDefaults } from "./layout.js";
 
@@ -20,11 +21,19 @@ const MAX_FPS = 30;
  * It draws from whatever the analysis last produced and never waits for an
  * inference; people are placed by the scene (see layout.js).
  *
+ * A mask its sender shared names the frame it was computed on: that person is
+ * then drawn from that very frame (kept by FrameHistory), a frame or three
+ * behind their live video, so the cut-out fits them also while they move.
+ *
  * Events: `drawn` after each frame.
  *
  * @typedef {{id: string, name: string, video: HTMLVideoElement}} Source
  * @typedef {Source & {mask: PersonMask | null, maskCanvas: HTMLCanvasElement, cut: HTMLCanvasElement, picture: string}} Drawn
  *   a source and what was last cut out of it
+ * @typedef {{results: import("../effects/scheduler.js").Results, recent?: {mask?: Array<{frame: number, result: {mask: PersonMask}}>}}} Latest
+ *   a stream's analysis so far; `recent`: its last masks that name their frame (by RTP time), oldest first
+ * @typedef {{frame: number | null, maskFrame: number | null, centroid: {x: number, y: number} | null}} DrawnFrame
+ *   one cut-out drawn: the RTP time of the frame drawn and of the frame its mask was computed on
  */
 /** @extends {Emitter<{drawn: []}>} */
 export class SceneCompositor extends Emitter {
@@ -43,10 +52,13 @@ export class SceneCompositor extends Emitter {
   /** @type {number[]} */
   #frameTimes = [];
   #canvasOptions;
+  #history = new FrameHistory();
+  /** @type {Map<string, DrawnFrame[]>} the last cut-outs drawn of each person */
+  #drawn = new Map();
 
   /**
    * @param {HTMLCanvasElement} canvas
-   * @param {(id: string) => {results: import("../effects/scheduler.js").Results} | null} latest the analysis of a stream so far
+   * @param {(id: string) => Latest | null} latest the analysis of a stream so far
    * @param {{cpuCanvas?: boolean}} [options] `cpuCanvas`: keep the canvases in memory instead of letting the
    *   browser accelerate them (measured here, without a GPU, the accelerated canvas costs the page less; see
    *   docs/benchmarks.md)
@@ -97,6 +109,7 @@ export class SceneCompositor extends Emitter {
   stop() {
     cancelAnimationFrame(this.#frame);
     this.#frame = 0;
+    this.#history.keepOnly(new Set());
   }
 
   /** Frames drawn per second and the median time one took, over the last seconds. */
@@ -120,6 +133,8 @@ export class SceneCompositor extends Emitter {
       .filter(({ video }) => video.videoWidth > 0)
       .map(({ id, name, video }) => ({ id, name, aspect: video.videoHeight / video.videoWidth, face: largestFace(this.#latest(id)?.results.faces?.faces) }));
     this.#placements = placePeople(scene, people);
+    for (const { id } of this.#placements) if (id !== "self") this.#history.watch(id, /** @type {Drawn} */ (this.#sources.get(id)).video);
+    this.#history.keepOnly(new Set(this.#placements.map(({ id }) => id)));
 
     const layers = [
       ...this.#placements.map((placement) => ({ z: placement.z, draw: () => this.#drawPerson(context, placement) })),
@@ -132,6 +147,19 @@ export class SceneCompositor extends Emitter {
     if (this.#drawMs.length > 60) this.#drawMs.shift();
     this.#frameTimes.push(performance.now());
     this.emit("drawn");
+  }
+
+  /** The last cut-outs drawn of one person (up to 300), oldest first: which frame, with which mask. @param {string} id */
+  drawnFrames(id) {
+    return [...(this.#drawn.get(id) ?? [])];
+  }
+
+  /** @param {string} id @param {DrawnFrame} drawn */
+  #remember(id, drawn) {
+    const list = this.#drawn.get(id) ?? [];
+    this.#drawn.set(id, list);
+    list.push(drawn);
+    if (list.length > 300) list.shift();
   }
 
   /** @param {string} name */
@@ -163,11 +191,30 @@ export class SceneCompositor extends Emitter {
     const latest = this.#latest(placement.id);
     const rect = { x: placement.x, y: placement.y, width: placement.width, height: placement.height, mirror: placement.mirror };
     context.globalAlpha = placement.opacity;
-    const mask = latest?.results.mask?.mask;
-    if (placement.effects.removeBackground && mask) context.drawImage(this.#cutOut(source, mask, rect), rect.x, rect.y);
-    else drawMirrored(context, source.video, rect);
+    const matched = this.#matchedMask(placement.id, latest);
+    const mask = matched?.mask ?? latest?.results.mask?.mask;
+    const maskFrame = matched?.frame ?? null;
+    const kept = matched?.picture ?? null;
+    if (placement.effects.removeBackground && mask) {
+      context.drawImage(this.#cutOut(source, mask, rect, kept ? { picture: kept, key: `rtp ${maskFrame}` } : null), rect.x, rect.y);
+      this.#remember(placement.id, { frame: kept ? maskFrame : this.#history.current(placement.id), maskFrame, centroid: mask.centroid });
+    } else drawMirrored(context, kept ?? source.video, rect);
     context.globalAlpha = 1;
     for (const face of latest?.results.faces?.faces ?? []) drawFace(context, face, rect, placement.effects);
+  }
+
+  /**
+   * The newest mask whose frame has been shown and is kept, with that frame; null when none
+   * (masks computed here, or none kept yet), and the live video is drawn with the latest mask.
+   * @param {string} id @param {Latest | null} latest
+   */
+  #matchedMask(id, latest) {
+    const recent = latest?.recent?.mask ?? [];
+    for (let index = recent.length - 1; index >= 0; index -= 1) {
+      const picture = this.#history.at(id, recent[index].frame);
+      if (picture) return { mask: recent[index].result.mask, frame: recent[index].frame, picture };
+    }
+    return null;
   }
 
   /**
@@ -176,12 +223,13 @@ export class SceneCompositor extends Emitter {
    * the scene draws at 30 fps and cameras send 15–30, and drawing a video costs the most
    * of a frame without a GPU.
    * @param {Drawn} source @param {PersonMask} mask @param {Rect} rect
+   * @param {{picture: VideoFrame, key: string} | null} frame the frame the mask belongs to, when kept; else the video's current one
    */
-  #cutOut(source, mask, rect) {
+  #cutOut(source, mask, rect, frame) {
     const width = Math.max(1, Math.round(rect.width));
     const height = Math.max(1, Math.round(rect.height));
     const cut = source.cut;
-    const picture = `${source.video.getVideoPlaybackQuality().totalVideoFrames} ${width}x${height} ${rect.mirror}`;
+    const picture = `${frame?.key ?? source.video.getVideoPlaybackQuality().totalVideoFrames} ${width}x${height} ${rect.mirror}`;
     if (source.mask === mask && source.picture === picture) return cut;
     if (source.mask !== mask) {
       paintMask(mask, source.maskCanvas);
@@ -194,7 +242,7 @@ export class SceneCompositor extends Emitter {
     const whole = { x: 0, y: 0, width, height, mirror: rect.mirror };
     drawMirrored(context, source.maskCanvas, whole);
     context.globalCompositeOperation = "source-in";
-    drawMirrored(context, source.video, whole);
+    drawMirrored(context, frame?.picture ?? source.video, whole);
     context.globalCompositeOperation = "source-over";
     return cut;
   }

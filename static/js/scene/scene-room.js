@@ -211,6 +211,11 @@ export class SceneRoom extends Emitter {
   }
 
   /** For tests and the stats overlay: where people are drawn and how fast. */
+  /** The last cut-outs drawn of one person: the frame drawn and the frame its mask came from (for tests). @param {string} id */
+  drawnFrames(id) {
+    return this.#compositor.drawnFrames(id);
+  }
+
   describe() {
     return {
       shown: this.shown,
