@@ -1,6 +1,7 @@
 import { Failure } from "../failure.js";
 import { Emitter } from "../emitter.js";
 import { BackendMemory } from "./backend-memory.js";
+import { FaceTracker } from "./face-tracks.js";
 import { MISSING_WEIGHTS } from "./engines/bodypix.js";
 import { startEngine } from "./runner.js";
 import { AnalysisScheduler } from "./scheduler.js";
@@ -100,6 +101,8 @@ export class Analysis extends Emitter {
   /** @type {Map<string, string>} per stream, the wants last announced (as JSON) */
   #announced = new Map();
   #sourceTimer = 0;
+  /** @type {Map<string, FaceTracker<import("../effects/face-drawing.js").Face>>} per stream analysed here */
+  #trackers = new Map();
   /** @type {Promise<Engines> | null} */
   #started = null;
   /** @type {Map<string, Map<string, {landmarks: boolean, expressions: boolean}>>} per stream, per source */
@@ -112,7 +115,12 @@ export class Analysis extends Emitter {
     super();
     this.#memory = memory;
     this.#scheduler = new AnalysisScheduler({ monitor });
-    this.#scheduler.on("result", (id, model, _result, frame) => this.emit("result", id, model, frame));
+    this.#scheduler.on("result", (id, model, result, frame) => {
+      // A face found once and never again is noise: faces show from their second sighting (face-tracks.js).
+      // Shared faces were tracked by their sender.
+      if (model === "faces") result.faces = this.#tracker(id).update(result.faces, performance.now());
+      this.emit("result", id, model, frame);
+    });
     this.#scheduler.on("error", (model, error) => this.emit("error", new Failure(`analysis-${model}`, error.message, { cause: error })));
   }
 
@@ -160,6 +168,15 @@ export class Analysis extends Emitter {
     this.#faceDetail.delete(id); // whoever analyses it again asks again after addStream
     this.#pickers.delete(id);
     this.#announced.delete(id);
+    this.#trackers.delete(id);
+  }
+
+  /** @param {string} id */
+  #tracker(id) {
+    // Results seconds apart still count together: on a slow machine (or the main thread) a face must still show.
+    const tracker = this.#trackers.get(id) ?? new FaceTracker({ forgetMs: 10_000 });
+    this.#trackers.set(id, tracker);
+    return tracker;
   }
 
   /** @param {string} id @param {boolean} on */
