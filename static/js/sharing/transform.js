@@ -13,7 +13,7 @@
  * Messages from the page: `{type: "result", mask, faces, detail, capturedAt}`
  * (one model's result of one camera frame, encoded here; capturedAt: ms since
  * the epoch, effects/timing.js `epochMs`), `{type: "captured", at}` for each
- * camera frame the page showed, `{type: "sharing", on}`. To the page: `{type:
+ * camera frame the page showed. To the page: `{type:
  * "received", peer, frame, packet}`, `{type: "damaged", peer, error}` and once
  * a second `{type: "sent", bytes, packets}` (bytes of trailers to all peers).
  */
@@ -41,7 +41,6 @@ const scope = /** @type {any} */ (self);
 let pending = [];
 const PENDING = 4; // a mask and a faces result can come between two frames; each frame carries what is new
 let nextId = 1;
-let sharing = true;
 const sent = { bytes: 0, packets: 0 };
 
 /** @type {number[]} when your camera's recent frames were captured (ms since the epoch), oldest first */
@@ -54,7 +53,7 @@ scope.onmessage = ({ data }) => {
   } else if (data.type === "result") {
     const packet = encodePacket({ age: 0, mask: data.mask, faces: data.faces }, data.detail);
     pending = [...pending.slice(1 - PENDING), { packet, capturedAt: data.capturedAt, id: nextId++ }];
-  } else if (data.type === "sharing") sharing = data.on;
+  }
 };
 
 scope.onrtctransform = ({ transformer }) => {
@@ -79,7 +78,7 @@ function sendStep(clock) {
     const metadata = frame.getMetadata();
     const rtp = clock.saw(metadata.rtpTimestamp);
     const fresh = epochMs() - FRESH_MS;
-    for (const packet of sharing && CODECS.includes(metadata.mimeType) ? pending : []) {
+    for (const packet of CODECS.includes(metadata.mimeType) ? pending : []) {
       if (packet.id <= sentId || packet.capturedAt < fresh) continue;
       const age = rtp - clock.frameAt(packet.capturedAt);
       if (age < 0) break; // about a frame not sent yet: it goes with a later one
