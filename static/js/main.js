@@ -432,7 +432,7 @@ function wireAnalysis({ analysis, roomEffects, controls, failures, stats, monito
  */
 function wireSharing({ transport, ownShare, analysis, mesh, media, scene, tiles, session }) {
   transport.on("received", (peer, { frame, packet }) => {
-    if (packet.mask) analysis.receive(peer, "mask", { mask: packet.mask }, frame);
+    if (packet.mask) analysis.receive(peer, "mask", { mask: packet.mask, fingerprint: packet.fingerprint ?? null }, frame);
     if (packet.faces) analysis.receive(peer, "faces", { faces: packet.faces }, frame);
   });
   // A damaged packet is dropped where it was read (transform.js); a sender that only sends

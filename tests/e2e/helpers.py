@@ -109,3 +109,22 @@ def wait_frames(page, count, timeout=30_000):
     """Until the video counted by start_frame_count has presented `count` more frames: time
     measured in pictures that arrived, which is what the page had to work on meanwhile."""
     page.wait_for_function("target => window.__presented >= target", arg=presented_frames(page) + count, timeout=timeout)
+
+
+def peer_ids(page):
+    return {peer["name"]: peer["id"] for peer in state(page)["peers"]}
+
+
+def wait_source(page, peer_id, source, timeout=ANALYSIS_START_MS):
+    """Until the stream's results come from `source` (from the sender: at 4 masks a second or more)."""
+    try:
+        page.wait_for_function(
+            """([id, source]) => { const a = window.ensemble.analysis(id);
+                return a && a.source === source && (source === 'local' || a.hz.mask >= 4); }""",
+            arg=[peer_id, source],
+            timeout=timeout,
+        )
+    except PlaywrightTimeoutError:
+        seen = page.evaluate("id => ({ analysis: window.ensemble.analysis(id), sharing: window.ensemble.sharing() })", peer_id)
+        raise AssertionError(f"not from {source} within {timeout} ms: {seen}") from None
+    return analysis_of(page, peer_id)

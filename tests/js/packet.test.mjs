@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { summariseMask } from "/static/js/effects/masks.js";
+import { FINGERPRINT, fingerprintDistance } from "/static/js/sharing/fingerprint.js";
 import { appendTrailer, decodePacket, encodePacket, MAGIC, PacketError, splitTrailer, withAge } from "/static/js/sharing/packet.js";
 
 /** A selfie-model-sized mask (256 × 144) with a person as an ellipse centred at (cx, cy). */
@@ -58,6 +59,27 @@ test("no faces found is said (an empty list), unlike faces not analysed (null)",
   assert.equal(decodePacket(encodePacket({ age: 1, mask: null, faces: null })).faces, null);
 });
 
+test("a mask's frame fingerprint travels with it, byte for byte, in 146 bytes", () => {
+  const values = Uint8Array.from({ length: FINGERPRINT.width * FINGERPRINT.height }, (_, i) => (i * 37) % 256);
+  const fingerprint = { ...FINGERPRINT, values };
+  const mask = personMask();
+  const without = encodePacket({ age: 3, mask, faces: null });
+  const bytes = encodePacket({ age: 3, mask, faces: null, fingerprint });
+  assert.equal(bytes.length - without.length, 2 + values.length);
+  const back = decodePacket(bytes);
+  assert.deepEqual(back.fingerprint, fingerprint);
+  assert.equal(decodePacket(without).fingerprint, null);
+  assert.equal(fingerprintDistance(fingerprint, /** @type {any} */ (back.fingerprint)), 0);
+  // A fingerprint whose values do not fill its size is not sent.
+  assert.equal(decodePacket(encodePacket({ age: 3, mask, faces: null, fingerprint: { width: 16, height: 9, values: values.slice(1) } })).fingerprint, null);
+});
+
+test("fingerprints compare by the mean difference of their blocks; other sizes never match", () => {
+  const a = { width: 2, height: 2, values: Uint8Array.from([10, 20, 30, 40]) };
+  assert.equal(fingerprintDistance(a, { width: 2, height: 2, values: Uint8Array.from([12, 18, 30, 44]) }), 2);
+  assert.equal(fingerprintDistance(a, { width: 4, height: 1, values: a.values }), Infinity);
+});
+
 test("a frame with a trailer splits back into exactly the video bytes and the packet", () => {
   const video = Uint8Array.from({ length: 900 }, (_, i) => (i * 7) % 256).buffer;
   const packet = encodePacket({ age: 42, mask: personMask(), faces: [face] });
@@ -88,6 +110,10 @@ test("a damaged packet is refused with a PacketError, never read as something el
   badRuns[7] = 0xff; // the mask's run count
   assert.throws(() => decodePacket(badRuns), PacketError);
   assert.throws(() => decodePacket(new Uint8Array(0)), PacketError);
+  // Fingerprints: empty, larger than 1024 blocks, or cut short.
+  assert.throws(() => decodePacket(Uint8Array.of(0, 0, 0, 0, 16, 0, 9)), /bad fingerprint size/);
+  assert.throws(() => decodePacket(Uint8Array.of(0, 0, 0, 0, 16, 40, 40, ...new Uint8Array(1600))), /bad fingerprint size/);
+  assert.throws(() => decodePacket(Uint8Array.of(0, 0, 0, 0, 16, 2, 2, 1, 2, 3)), /cut short/);
 });
 
 test("BodyPix-sized and square masks shrink to at most 128 px wide and keep their shape", () => {

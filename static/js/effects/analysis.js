@@ -83,12 +83,13 @@ const SCHEDULE = {
  * until the first results come, it analyses the stream itself.
  *
  * Events: `ready(info)`, `error(failure)` (code `analysis-mask` or `analysis-faces`),
- * `result(streamId, model, frame)` (`frame.timestamp`: µs, of the VideoFrame analysed here),
+ * `result(streamId, model, frame)` (`frame.timestamp`: µs, of the VideoFrame analysed here; `frame.fingerprint`:
+ * what addStream's `fingerprint` noted of it),
  * `wants(streamId, wants)` when what this page would analyse of a stream changes,
  * `source(streamId, source)` when a stream's results start coming from elsewhere.
  */
 /**
- * @extends {Emitter<{ready: [info: Engines], error: [failure: Failure], result: [id: string, model: Model, frame: {timestamp: number | null}],
+ * @extends {Emitter<{ready: [info: Engines], error: [failure: Failure], result: [id: string, model: Model, frame: {timestamp: number | null, fingerprint?: unknown}],
  *   wants: [id: string, wants: Wants], source: [id: string, source: "sender" | "local"]}>}
  */
 export class Analysis extends Emitter {
@@ -150,11 +151,15 @@ export class Analysis extends Emitter {
    * Analyse a stream for `user` (several can want the same one: your own camera for the scene
    * and for your peers); it is analysed until the last of them removes it.
    * @param {string} id @param {HTMLVideoElement} video @param {string} [user]
+   * @param {{fingerprint?: (frame: CanvasImageSource) => unknown}} [options] noted of each frame whose mask is
+   *   computed, given with the `result` event
    */
-  addStream(id, video, user = "tile") {
+  addStream(id, video, user = "tile", options = {}) {
     const users = this.#users.get(id) ?? new Set();
     this.#users.set(id, users.add(user));
     if (this.#scheduler.latest(id)?.video !== video) this.#scheduler.addStream(id, video);
+    const stream = /** @type {import("./scheduler.js").StreamState} */ (this.#scheduler.latest(id));
+    if (options.fingerprint) stream.fingerprint = options.fingerprint;
     this.#applyFaceDetail(id);
   }
 

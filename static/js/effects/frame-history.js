@@ -1,11 +1,26 @@
+import { fingerprint, fingerprintDistance } from "../sharing/fingerprint.js";
+
 /**
  * The last few frames each remote video showed, by RTP time, so that a person
  * can be drawn from the very frame their shared mask was computed on (the mask
  * arrives a frame or three after that frame is shown). A frame is kept as a
  * VideoFrame: a handle to the decoded picture, no pixels copied.
+ *
+ * @typedef {import("../sharing/packet.js").Fingerprint} Fingerprint
+ * @typedef {{rtp: number, frame: VideoFrame, print?: Fingerprint | null}} Kept
  */
+/** How far (RTP ticks) from the frame a mask names the frame it was computed on is looked for: 300 ms. */
+const MATCH_TICKS = 90 * 300;
+/**
+ * Fingerprints of the same frame, sent and decoded, differ by 0–0.5 on average (VP8 at 150–500 kbps); those of
+ * neighbouring frames of a moving person by 2 or more (measured, tests/e2e/test_sharing.py's moving camera).
+ */
+const SAME_PICTURE = 1.5;
+/** Between frames equally like a fingerprint, the one nearer the frame named wins: this much distance a second apart. */
+const NEARER_PER_SECOND = 2;
+
 export class FrameHistory {
-  /** @type {Map<string, {video: HTMLVideoElement, frames: Array<{rtp: number, frame: VideoFrame}>, callback: number, current: number | null}>} */
+  /** @type {Map<string, {video: HTMLVideoElement, frames: Kept[], callback: number, current: number | null}>} */
   #watched = new Map();
   #keep;
 
@@ -22,7 +37,7 @@ export class FrameHistory {
   watch(id, video) {
     if (!FrameHistory.supported || this.#watched.get(id)?.video === video) return;
     this.unwatch(id);
-    const entry = { video, frames: /** @type {Array<{rtp: number, frame: VideoFrame}>} */ ([]), callback: 0, current: /** @type {number | null} */ (null) };
+    const entry = { video, frames: /** @type {Kept[]} */ ([]), callback: 0, current: /** @type {number | null} */ (null) };
     /** @type {VideoFrameRequestCallback} */
     const shown = (_now, metadata) => {
       if (this.#watched.get(id) !== entry) return;
@@ -50,10 +65,37 @@ export class FrameHistory {
     for (const id of [...this.#watched.keys()]) if (!ids.has(id)) this.unwatch(id);
   }
 
-  /** The kept frame with this RTP time, or null (valid until the next frame is shown). @param {string} id @param {number | null | undefined} rtp */
+  /** The kept frame with this RTP time, or null (valid until the next frame is shown). @param {string} id @param {number} rtp */
   at(id, rtp) {
-    if (rtp === null || rtp === undefined) return null;
-    return this.#watched.get(id)?.frames.find((kept) => kept.rtp === rtp)?.frame ?? null;
+    const kept = this.#watched.get(id)?.frames.find((one) => one.rtp === rtp);
+    return kept ? { rtp, frame: kept.frame } : null;
+  }
+
+  /**
+   * The kept frame most like `print` among those within 300 ms of the RTP time
+   * `rtp` (a sender names its frame only within a few frames: fingerprint.js),
+   * or null: none kept there, or the best is the newest frame shown but not the
+   * same picture (the frame analysed is still to come).
+   * @param {string} id @param {number} rtp @param {Fingerprint} print
+   * @returns {{rtp: number, frame: VideoFrame} | null} valid until the next frame is shown
+   */
+  match(id, rtp, print) {
+    const frames = this.#watched.get(id)?.frames ?? [];
+    /** @type {Kept | null} */
+    let best = null;
+    let bestScore = Infinity;
+    for (const kept of frames) {
+      const apart = Math.abs((kept.rtp - rtp) | 0); // RTP times wrap at 2^32
+      if (apart > MATCH_TICKS) continue;
+      if (kept.print === undefined) kept.print = fingerprint(kept.frame);
+      const score = kept.print ? fingerprintDistance(kept.print, print) + (NEARER_PER_SECOND * apart) / (90 * 1000) : Infinity;
+      if (score < bestScore) [best, bestScore] = [kept, score];
+    }
+    const newest = frames.at(-1);
+    // Masks often come before their frame is shown: a best match at the newest frame that is not the same picture
+    // is most likely a frame before the one analysed.
+    if (!best || (best === newest && bestScore > SAME_PICTURE)) return null;
+    return { rtp: best.rtp, frame: best.frame };
   }
 
   /** The RTP time of the frame the video shows now, where known. @param {string} id */

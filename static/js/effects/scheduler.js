@@ -31,7 +31,7 @@ import { grab } from "./frames.js";
  *   terminate?: () => void}} ModelRunner an engine's runner (runner.js)
  * @typedef {{runner: ModelRunner, sizer: Sizer, maxHz: number, targetHz: number, delayMs: number, waitMs: number, failures: number}} Slot
  */
-/** @extends {Emitter<{result: [id: string, model: Model, result: any, frame: {timestamp: number | null}], error: [model: Model, error: Error]}>} */
+/** @extends {Emitter<{result: [id: string, model: Model, result: any, frame: {timestamp: number | null, fingerprint: unknown}], error: [model: Model, error: Error]}>} */
 export class AnalysisScheduler extends Emitter {
   /** @type {Map<Model, Slot>} */
   #models = new Map();
@@ -134,6 +134,7 @@ export class AnalysisScheduler extends Emitter {
         const size = slot.sizer.size(stream);
         const frame = await grab(stream.video, size);
         const timestamp = "timestamp" in frame ? frame.timestamp : null; // read before the frame is handed over
+        const fingerprint = model === "mask" ? (stream.fingerprint?.(frame) ?? null) : null;
         const { result, ms } = await slot.runner.run(frame, size, stream.wants[model]);
         busyMs = performance.now() - start;
         slot.failures = 0;
@@ -142,7 +143,7 @@ export class AnalysisScheduler extends Emitter {
         // A stream switched off, removed or given to its sender meanwhile keeps what it showed before.
         if (this.#streams.get(id) === stream && stream.enabled && this.#enabled && stream.source === "local") {
           stream.record(model, result, ms);
-          this.emit("result", id, model, result, { timestamp });
+          this.emit("result", id, model, result, { timestamp, fingerprint });
         }
       } catch (error) {
         slot.failures += 1;
@@ -216,6 +217,11 @@ export class StreamState {
    * frame, oldest first: a shared mask can arrive before its frame is shown, and then the one before is drawn
    */
   recent = {};
+  /**
+   * @type {((frame: CanvasImageSource) => unknown) | null} what to note of each frame whose mask is computed here,
+   * before the engine takes it (your own camera, shared: sharing/fingerprint.js); the result event carries it
+   */
+  fingerprint = null;
   /** @type {Partial<Record<Model, object>>} per model: options sent with each frame */
   wants = {};
   /** @type {Results} */

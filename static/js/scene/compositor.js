@@ -30,10 +30,11 @@ const MAX_FPS = 30;
  * @typedef {{id: string, name: string, video: HTMLVideoElement}} Source
  * @typedef {Source & {mask: PersonMask | null, maskCanvas: HTMLCanvasElement, cut: HTMLCanvasElement, picture: string}} Drawn
  *   a source and what was last cut out of it
- * @typedef {{results: import("../effects/scheduler.js").Results, recent?: {mask?: Array<{frame: number, result: {mask: PersonMask}}>}}} Latest
+ * @typedef {{results: import("../effects/scheduler.js").Results,
+ *   recent?: {mask?: Array<{frame: number, result: {mask: PersonMask, fingerprint?: import("../sharing/packet.js").Fingerprint | null}}>}}} Latest
  *   a stream's analysis so far; `recent`: its last masks that name their frame (by RTP time), oldest first
- * @typedef {{frame: number | null, maskFrame: number | null, centroid: {x: number, y: number} | null}} DrawnFrame
- *   one cut-out drawn: the RTP time of the frame drawn and of the frame its mask was computed on
+ * @typedef {{frame: number | null, named: number | null, centroid: {x: number, y: number} | null}} DrawnFrame
+ *   one cut-out drawn: the RTP time of the frame drawn, and of the frame its mask named (shared masks; else null)
  */
 /** @extends {Emitter<{drawn: []}>} */
 export class SceneCompositor extends Emitter {
@@ -193,11 +194,11 @@ export class SceneCompositor extends Emitter {
     context.globalAlpha = placement.opacity;
     const matched = this.#matchedMask(placement.id, latest);
     const mask = matched?.mask ?? latest?.results.mask?.mask;
-    const maskFrame = matched?.frame ?? null;
     const kept = matched?.picture ?? null;
     if (placement.effects.removeBackground && mask) {
-      context.drawImage(this.#cutOut(source, mask, rect, kept ? { picture: kept, key: `rtp ${maskFrame}` } : null), rect.x, rect.y);
-      this.#remember(placement.id, { frame: kept ? maskFrame : this.#history.current(placement.id), maskFrame, centroid: mask.centroid });
+      context.drawImage(this.#cutOut(source, mask, rect, matched ? { picture: matched.picture, key: `rtp ${matched.frame}` } : null), rect.x, rect.y);
+      const frame = matched ? matched.frame : this.#history.current(placement.id);
+      this.#remember(placement.id, { frame, named: matched?.named ?? null, centroid: mask.centroid });
     } else drawMirrored(context, kept ?? source.video, rect);
     context.globalAlpha = 1;
     for (const face of latest?.results.faces?.faces ?? []) drawFace(context, face, rect, placement.effects);
@@ -206,13 +207,16 @@ export class SceneCompositor extends Emitter {
   /**
    * The newest mask whose frame has been shown and is kept, with that frame; null when none
    * (masks computed here, or none kept yet), and the live video is drawn with the latest mask.
+   * A mask with a fingerprint is drawn on the kept frame most like it near the one it names;
+   * one without, on the frame it names.
    * @param {string} id @param {Latest | null} latest
    */
   #matchedMask(id, latest) {
     const recent = latest?.recent?.mask ?? [];
     for (let index = recent.length - 1; index >= 0; index -= 1) {
-      const picture = this.#history.at(id, recent[index].frame);
-      if (picture) return { mask: recent[index].result.mask, frame: recent[index].frame, picture };
+      const { frame: named, result } = recent[index];
+      const found = result.fingerprint ? this.#history.match(id, named, result.fingerprint) : this.#history.at(id, named);
+      if (found) return { mask: result.mask, named, frame: found.rtp, picture: found.frame };
     }
     return null;
   }

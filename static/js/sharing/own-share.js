@@ -1,4 +1,5 @@
 import { epochMs } from "../effects/timing.js";
+import { fingerprint } from "./fingerprint.js";
 
 /**
  * Your own camera, analysed once here for everyone: while any peer wants a
@@ -11,7 +12,9 @@ import { epochMs } from "../effects/timing.js";
  *
  * A result names its frame by capture time: the analysed VideoFrame's
  * timestamp is the video element's media time, and the element's frame
- * callbacks say when that media time was captured.
+ * callbacks say when that media time was captured. That names it within a
+ * few frames; a mask also carries the frame's fingerprint, by which a
+ * receiver finds the very frame among those around it.
  *
  * @typedef {import("../effects/analysis.js").Wants} Wants
  */
@@ -42,7 +45,7 @@ export class OwnShare {
     this.#enabled = enabled;
     this.analyse = analyse;
     analysis.on("result", (id, model, frame) => {
-      if (id === "self" && this.#active && frame.timestamp !== null) this.#share(model, frame.timestamp);
+      if (id === "self" && this.#active && frame.timestamp !== null) this.#share(model, frame.timestamp, frame.fingerprint);
     });
   }
 
@@ -103,7 +106,7 @@ export class OwnShare {
     const wanted = this.#wanted();
     const active = this.#enabled && this.#transport.enabled && this.#sendingCamera && this.#video !== null && (wanted.mask || wanted.faces);
     if (active && this.#video) {
-      this.#analysis.addStream("self", this.#video, "peers");
+      this.#analysis.addStream("self", this.#video, "peers", { fingerprint });
       this.#analysis.setFaceDetail("self", { landmarks: wanted.landmarks, expressions: wanted.expressions }, "peers");
       if (this.#watched !== this.#video) this.#watchFrames(this.#video);
       this.analyse();
@@ -128,15 +131,19 @@ export class OwnShare {
     this.#frameCallback = video.requestVideoFrameCallback(seen);
   }
 
-  /** @param {"mask" | "faces"} model @param {number} timestamp µs, the analysed VideoFrame's */
-  #share(model, timestamp) {
+  /**
+   * @param {"mask" | "faces"} model @param {number} timestamp µs, the analysed VideoFrame's
+   * @param {unknown} print the frame's fingerprint (masks only)
+   */
+  #share(model, timestamp, print) {
     const result = this.#analysis.latest("self")?.results[model];
     if (!result || this.#captureOffset === null) return;
     const wanted = this.#wanted();
     if (!wanted[model]) return;
     const capturedAt = performance.timeOrigin + this.#captureOffset + timestamp / 1000;
     if (epochMs() - capturedAt > STALE_MS) return; // a camera that stalled, or a clock we misread: better nothing
-    this.#transport.send(result, capturedAt, { landmarks: wanted.landmarks, expressions: wanted.expressions });
+    const detail = { landmarks: wanted.landmarks, expressions: wanted.expressions };
+    this.#transport.send(result, capturedAt, detail, /** @type {import("./packet.js").Fingerprint | null} */ (print ?? null));
   }
 }
 

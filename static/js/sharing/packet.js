@@ -7,7 +7,8 @@
  *   packet   u32 age: how many RTP clock ticks (90 kHz) the frame analysed came
  *            before the frame that carries the packet (0: that frame itself; each
  *            RTP stream starts its clock at random, ages do not depend on it),
- *            u8 flags, then the mask (flag 1), then the faces (flag 2)
+ *            u8 flags, then the mask (flag 1), then the faces (flag 2), then
+ *            the fingerprint of the frame analysed (flag 16)
  *   mask     u8 width, u8 height, u16 run count, runs as LEB128 varints: the
  *            pixels row by row, alternating background and person, starting
  *            with background (a run may be 0)
@@ -15,6 +16,9 @@
  *            (of 255); with flag 4, 68 landmarks as u8 pairs within the face
  *            box grown by half its size on each side; with flag 8, u8
  *            expression index (EXPRESSIONS), u8 its probability (of 255)
+ *   fingerprint  u8 width, u8 height, then width × height u8 brightness
+ *            values row by row (fingerprint.js): which of the frames around
+ *            the one named is the one analysed
  *   trailer  the packet, u16 its length, u8 version, the 4 bytes "EnsA"
  *
  * Masks are cut to one bit a pixel (person or not) at most MASK_WIDTH wide:
@@ -23,7 +27,8 @@
  *
  * @typedef {import("../effects/masks.js").PersonMask} PersonMask
  * @typedef {import("../effects/face-drawing.js").Face & {expressionScore?: number}} Face
- * @typedef {{age: number, mask: PersonMask | null, faces: Face[] | null}} Packet
+ * @typedef {{width: number, height: number, values: Uint8Array}} Fingerprint
+ * @typedef {{age: number, mask: PersonMask | null, faces: Face[] | null, fingerprint?: Fingerprint | null}} Packet
  */
 import { summariseMask } from "../effects/masks.js";
 
@@ -33,7 +38,9 @@ const TRAILER_TAIL = 2 + 1 + MAGIC.length; // length, version, magic
 /** The widest mask shipped: beyond this the bytes grow and the cut-out does not improve on a 640 px video. */
 export const MASK_WIDTH = 128;
 export const EXPRESSIONS = ["neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"];
-const FLAG = { mask: 1, faces: 2, landmarks: 4, expressions: 8 };
+const FLAG = { mask: 1, faces: 2, landmarks: 4, expressions: 8, fingerprint: 16 };
+/** The most blocks a fingerprint has (32×32). */
+const FINGERPRINT_BLOCKS = 1024;
 const LANDMARKS = 68;
 const UNIT = 65535;
 
@@ -45,16 +52,28 @@ export class PacketError extends Error {}
  * @param {{landmarks?: boolean, expressions?: boolean}} [detail] what to include of each face, when it has it
  * @returns {Uint8Array}
  */
-export function encodePacket({ age, mask, faces }, detail = {}) {
+export function encodePacket({ age, mask, faces, fingerprint = null }, detail = {}) {
   const out = new Writer();
   const withLandmarks = Boolean(detail.landmarks && faces?.length && faces.every((face) => face.landmarks?.length === LANDMARKS));
   const withExpressions = Boolean(detail.expressions && faces?.length && faces.every((face) => face.expression && EXPRESSIONS.includes(face.expression)));
   out.u32(age >>> 0);
-  out.u8((mask ? FLAG.mask : 0) | (faces ? FLAG.faces : 0) | (withLandmarks ? FLAG.landmarks : 0) | (withExpressions ? FLAG.expressions : 0));
+  const print = fingerprint && validSize(fingerprint) && fingerprint.values.length === fingerprint.width * fingerprint.height ? fingerprint : null;
+  out.u8(
+    (mask ? FLAG.mask : 0) |
+      (faces ? FLAG.faces : 0) |
+      (withLandmarks ? FLAG.landmarks : 0) |
+      (withExpressions ? FLAG.expressions : 0) |
+      (print ? FLAG.fingerprint : 0),
+  );
   if (mask) writeMask(out, mask);
   if (faces) {
     out.u8(Math.min(255, faces.length));
     for (const face of faces.slice(0, 255)) writeFace(out, face, withLandmarks, withExpressions);
+  }
+  if (print) {
+    out.u8(print.width);
+    out.u8(print.height);
+    for (const value of print.values) out.u8(value);
   }
   return out.bytes();
 }
@@ -74,8 +93,9 @@ export function decodePacket(bytes) {
     faces = [];
     for (let count = input.u8(); count > 0; count -= 1) faces.push(readFace(input, Boolean(flags & FLAG.landmarks), Boolean(flags & FLAG.expressions)));
   }
+  const fingerprint = flags & FLAG.fingerprint ? readFingerprint(input) : null;
   if (!input.done) throw new PacketError(`${bytes.length - input.offset} bytes left over`);
-  return { age, mask, faces };
+  return { age, mask, faces, fingerprint };
 }
 
 /**
@@ -120,6 +140,18 @@ export function splitTrailer(frame) {
   const start = end - TRAILER_TAIL - length;
   if (version !== VERSION || start < 1) return { video: frame, packet: null };
   return { video: frame.slice(0, start), packet: bytes.slice(start, end - TRAILER_TAIL) };
+}
+
+/** @param {Reader} input @returns {Fingerprint} */
+function readFingerprint(input) {
+  const size = { width: input.u8(), height: input.u8() };
+  if (!validSize(size)) throw new PacketError("bad fingerprint size");
+  return { ...size, values: Uint8Array.from({ length: size.width * size.height }, () => input.u8()) };
+}
+
+/** @param {{width: number, height: number}} size */
+function validSize({ width, height }) {
+  return width > 0 && height > 0 && width <= 255 && height <= 255 && width * height <= FINGERPRINT_BLOCKS;
 }
 
 /** @param {Writer} out @param {PersonMask} mask */

@@ -10,7 +10,7 @@
  * one, and the decoded packet goes to the page. Other codecs pass untouched
  * (an H.264 or AV1 decoder does not skip trailing bytes).
  *
- * Messages from the page: `{type: "result", mask, faces, detail, capturedAt}`
+ * Messages from the page: `{type: "result", mask, faces, fingerprint, detail, capturedAt}`
  * (one model's result of one camera frame, encoded here; capturedAt: ms since
  * the epoch, effects/timing.js `epochMs`), `{type: "captured", at}` for each
  * camera frame the page showed. To the page: `{type:
@@ -51,7 +51,7 @@ scope.onmessage = ({ data }) => {
     captures.push(data.at);
     if (captures.length > RECENT) captures.shift();
   } else if (data.type === "result") {
-    const packet = encodePacket({ age: 0, mask: data.mask, faces: data.faces }, data.detail);
+    const packet = encodePacket({ age: 0, mask: data.mask, faces: data.faces, fingerprint: data.fingerprint }, data.detail);
     pending = [...pending.slice(1 - PENDING), { packet, capturedAt: data.capturedAt, id: nextId++ }];
   }
 };

@@ -66,10 +66,11 @@ export class SharingTransport extends Emitter {
    * One model's result of one of your camera frames, for every peer.
    * @param {ModelResult} result @param {number} capturedAt ms since the epoch (effects/timing.js `epochMs`)
    * @param {{landmarks: boolean, expressions: boolean}} detail what of each face to send
+   * @param {import("./packet.js").Fingerprint | null} [fingerprint] of the frame analysed
    */
-  send(result, capturedAt, detail) {
+  send(result, capturedAt, detail, fingerprint = null) {
     const mask = result.mask ? { ...result.mask, alpha: result.mask.alpha.slice() } : null; // the page keeps its own
-    this.#worker?.postMessage({ type: "result", mask, faces: result.faces ?? null, detail, capturedAt }, mask ? [mask.alpha.buffer] : []);
+    this.#worker?.postMessage({ type: "result", mask, faces: result.faces ?? null, fingerprint, detail, capturedAt }, mask ? [mask.alpha.buffer] : []);
   }
 
   /** One of your camera's frames was shown, captured at `at` (ms since the epoch): lines frames up with RTP times. @param {number} at */
