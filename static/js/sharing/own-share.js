@@ -90,6 +90,7 @@ export class OwnShare {
       shares: this.#active ? this.#wanted() : { mask: false, faces: false, landmarks: false, expressions: false },
       peersWanting: [...this.#wants.values()].filter((wants) => wants.mask || wants.faces).length,
       ...this.#transport.rate,
+      received: this.#transport.received,
       hz: { mask: self?.hz.mask ?? null, faces: self?.hz.faces ?? null },
       inferenceMs: { mask: self?.inferenceMs.mask ?? null, faces: self?.inferenceMs.faces ?? null },
     };

@@ -24,6 +24,8 @@ export class SharingTransport extends Emitter {
   #sent = { bytesPerSecond: 0, packetsPerSecond: 0 };
   /** @type {Map<RTCRtpSender, number>} the cap last set on each sender (bits a second; 0: none) */
   #caps = new Map();
+  /** Packets received from peers so far, and how many of them could not be read. */
+  #received = { packets: 0, damaged: 0 };
 
   /** Whether this browser can carry analysis with its video frames. */
   static get supported() {
@@ -45,6 +47,11 @@ export class SharingTransport extends Emitter {
   /** Bytes and packets of analysis sent a second, to all peers together (the last second). */
   get rate() {
     return { ...this.#sent };
+  }
+
+  /** Packets received from all peers so far, and how many could not be read (damaged or of another version). */
+  get received() {
+    return { ...this.#received };
   }
 
   /** For Mesh: installs the worker on every video sender and receiver (nothing when disabled). */
@@ -89,8 +96,13 @@ export class SharingTransport extends Emitter {
 
   /** @param {any} data a message from transform.js */
   #heard(data) {
-    if (data.type === "received") this.emit("received", data.peer, { frame: data.frame, packet: data.packet, bytes: data.bytes });
-    else if (data.type === "damaged") this.emit("damaged", data.peer, data.error);
+    if (data.type === "received") {
+      this.#received.packets += 1;
+      this.emit("received", data.peer, { frame: data.frame, packet: data.packet, bytes: data.bytes });
+    } else if (data.type === "damaged") {
+      this.#received.damaged += 1;
+      this.emit("damaged", data.peer, data.error);
+    }
     else if (data.type === "sent") {
       this.#sent = { bytesPerSecond: data.bytes, packetsPerSecond: data.packets };
       this.#capBitrates();
