@@ -1,10 +1,10 @@
-import { fingerprint, fingerprintDistance } from "../sharing/fingerprint.js";
+import { Fingerprinter, fingerprintDistance } from "../sharing/fingerprint.js";
 
 /**
  * The last few frames each remote video showed, by RTP time, so that a person
- * can be drawn from the very frame their shared mask was computed on (the mask
- * arrives a frame or three after that frame is shown). A frame is kept as a
- * VideoFrame: a handle to the decoded picture, no pixels copied.
+ * can be drawn from the very frame their shared mask was computed on (a mask
+ * comes a little before or a few frames after its frame is shown). A frame is
+ * kept as a VideoFrame: a handle to the decoded picture, no pixels copied.
  *
  * @typedef {import("../sharing/packet.js").Fingerprint} Fingerprint
  * @typedef {{rtp: number, frame: VideoFrame, print?: Fingerprint | null}} Kept
@@ -13,7 +13,7 @@ import { fingerprint, fingerprintDistance } from "../sharing/fingerprint.js";
 const MATCH_TICKS = 90 * 300;
 /**
  * Fingerprints of the same frame, sent and decoded, differ by 0–0.5 on average (VP8 at 150–500 kbps); those of
- * neighbouring frames of a moving person by 2 or more (measured, tests/e2e/test_sharing.py's moving camera).
+ * neighbouring frames of a moving person by 2 or more (measured with tests/e2e/test_sharing_alignment.py's moving camera).
  */
 const SAME_PICTURE = 1.5;
 /** Between frames equally like a fingerprint, the one nearer the frame named wins: this much distance a second apart. */
@@ -23,6 +23,7 @@ export class FrameHistory {
   /** @type {Map<string, {video: HTMLVideoElement, frames: Kept[], callback: number, current: number | null}>} */
   #watched = new Map();
   #keep;
+  #fingerprinter = new Fingerprinter();
 
   /** @param {{keep?: number}} [options] frames kept per video: 15 is a second at 15 fps, half at 30 */
   constructor({ keep = 15 } = {}) {
@@ -87,7 +88,7 @@ export class FrameHistory {
     for (const kept of frames) {
       const apart = Math.abs((kept.rtp - rtp) | 0); // RTP times wrap at 2^32
       if (apart > MATCH_TICKS) continue;
-      if (kept.print === undefined) kept.print = fingerprint(kept.frame);
+      if (kept.print === undefined) kept.print = this.#fingerprinter.take(kept.frame);
       const score = kept.print ? fingerprintDistance(kept.print, print) + (NEARER_PER_SECOND * apart) / (90 * 1000) : Infinity;
       if (score < bestScore) [best, bestScore] = [kept, score];
     }

@@ -12,32 +12,34 @@ export const FINGERPRINT = { width: 16, height: 9 };
 /** @typedef {import("./packet.js").Fingerprint} Fingerprint */
 const SAMPLE = 4; // the picture is drawn at 4× the fingerprint's size and each block averaged
 
-/** @type {OffscreenCanvasRenderingContext2D | null} one canvas for every fingerprint of this thread */
-let context = null;
+/** Takes fingerprints, with one small canvas for all of them. */
+export class Fingerprinter {
+  /** @type {OffscreenCanvasRenderingContext2D | null | undefined} undefined until the first; null where there is none */
+  #context = undefined;
 
-/**
- * @param {CanvasImageSource} picture a VideoFrame, video element or bitmap
- * @returns {Fingerprint | null} FINGERPRINT.width × FINGERPRINT.height brightness values, row by row; null without a 2D canvas
- */
-export function fingerprint(picture) {
-  const width = FINGERPRINT.width * SAMPLE, height = FINGERPRINT.height * SAMPLE;
-  if (!context) {
-    if (typeof OffscreenCanvas === "undefined") return null;
-    context = new OffscreenCanvas(width, height).getContext("2d", { willReadFrequently: true });
-    if (!context) return null;
-    context.imageSmoothingQuality = "medium";
-  }
-  context.drawImage(picture, 0, 0, width, height);
-  const pixels = context.getImageData(0, 0, width, height).data;
-  const blocks = new Uint32Array(FINGERPRINT.width * FINGERPRINT.height);
-  for (let y = 0; y < height; y += 1) {
-    const row = Math.floor(y / SAMPLE) * FINGERPRINT.width;
-    for (let x = 0; x < width; x += 1) {
-      const at = (y * width + x) * 4;
-      blocks[row + Math.floor(x / SAMPLE)] += 299 * pixels[at] + 587 * pixels[at + 1] + 114 * pixels[at + 2];
+  /**
+   * @param {CanvasImageSource} picture a VideoFrame, video element or bitmap
+   * @returns {Fingerprint | null} FINGERPRINT.width × FINGERPRINT.height brightness values, row by row; null without a 2D canvas
+   */
+  take(picture) {
+    const width = FINGERPRINT.width * SAMPLE, height = FINGERPRINT.height * SAMPLE;
+    if (this.#context === undefined) {
+      this.#context = typeof OffscreenCanvas === "undefined" ? null : new OffscreenCanvas(width, height).getContext("2d", { willReadFrequently: true });
+      if (this.#context) this.#context.imageSmoothingQuality = "medium";
     }
+    if (!this.#context) return null;
+    this.#context.drawImage(picture, 0, 0, width, height);
+    const pixels = this.#context.getImageData(0, 0, width, height).data;
+    const blocks = new Uint32Array(FINGERPRINT.width * FINGERPRINT.height);
+    for (let y = 0; y < height; y += 1) {
+      const row = Math.floor(y / SAMPLE) * FINGERPRINT.width;
+      for (let x = 0; x < width; x += 1) {
+        const at = (y * width + x) * 4;
+        blocks[row + Math.floor(x / SAMPLE)] += 299 * pixels[at] + 587 * pixels[at + 1] + 114 * pixels[at + 2];
+      }
+    }
+    return { ...FINGERPRINT, values: Uint8Array.from(blocks, (sum) => Math.round(sum / (1000 * SAMPLE * SAMPLE))) };
   }
-  return { ...FINGERPRINT, values: Uint8Array.from(blocks, (sum) => Math.round(sum / (1000 * SAMPLE * SAMPLE))) };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { epochMs } from "../effects/timing.js";
-import { fingerprint } from "./fingerprint.js";
+import { Fingerprinter } from "./fingerprint.js";
 
 /**
  * Your own camera, analysed once here for everyone: while any peer wants a
@@ -33,6 +33,7 @@ export class OwnShare {
   #frameCallback = 0;
   /** @type {HTMLVideoElement | null} the element whose frame callbacks are followed */
   #watched = null;
+  #fingerprinter = new Fingerprinter();
 
   /**
    * @param {{analysis: import("../effects/analysis.js").Analysis, transport: import("./transport.js").SharingTransport,
@@ -107,7 +108,7 @@ export class OwnShare {
     const wanted = this.#wanted();
     const active = this.#enabled && this.#transport.enabled && this.#sendingCamera && this.#video !== null && (wanted.mask || wanted.faces);
     if (active && this.#video) {
-      this.#analysis.addStream("self", this.#video, "peers", { fingerprint });
+      this.#analysis.addStream("self", this.#video, "peers", { fingerprint: (frame) => this.#fingerprinter.take(frame) });
       this.#analysis.setFaceDetail("self", { landmarks: wanted.landmarks, expressions: wanted.expressions }, "peers");
       if (this.#watched !== this.#video) this.#watchFrames(this.#video);
       this.analyse();

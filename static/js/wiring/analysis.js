@@ -1,0 +1,62 @@
+/**
+ * Analysis's wiring, by main.js: analysis on or off, its failures, the stats
+ * overlay, and analysis shared with the room (what each peer wants, your own
+ * camera analysed for them, what they share). Connects events only.
+ */
+const STATS_REFRESH_MS = 500;
+
+/** @typedef {import("../main.js").Parts} Parts */
+
+/** Analysis on or off, its failures and the stats overlay. @param {Parts} parts */
+export function wireAnalysis({ analysis, roomEffects, controls, failures, stats, monitor, mesh, analyse, ownShare }) {
+  roomEffects.on("error", (failure) => failures.report(failure));
+  analysis.on("error", (failure) => failures.report(failure));
+  controls.setAnalysis(analyse);
+  analysis.setEnabled(analyse);
+  controls.on("toggle-analysis", () => {
+    analysis.setEnabled(!analysis.enabled);
+    controls.setAnalysis(analysis.enabled);
+  });
+  setInterval(() => {
+    if (!stats.visible) return;
+    const names = new Map(mesh.peers().map((peer) => [peer.id, peer.name]));
+    stats.render({
+      fps: monitor.fps,
+      longTasks: monitor.longTasks,
+      delays: analysis.delays(),
+      engines: analysis.engines(),
+      streams: analysis.streamIds().map((id) => ({ name: names.get(id) ?? id, analysis: analysis.describe(id) })),
+      sharing: ownShare.describe(),
+    });
+  }, STATS_REFRESH_MS);
+}
+
+/**
+ * Analysis shared with the room: each page tells each peer what it would analyse of its
+ * stream, analyses its own camera for those who want it, and takes what peers share.
+ * @param {Parts} parts
+ */
+export function wireSharing({ transport, ownShare, analysis, mesh, media, scene, tiles, session }) {
+  transport.on("received", (peer, { frame, packet }) => {
+    if (packet.mask) analysis.receive(peer, "mask", { mask: packet.mask, fingerprint: packet.fingerprint ?? null }, frame);
+    if (packet.faces) analysis.receive(peer, "faces", { faces: packet.faces }, frame);
+  });
+  // A damaged packet is dropped where it was read (transform.js); a sender that only sends
+  // such packets is, to this page, one that does not share: its stream is analysed here.
+  analysis.on("wants", (id, wants) => {
+    if (id !== "self") mesh.send(id, { type: "wants", ...wants });
+  });
+  mesh.on("channel-open", (id) => mesh.send(id, { type: "wants", ...analysis.wants(id) }));
+  mesh.on("message", (id, message) => {
+    if (/** @type {{type?: unknown}} */ (message)?.type === "wants") ownShare.setWants(id, message);
+  });
+  mesh.on("peer-removed", (id) => {
+    ownShare.forget(id);
+    transport.forget(id);
+  });
+  const sendingCamera = () => ownShare.setSendingCamera(!media.state.screen && !scene.sharing);
+  media.on("state", sendingCamera);
+  scene.on("share", sendingCamera);
+  session.on("joined", () => ownShare.setVideo(tiles.get("self")?.video ?? null));
+  session.on("left", () => ownShare.setVideo(null));
+}
