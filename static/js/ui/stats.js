@@ -38,7 +38,7 @@ export class StatsOverlay {
         tr.append(td);
       }
     };
-    row(["stream", "model", "engine", "backend", "ms", "per s"], true);
+    row(["stream", "model", "engine", "backend", "ms", "/s"], true);
     for (const { name, analysis } of streams) {
       for (const model of /** @type {const} */ (["mask", "faces"])) {
         const engine = engines[model];

@@ -25,7 +25,7 @@ export function wireAnalysis({ analysis, roomEffects, controls, failures, stats,
       longTasks: monitor.longTasks,
       delays: analysis.delays(),
       engines: analysis.engines(),
-      streams: analysis.streamIds().map((id) => ({ name: names.get(id) ?? id, analysis: analysis.describe(id) })),
+      streams: analysis.streamIds().map((id) => ({ name: id === "self" ? "You" : (names.get(id) ?? id), analysis: analysis.describe(id) })),
       sharing: ownShare.describe(),
     });
   }, STATS_REFRESH_MS);
