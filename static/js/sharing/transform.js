@@ -12,8 +12,7 @@
  *
  * Messages from the page: `{type: "result", mask, faces, fingerprint, detail, capturedAt}`
  * (one model's result of one camera frame, encoded here; capturedAt: ms since
- * the epoch, effects/timing.js `epochMs`), `{type: "captured", at}` for each
- * camera frame the page showed. To the page: `{type:
+ * the epoch, effects/timing.js `epochMs`). To the page: `{type:
  * "received", peer, frame, packet}`, `{type: "damaged", peer, error}` and once
  * a second `{type: "sent", bytes, packets}` (bytes of trailers to all peers).
  */
@@ -27,8 +26,6 @@ const FRESH_MS = 500;
 /** How far (ms) a frame's predicted RTP time may be from a frame sent for the two to be the same. */
 const SNAP_MS = 20;
 const RECENT = 90; // frames remembered per sender: 3–6 s
-/** The longest a frame is taken to need from capture to leaving (encoding included). */
-const MAX_DELAY_MS = 250;
 
 /**
  * This module's global scope, a dedicated worker's, as far as it is used here.
@@ -43,14 +40,8 @@ const PENDING = 4; // a mask and a faces result can come between two frames; eac
 let nextId = 1;
 const sent = { bytes: 0, packets: 0 };
 
-/** @type {number[]} when your camera's recent frames were captured (ms since the epoch), oldest first */
-const captures = [];
-
 scope.onmessage = ({ data }) => {
-  if (data.type === "captured") {
-    captures.push(data.at);
-    if (captures.length > RECENT) captures.shift();
-  } else if (data.type === "result") {
+  if (data.type === "result") {
     const packet = encodePacket({ age: 0, mask: data.mask, faces: data.faces, fingerprint: data.fingerprint }, data.detail);
     pending = [...pending.slice(1 - PENDING), { packet, capturedAt: data.capturedAt, id: nextId++ }];
   }
@@ -115,18 +106,14 @@ function receiveStep(peer) {
 
 /**
  * One sender's RTP clock against the capture clock. Chromium stamps each frame
- * with 90 × its capture time in ms plus a random offset per stream. Frames go
- * out in step with the camera's frames shown on the page (`captures`): the
- * offset is the one that puts the most RTP times on capture times, to the
- * millisecond (camera intervals vary by a few ms, so only the right offset
- * lines them all up). Where the camera's beat is too even to tell, the offset
- * that leaves the shortest encoding delay wins: a frame cannot go out before
- * it was captured, so `rtp − 90 × now` bounds it from above.
+ * with 90 × its capture time in ms plus an offset random per stream. A frame
+ * cannot leave before it was captured, so `rtp − 90 × now` of the frames
+ * going out bounds that offset from above, and the frame that left soonest
+ * after its capture comes nearest: a frame is named within the shortest
+ * capture-to-sending delay of the last few seconds (tens of ms), early rather
+ * than late. Receivers find the very frame by its fingerprint (fingerprint.js).
  */
 class SenderClock {
-  /** @type {{offset: number, at: number} | null} the last estimate, and when it was made (epoch ms) */
-  #estimate = null;
-
   /** @type {number[]} recent RTP times, unwrapped */
   #recent = [];
   /** @type {number[]} `rtp − 90 × now` of the same frames */
@@ -148,31 +135,9 @@ class SenderClock {
     return unwrapped;
   }
 
-  /** The offset between capture times and RTP times, estimated again every half second. */
-  #offset() {
-    const now = epochMs();
-    if (this.#estimate && now - this.#estimate.at < 500) return this.#estimate.offset;
-    const bound = Math.max(...this.#offsets);
-    /** @type {Map<number, number>} offsets (in whole ms) that line an RTP time up with a capture, and how many */
-    const votes = new Map();
-    for (const rtp of this.#recent) {
-      for (const captured of captures) {
-        const delay = (bound - (rtp - RTP_HZ * captured)) / RTP_HZ; // ≥ 0 for a possible pair: ms from capture to leaving
-        if (delay < 0 || delay > MAX_DELAY_MS) continue;
-        const key = Math.round((rtp - RTP_HZ * captured) / RTP_HZ);
-        votes.set(key, (votes.get(key) ?? 0) + 1);
-      }
-    }
-    const score = (/** @type {number} */ key) => (votes.get(key - 1) ?? 0) + (votes.get(key) ?? 0) + (votes.get(key + 1) ?? 0);
-    const best = Math.max(0, ...[...votes.keys()].map(score));
-    const offset = best >= 3 ? RTP_HZ * Math.max(...[...votes.keys()].filter((key) => score(key) >= best * 0.9)) : bound;
-    this.#estimate = { offset, at: now };
-    return offset;
-  }
-
   /** The unwrapped RTP time of the frame captured at `capturedAt` (ms since the epoch). @param {number} capturedAt */
   frameAt(capturedAt) {
-    const predicted = RTP_HZ * capturedAt + this.#offset();
+    const predicted = RTP_HZ * capturedAt + Math.max(...this.#offsets);
     const distance = (/** @type {number} */ rtp) => Math.abs(rtp - predicted);
     const nearest = this.#recent.reduce((best, rtp) => (distance(rtp) < distance(best) ? rtp : best), Infinity);
     return distance(nearest) <= SNAP_MS * RTP_HZ ? nearest : Math.round(predicted);

@@ -80,11 +80,6 @@ export class SharingTransport extends Emitter {
     this.#worker?.postMessage({ type: "result", mask, faces: result.faces ?? null, fingerprint, detail, capturedAt }, mask ? [mask.alpha.buffer] : []);
   }
 
-  /** One of your camera's frames was shown, captured at `at` (ms since the epoch): lines frames up with RTP times. @param {number} at */
-  captured(at) {
-    this.#worker?.postMessage({ type: "captured", at });
-  }
-
   /** A peer is gone: forget its senders. @param {string} peer */
   forget(peer) {
     for (const [sender, owner] of this.#senders) {
