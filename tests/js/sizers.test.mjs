@@ -39,7 +39,25 @@ test("the face detector's input follows the faces and is scanned in full again w
   found(192, [], 1200); // found nobody at the smaller input
   assert.equal(sizer.width(camera, 1300), 224, "fewer faces than the last full scan: look again in full");
   found(224, [], 1300);
-  assert.equal(sizer.width(camera, 1400), 224, "nobody known: the full preset");
+  assert.equal(sizer.width(camera, 1400), 160, "nobody found in full: a close face is looked for small");
+  found(160, [], 1400);
+  assert.equal(sizer.width(camera, 1500), 224, "and the full preset again");
+});
+
+test("while full scans find nobody, every other frame looks for a face close to the camera", () => {
+  const sizer = new FaceInputSizer({ largest: 416 });
+  const camera = stream();
+  const widths = [];
+  for (let frame = 0; frame < 6; frame += 1) {
+    const width = sizer.width(camera, frame * 250);
+    widths.push(width);
+    const faces = width <= 160 && frame >= 3 ? [face(0.5)] : []; // a face only a small input finds, from the 4th frame
+    camera.results.faces = { faces };
+    sizer.seen(camera, { width }, { faces }, frame * 250);
+  }
+  // Full, close-up, full, close-up (found: 56 / 0.5 = 112 px, in 32s), then sized by the face.
+  assert.deepEqual(widths, [416, 160, 416, 160, 128, 128]);
+  assert.equal(new FaceInputSizer({ largest: 128 }).width(stream(), 0), 128, "a preset at or under 160 is never left");
 });
 
 test("the face detector's input is at least `smallest` (96), in multiples of 32, at the video's proportions", () => {
