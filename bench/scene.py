@@ -29,7 +29,6 @@ from bench.relay import relay_members  # noqa: E402
 from harness.browsers import CHROMIUM, PHOTO_FACES, chromium_flags, make_photo_camera  # noqa: E402
 from harness.servers import ServerProcess  # noqa: E402
 
-
 EVERYONE_MASKED = "() => ['self', ...window.ensemble.state().peers.map(p => p.id)].every(id => window.ensemble.analysis(id)?.mask)"
 
 
@@ -50,7 +49,8 @@ def set_removal(page, on):
 def open_viewer(browser, server, room, count, canvas):
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.goto(f"{server.url}/r/{room}?name=Viewer" + ("&canvas=cpu" if canvas == "cpu" else ""))
-    page.wait_for_function(f"() => (window.ensemble?.state().peers ?? []).filter(p => p.connectionState === 'connected').length >= {count - 1}", timeout=120_000)
+    connected = "() => (window.ensemble?.state().peers ?? []).filter(p => p.connectionState === 'connected').length"
+    page.wait_for_function(f"{connected} >= {count - 1}", timeout=120_000)
     page.click("button[data-action=toggle-scene]")
     page.click("button[data-scene=json]")
     return page
