@@ -108,7 +108,7 @@ export class OwnShare {
     const wanted = this.#wanted();
     const active = this.#enabled && this.#transport.enabled && this.#sendingCamera && this.#video !== null && (wanted.mask || wanted.faces);
     if (active && this.#video) {
-      this.#analysis.addStream("self", this.#video, "peers", { fingerprint: (frame) => this.#fingerprinter.take(frame) });
+      this.#analysis.addStream("self", this.#video, "peers", { fingerprint: (frame) => (this.#active ? this.#fingerprinter.take(frame) : null) });
       this.#analysis.setFaceDetail("self", { landmarks: wanted.landmarks, expressions: wanted.expressions }, "peers");
       if (this.#watched !== this.#video) this.#watchFrames(this.#video);
       this.analyse();
