@@ -20,7 +20,6 @@ class LossyUdpForwarder:
         self.loss = 0.0
         self.forwarded = 0
         self.dropped = 0
-        self.error = None
         self._random = random.Random(seed)
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._listener.bind((host, 0))
@@ -44,13 +43,6 @@ class LossyUdpForwarder:
         self._selector.close()
 
     def _run(self):
-        try:
-            self._forward()
-        except BaseException as error:  # noqa: BLE001
-            self.error = error
-            raise
-
-    def _forward(self):
         while not self._stopping.is_set():
             for key, _ in self._selector.select(timeout=0.1):
                 sock = key.fileobj
