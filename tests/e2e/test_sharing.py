@@ -25,6 +25,21 @@ def more_results(page, peer_id, model, count, timeout=20_000):
     return analysis_of(page, peer_id)
 
 
+def shared_window(page, peer_id, masks, faces=0, tries=3):
+    """What is known of the stream before and after `masks` more masks (and `faces` more faces) came while it
+    stayed with its sender. A window in which it went local (its sender slowed down for two seconds, as a
+    busy machine running three browsers can) says nothing about a shared stream: it is watched again."""
+    for _ in range(tries):
+        wait_source(page, peer_id, "sender", timeout=30_000)
+        before = analysis_of(page, peer_id)
+        after = more_results(page, peer_id, "mask", masks)
+        if faces:
+            after = more_results(page, peer_id, "faces", faces)
+        if after["sourceChanges"] == before["sourceChanges"]:
+            return before, after
+    pytest.fail(f"the stream left its sender in each of {tries} windows: {after}")
+
+
 @pytest.fixture(scope="module")
 def room(chromium, server, tmp_path_factory):
     """Three people close to their cameras, all analysing and sharing, in room `shared`."""
@@ -51,14 +66,10 @@ def test_each_person_is_analysed_once_by_their_own_browser_and_everyone_gets_the
     for viewer_name, viewer in room.items():
         ids = peer_ids(viewer)
         for name, peer_id in ids.items():
-            wait_source(viewer, peer_id, "sender")
-            more_results(viewer, peer_id, "mask", 2)  # an inference under way when the sender took over has finished
-            ran = analysis_of(viewer, peer_id)["local"]
-            result = more_results(viewer, peer_id, "mask", 15)
-            result = more_results(viewer, peer_id, "faces", 5)
+            before, result = shared_window(viewer, peer_id, masks=15, faces=5)
             assert result["source"] == "sender", (viewer_name, name, result)
-            # Not one inference of this stream here while its sender shared.
-            assert result["local"] == ran, (viewer_name, name, ran, result["local"])
+            # Not one inference of this stream started here while its sender shared.
+            assert result["local"] == before["local"], (viewer_name, name, before["local"], result["local"])
             _, _, (face_x, face_y) = CLOSE_UPS[PEOPLE[name]]
             [face] = result["faces"]
             # The face box holds the hand-marked face centre (TinyFaceDetector's boxes at the 160 px a sender may
@@ -107,11 +118,8 @@ def test_a_sender_that_stops_sharing_is_analysed_here_and_shared_again_when_it_r
     )
     assert analysis_of(ada, ids["Linus"])["source"] == "sender"  # that stream alone
     choose_from_more(grace, "Analysis off")
-    wait_source(ada, ids["Grace"], "sender", timeout=30_000)
-    more_results(ada, ids["Grace"], "mask", 2)  # an inference under way at the switch has finished
-    ran = analysis_of(ada, ids["Grace"])["local"]
-    more_results(ada, ids["Grace"], "mask", 10)
-    assert analysis_of(ada, ids["Grace"])["local"] == ran
+    before, after = shared_window(ada, ids["Grace"], masks=10)
+    assert after["local"] == before["local"]
 
 
 def test_the_stats_overlay_says_where_each_stream_is_analysed_and_what_you_share(room):

@@ -275,6 +275,7 @@ export class Analysis extends Emitter {
     const source = picker.pick({ mask: wants.mask, faces: wants.faces }, performance.now());
     if (source !== stream.source) {
       stream.source = source;
+      stream.sourceChanges += 1;
       this.emit("source", id, source);
     }
     // Results stop coming without a word: look again while any stream has a sender.
@@ -323,6 +324,7 @@ export class Analysis extends Emitter {
       hz: stream.source === "sender" ? this.#sharedRates(id) : { mask: round(stream.hz.mask), faces: round(stream.hz.faces) },
       results: { mask: stream.count.mask ?? 0, faces: stream.count.faces ?? 0 },
       local: { mask: stream.inferences.mask ?? 0, faces: stream.inferences.faces ?? 0 },
+      sourceChanges: stream.sourceChanges,
       frame: { mask: stream.frames.mask ?? null, faces: stream.frames.faces ?? null },
       faceInput: stream.results.faces?.inputSize ?? null,
       engine: { mask: this.#info.mask?.engine ?? null, faces: this.#info.faces?.engine ?? null },

@@ -128,6 +128,8 @@ export class AnalysisScheduler extends Emitter {
         continue;
       }
       const [id, stream] = picked;
+      // Counted as it starts: one under way when the stream goes to its sender was started while it was local.
+      stream.inferences[model] = (stream.inferences[model] ?? 0) + 1;
       let busyMs = 0;
       try {
         const start = performance.now();
@@ -139,7 +141,6 @@ export class AnalysisScheduler extends Emitter {
         busyMs = performance.now() - start;
         slot.failures = 0;
         slot.sizer.seen(stream, size, result);
-        stream.inferences[model] = (stream.inferences[model] ?? 0) + 1;
         // A stream switched off, removed or given to its sender meanwhile keeps what it showed before.
         if (this.#streams.get(id) === stream && stream.enabled && this.#enabled && stream.source === "local") {
           stream.record(model, result, ms);
@@ -208,8 +209,10 @@ export class StreamState {
   enabled = true;
   /** @type {"local" | "sender"} who analyses this stream: this page, or its sender (then this page does not) */
   source = "local";
-  /** @type {Partial<Record<Model, number>>} inferences this page ran on the stream */
+  /** @type {Partial<Record<Model, number>>} inferences this page started on the stream */
   inferences = {};
+  /** times `source` changed */
+  sourceChanges = 0;
   /** @type {Partial<Record<Model, number | null>>} per model: the RTP time of the frame its latest result belongs to, where known */
   frames = {};
   /**
