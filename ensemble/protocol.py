@@ -223,6 +223,7 @@ def parse_scene(payload):
     return Scene(scene, version)
 
 
-def parse_leave(payload):
+def parse_empty(payload):
+    """The payload of an event that takes none (`leave`, `ice-servers`): nothing or an object."""
     if payload is not None:
         _object(payload)

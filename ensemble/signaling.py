@@ -20,7 +20,7 @@ from .metrics import Metrics
 from .protocol import ProtocolError
 from .ratelimit import TokenBucket
 from .rooms import NotJoined, WrongPassword
-from .turn import ice_servers
+from .turn import ice_servers, renew_seconds
 
 log = logging.getLogger(__name__)
 CONNECTION_KEY = "ensemble.connection"
@@ -72,6 +72,7 @@ class Signaling:
             "chat": self.on_chat,
             "media": self.on_media,
             "scene": self.on_scene,
+            "ice-servers": self.on_ice_servers,
         }
         for event, handler in handlers.items():
             socketio.on(event)(self._answering(event, handler))
@@ -168,12 +169,15 @@ class Signaling:
             "peers": [peer.public() for peer in joined.others],
             "chat": joined.chat,
             "scene": joined.scene.public(),
-            "iceServers": ice_servers(self._settings, peer_id, self._wall_clock()),
-            "iceTransportPolicy": self._settings.ice_transport_policy,
+            **self._ice_configuration(peer_id),
         }
 
+    def on_ice_servers(self, connection, payload):
+        protocol.parse_empty(payload)
+        return self._ice_configuration(self._member(connection).id)
+
     def on_leave(self, connection, payload):
-        protocol.parse_leave(payload)
+        protocol.parse_empty(payload)
         self._member(connection)
         self._leave(connection)
         return {}
@@ -269,6 +273,14 @@ class Signaling:
 
     def _connection(self):
         return request.environ.get(CONNECTION_KEY)
+
+    def _ice_configuration(self, peer_id):
+        """A member's RTCPeerConnection configuration, fresh TURN credentials included, and when to renew them."""
+        return {
+            "iceServers": ice_servers(self._settings, peer_id, self._wall_clock()),
+            "iceTransportPolicy": self._settings.ice_transport_policy,
+            "iceRenewSeconds": renew_seconds(self._settings),
+        }
 
     def _member(self, connection):
         peer = self._registry.peer(connection.peer_id) if connection.peer_id else None

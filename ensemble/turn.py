@@ -28,3 +28,11 @@ def ice_servers(settings, label, now, with_turn=True):
             username, credential = settings.turn_username, settings.turn_password
         servers.append({"urls": list(settings.turn_urls), "username": username, "credential": credential})
     return servers
+
+
+def renew_seconds(settings):
+    """When a client should ask for fresh credentials: halfway through their lifetime, so a
+    relayed call outlives them; None when they do not expire (none, or fixed ones)."""
+    if settings.turn_urls and settings.turn_secret:
+        return max(1, settings.turn_ttl_seconds // 2)
+    return None

@@ -68,6 +68,15 @@ export class Mesh extends Emitter {
   }
 
   /**
+   * Fresh ICE servers (TURN credentials that expire later) for every link, now and to come.
+   * @param {RTCIceServer[]} iceServers
+   */
+  renewIceServers(iceServers) {
+    this.#configuration = { ...this.#configuration, iceServers };
+    for (const link of this.#links.values()) link.renewIceServers(iceServers);
+  }
+
+  /**
    * Someone is (or will be) in the room. Its link opens with its first offer: the
    * newer member of a pair offers first, so joining never makes both sides offer at once.
    * @param {PeerInfo} peer

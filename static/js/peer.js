@@ -25,6 +25,7 @@ const TRAILER_CODECS = ["video/VP8", "video/VP9"];
 /** The longest data-channel message read: ours are a few dozen bytes. */
 const MAX_MESSAGE = 4096;
 const isTurnUrl = (/** @type {string | undefined} */ url) => /^turns?:/.test(url ?? "");
+const turnUrlsOf = (/** @type {RTCIceServer[]} */ servers) => servers.flatMap((server) => [server.urls].flat()).filter(isTurnUrl);
 
 /**
  * One RTCPeerConnection to one remote peer, negotiated with the "perfect
@@ -86,7 +87,7 @@ export class PeerLink extends Emitter {
     this.#transforms = transforms;
     this.remoteStream = new MediaStream();
     this.#pc = new RTCPeerConnection(configuration);
-    this.#turnUrls = (configuration.iceServers ?? []).flatMap((server) => [server.urls].flat()).filter(isTurnUrl);
+    this.#turnUrls = turnUrlsOf(configuration.iceServers ?? []);
     this.#pc.onnegotiationneeded = () => this.#offer();
     this.#pc.onicecandidate = ({ candidate }) => {
       if (!candidate) return;
@@ -189,6 +190,32 @@ export class PeerLink extends Emitter {
     } else if (track) {
       this.#addTrack(track, stream);
     }
+  }
+
+  /**
+   * Fresh ICE servers, used from the next gathering on. A link whose media goes
+   * through its own relay allocation restarts ICE now, so an allocation made with
+   * the new credentials takes over while the old one still works: coturn goes on
+   * refreshing an allocation whose credentials have expired, but nothing obliges
+   * a TURN server to.
+   * @param {RTCIceServer[]} iceServers
+   */
+  async renewIceServers(iceServers) {
+    if (this.#closed) return;
+    this.#pc.setConfiguration({ ...this.#pc.getConfiguration(), iceServers });
+    this.#turnUrls = turnUrlsOf(iceServers);
+    if (await this.#relaysThroughOwnAllocation()) this.restartIce();
+  }
+
+  /** Whether the chosen route starts at one of our relay candidates. */
+  async #relaysThroughOwnAllocation() {
+    const report = await this.#pc.getStats();
+    for (const stat of report.values()) {
+      if (stat.type === "candidate-pair" && stat.nominated && stat.state === "succeeded") {
+        if (report.get(stat.localCandidateId)?.candidateType === "relay") return true;
+      }
+    }
+    return false;
   }
 
   /** Restart ICE, e.g. after the network changed under a failed connection. */

@@ -2,12 +2,16 @@ import { Emitter } from "./emitter.js";
 
 /** How long to wait before asking again a server that could not reach its room store. */
 const UNAVAILABLE_RETRY_MS = 2000;
+/** How long to wait before asking again for fresh ICE servers when asking did not work. */
+const RENEW_RETRY_MS = 30_000;
+/** The longest delay setTimeout keeps (about 24.8 days); a longer one fires at once. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /**
  * @typedef {{audio: boolean, video: boolean, screen?: boolean}} MediaChoice
  * @typedef {{name: string, password: string | null, media: MediaChoice}} JoinRequest
  * @typedef {import("./failure.js").Failure} Failure
- * @typedef {{joined: [reply: import("./signaling.js").JoinReply], left: [], error: [failure: Failure, info: {retrying: boolean}]}} SessionEvents
+ * @typedef {{joined: [reply: import("./signaling.js").JoinReply], left: [], "ice-renewed": [], error: [failure: Failure, info: {retrying: boolean}]}} SessionEvents
  */
 
 /**
@@ -15,8 +19,9 @@ const UNAVAILABLE_RETRY_MS = 2000;
  * can work: when the server link comes back (a restarted server has forgotten
  * everyone), and a moment after the server could not reach its room store.
  *
- * Events: `joined(reply)`, `left()`, and `error(failure, {retrying})` when a join
- * did not work; `retrying` says whether it is tried again by itself.
+ * Events: `joined(reply)`, `left()`, `ice-renewed()` when fresh TURN credentials
+ * came, and `error(failure, {retrying})` when a join did not work; `retrying`
+ * says whether it is tried again by itself.
  */
 /** @extends {Emitter<SessionEvents>} */
 export class RoomSession extends Emitter {
@@ -32,6 +37,7 @@ export class RoomSession extends Emitter {
   #resume = /** @type {{id: string, token: string} | null} */ (null);
   #self = { id: "", name: "" };
   #retryTimer = 0;
+  #renewTimer = 0;
 
   /**
    * @param {{room: string, signaling: import("./signaling.js").SignalingClient, mesh: import("./mesh.js").Mesh}} parts
@@ -81,6 +87,7 @@ export class RoomSession extends Emitter {
     this.#resume = null;
     this.#self = { id: "", name: "" };
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#renewTimer);
     this.#mesh.reset();
     try {
       await this.#signaling.request("leave", {});
@@ -128,10 +135,37 @@ export class RoomSession extends Emitter {
     this.#resume = { id: reply.id, token: reply.token };
     this.#self = { id: reply.id, name: reply.name };
     this.#mesh.start(reply.id, { iceServers: reply.iceServers, iceTransportPolicy: reply.iceTransportPolicy ?? "all" }, reply.peers);
+    this.#renewIceServersIn((reply.iceRenewSeconds ?? 0) * 1000);
     this.emit("joined", reply);
     // A join carries the microphone and camera; a screen shared across a rejoin is said after it.
     if (media.screen) this.sendMedia(media).catch(() => {});
     return true;
+  }
+
+  /**
+   * Ask the server for fresh ICE servers in `ms` (time-limited TURN credentials
+   * expire: a relayed call must move to new ones before its relay refuses to
+   * keep the old allocation), then again when the answer says. A rejoin starts over.
+   * @param {number} ms 0: they do not expire
+   */
+  #renewIceServersIn(ms) {
+    clearTimeout(this.#renewTimer);
+    if (!ms) return;
+    const membership = this.#self.id;
+    this.#renewTimer = setTimeout(async () => {
+      let reply;
+      try {
+        reply = await this.#signaling.request("ice-servers", {});
+      } catch {
+        // The link is down (its rejoin brings fresh ones) or the server said no: ask again later.
+        if (this.#self.id === membership) this.#renewIceServersIn(RENEW_RETRY_MS);
+        return;
+      }
+      if (this.#self.id !== membership) return; // left or rejoined meanwhile
+      this.#mesh.renewIceServers(reply.iceServers);
+      this.emit("ice-renewed");
+      this.#renewIceServersIn((reply.iceRenewSeconds ?? 0) * 1000);
+    }, Math.min(ms, MAX_TIMEOUT_MS));
   }
 
   /** A join that can work later is tried again by itself; any other refusal ends the wish to join. @param {Failure} failure */

@@ -12,10 +12,12 @@ export const SERVER_EVENTS = /** @type {const} */ (["peer-joined", "peer-left", 
  * @typedef {{id: string, from: string, name: string, text: string, ts: number}} ChatMessage
  * @typedef {{scene: import("./scene/layout.js").Scene | null, version: number, by: string | null}} SceneState
  * @typedef {{ok: true, id: string, token: string, room: string, name: string, peers: PeerInfo[], chat: ChatMessage[],
- *   scene: SceneState, iceServers: RTCIceServer[], iceTransportPolicy?: RTCIceTransportPolicy}} JoinReply
+ *   scene: SceneState} & IceConfiguration} JoinReply
+ * @typedef {{iceServers: RTCIceServer[], iceTransportPolicy?: RTCIceTransportPolicy, iceRenewSeconds?: number | null}} IceConfiguration
+ *   `iceRenewSeconds`: when to ask for fresh servers (`ice-servers`); null when they do not expire
  * @typedef {{
  *   join: JoinReply, leave: {ok: true}, signal: {ok: true}, chat: {ok: true, message: ChatMessage},
- *   media: {ok: true}, scene: {ok: true, version: number},
+ *   media: {ok: true}, scene: {ok: true, version: number}, "ice-servers": {ok: true} & IceConfiguration,
  * }} Replies the reply to each request, when `ok`
  * @typedef {{
  *   "peer-joined": [peer: PeerInfo], "peer-left": [peer: {id: string}],

@@ -72,3 +72,24 @@ def test_a_turn_server_that_does_not_answer_is_explained_until_it_is_back(open_p
             wait_connected(ada, 1, timeout=30_000)
             wait_videos_playing(ada, 1)
             notice.wait_for(state="hidden", timeout=5000)
+
+
+def test_a_call_that_outlives_its_turn_credentials_still_lets_newcomers_in(coturn, open_page, tmp_path):
+    # Credentials that live 10 s instead of 4 hours: the pages ask for fresh ones halfway through.
+    settings = {"turn_urls": coturn.url, "turn_secret": coturn.secret, "ice_transport_policy": "relay", "turn_ttl_seconds": 10}
+    with ServerProcess(tmp_path, **settings) as server:
+        ada = open_page(room_url(server, "long", "Ada"), "bars")
+        bob = open_page(room_url(server, "long", "Bob"), "mandel")
+        for page in (ada, bob):
+            wait_connected(page, 1)
+        ada_id = state(ada)["self"]["id"]
+        [first_expiry] = {int(expiry) for expiry in re.findall(rf"user <(\d+):{ada_id}>: incoming packet ALLOCATE processed, success", coturn.log())}
+        # Until the credentials the pages joined with have expired (coturn refuses them from then on) ...
+        ada.wait_for_function("expiry => Date.now() / 1000 > expiry + 1", arg=first_expiry, timeout=30_000)
+        # ... then someone new comes: the others' new links need relay addresses, made with renewed credentials.
+        carol = open_page(room_url(server, "long", "Carol"), "bars")
+        for page in (ada, bob, carol):
+            wait_connected(page, 2, timeout=30_000)
+            wait_videos_playing(page, 2)
+        later = {int(expiry) for expiry in re.findall(rf"user <(\d+):{ada_id}>: incoming packet ALLOCATE processed, success", coturn.log())}
+        assert max(later) > first_expiry + 5, later  # Ada's page has allocated with credentials renewed since her join

@@ -8,8 +8,9 @@ import { fakeClock, settled } from "./clock.mjs";
 
 /**
  * The server link as RoomSession sees it: `connect`, `request` and its events. Each join
- * is answered from `answers` (a Failure code, or nothing for a welcome); `leave` and
- * `media` always succeed.
+ * is answered from `answers` (a Failure code, or nothing for a welcome), each
+ * `ice-servers` from `iceAnswers` the same way; `leave` and `media` always succeed.
+ * A join reply says to renew its ICE servers after `renewSeconds`.
  */
 class FakeSignaling extends Emitter {
   everConnected = true;
@@ -17,17 +18,31 @@ class FakeSignaling extends Emitter {
   answers = [];
   /** @type {Array<{event: string, payload: any}>} */
   sent = [];
+  /** @type {Array<string | null>} */
+  iceAnswers = [];
   joins = 0;
+  renewals = 0;
+  /** @type {number | null} */
+  renewSeconds = null;
 
   async connect() {}
 
   async request(event, payload) {
     this.sent.push({ event, payload });
+    if (event === "ice-servers") {
+      this.renewals += 1;
+      const code = this.iceAnswers.shift() ?? null;
+      if (code) throw new Failure(/** @type {any} */ (code));
+      return { ok: true, iceServers: [{ urls: "turn:t", username: `renewal-${this.renewals}` }], iceRenewSeconds: this.renewSeconds };
+    }
     if (event !== "join") return { ok: true };
     this.joins += 1;
     const code = this.answers.shift() ?? null;
     if (code) throw new Failure(/** @type {any} */ (code));
-    return { ok: true, id: `id-${this.joins}`, token: `token-${this.joins}`, name: payload.name, room: payload.room, peers: [], iceServers: [] };
+    return {
+      ...{ ok: true, id: `id-${this.joins}`, token: `token-${this.joins}`, name: payload.name, room: payload.room, peers: [] },
+      ...{ iceServers: [{ urls: "turn:t", username: `join-${this.joins}` }], iceRenewSeconds: this.renewSeconds },
+    };
   }
 }
 
@@ -35,6 +50,11 @@ class FakeSignaling extends Emitter {
 class FakeMesh {
   started = [];
   resets = 0;
+  /** @type {string[]} the TURN username of each renewal handed to the links */
+  renewed = [];
+  renewIceServers(servers) {
+    this.renewed.push(servers[0].username);
+  }
   start(selfId) {
     this.started.push(selfId);
   }
@@ -141,4 +161,58 @@ test("leaving while a retry waits cancels it", async (t) => {
   await room.leave();
   await clock.advance(5000);
   assert.equal(signaling.joins, 1);
+});
+
+test("time-limited TURN credentials are renewed when the join reply says, and again when each renewal says", async (t) => {
+  const clock = fakeClock(t);
+  const { signaling, mesh, room } = session();
+  signaling.renewSeconds = 2;
+  await room.join(ADA);
+  await clock.advance(1999);
+  assert.equal(signaling.renewals, 0, "not before the time the reply gave");
+  await clock.advance(1);
+  assert.deepEqual(mesh.renewed, ["renewal-1"]);
+  await clock.advance(2000);
+  assert.deepEqual(mesh.renewed, ["renewal-1", "renewal-2"]);
+});
+
+test("credentials that do not expire are never asked for again", async (t) => {
+  const clock = fakeClock(t);
+  const { signaling, room } = session();
+  await room.join(ADA);
+  await clock.advance(5000);
+  assert.equal(signaling.renewals, 0);
+});
+
+test("a renewal that did not work is tried again half a minute later, keeping the credentials it had", async (t) => {
+  const clock = fakeClock(t);
+  const { signaling, mesh, room } = session();
+  signaling.renewSeconds = 1;
+  signaling.iceAnswers = ["unreachable"];
+  await room.join(ADA);
+  await clock.advance(1000);
+  assert.equal(signaling.renewals, 1);
+  assert.deepEqual(mesh.renewed, []);
+  await clock.advance(29_999);
+  assert.equal(signaling.renewals, 1, "not before half a minute");
+  await clock.advance(1);
+  assert.deepEqual(mesh.renewed, ["renewal-2"]);
+});
+
+test("leaving or joining again stops the old membership's renewals", async (t) => {
+  const clock = fakeClock(t);
+  const { signaling, mesh, room } = session();
+  signaling.renewSeconds = 1;
+  await room.join(ADA);
+  await room.leave();
+  await clock.advance(3000);
+  assert.equal(signaling.renewals, 0, "none after leaving");
+  await room.join(ADA);
+  await clock.advance(500);
+  signaling.emit("reconnected"); // a rejoin half-way: its own reply starts the count again
+  await settled();
+  await clock.advance(999);
+  assert.equal(signaling.renewals, 0, "the first membership's timer is gone");
+  await clock.advance(1);
+  assert.deepEqual(mesh.renewed, ["renewal-1"]);
 });

@@ -1,5 +1,8 @@
 """Every event and every error code through the Flask-SocketIO test client."""
 
+import base64
+import hashlib
+import hmac
 import logging
 
 import pytest
@@ -37,8 +40,27 @@ def test_join_answers_with_identity_peers_chat_scene_and_ice_servers(joined):
     assert [peer["name"] for peer in reply["peers"]] == ["Ada"]
     assert [message["text"] for message in reply["chat"]] == ["before you came"]
     assert reply["scene"] == {"scene": None, "version": 0, "by": None}
-    assert reply["iceServers"] == [] and reply["iceTransportPolicy"] == "all"
+    assert reply["iceServers"] == [] and reply["iceTransportPolicy"] == "all" and reply["iceRenewSeconds"] is None
     assert reply["id"] != second.eio_sid and len(reply["id"]) >= 12
+
+
+@pytest.mark.parametrize("settings", [make_settings(turn_urls=("turn:127.0.0.1:3478",), turn_secret="k", turn_ttl_seconds=600)])
+def test_a_member_renews_its_turn_credentials_halfway_through_their_lifetime(joined, settings):
+    client, reply = joined(name="Ada")
+    assert reply["iceRenewSeconds"] == 300
+    [turn] = reply["iceServers"]
+    renewed = client.emit("ice-servers", {}, callback=True)
+    assert renewed["ok"] and renewed["iceRenewSeconds"] == 300 and renewed["iceTransportPolicy"] == "all"
+    [fresh] = renewed["iceServers"]
+    expiry, member = fresh["username"].split(":")
+    assert member == reply["id"] and int(expiry) >= int(turn["username"].split(":")[0])
+    assert fresh["credential"] == base64.b64encode(hmac.new(b"k", fresh["username"].encode(), hashlib.sha1).digest()).decode()
+    assert client.emit("ice-servers", callback=True)["ok"]  # no payload at all is fine too
+
+
+@pytest.mark.parametrize("settings", [make_settings(turn_urls=("turn:127.0.0.1:3478",), turn_username="u", turn_password="p")])
+def test_fixed_turn_credentials_need_no_renewing(joined, settings):
+    assert joined(name="Ada")[1]["iceRenewSeconds"] is None
 
 
 def test_others_hear_about_a_joiner(joined):
@@ -250,6 +272,7 @@ def test_a_scene_against_the_schema_is_refused_naming_the_field_and_changes_noth
         ("media", {"audio": True, "video": False}),
         ("scene", {"scene": {}, "version": 0}),
         ("leave", {}),
+        ("ice-servers", {}),
     ],
 )
 def test_room_events_need_a_join_first(connect, event, payload):
@@ -263,6 +286,14 @@ def test_room_events_need_a_join_first(connect, event, payload):
 def test_malformed_payloads_are_bad_requests(connect, payload):
     for event in ("join", "signal", "chat", "media", "scene"):
         assert error_code(connect().emit(event, payload, callback=True)) == "bad_request", event
+
+
+@pytest.mark.parametrize("payload", [42, "text", [1, 2], True])
+def test_events_without_a_payload_refuse_one_that_is_not_an_object(joined, payload):
+    client, _ = joined(name="Ada")
+    for event in ("ice-servers", "leave"):
+        assert error_code(client.emit(event, payload, callback=True)) == "bad_request", event
+    assert client.emit("chat", {"text": "still in the room"}, callback=True)["ok"]
 
 
 def test_two_payloads_are_a_bad_request(connect):
