@@ -63,7 +63,8 @@ def create_app(settings=None, registry=None):
     # Outermost first: the client's address and scheme, then the Socket.IO middleware.
     app.wsgi_app = behind_proxies(ClosingWebSockets(app.wsgi_app), settings.trusted_proxy_hops)
     scenes = SceneSchema()
-    guard = Guard(settings)
+    # Wrong passwords are counted where the rooms are, so several processes count them together.
+    guard = Guard(settings, lockouts=registry.lockouts)
     app.extensions["ensemble"] = Signaling(socketio, registry, settings, scenes, guard)
     app.extensions["ensemble.scenes"] = scenes
     app.extensions["ensemble.guard"] = guard

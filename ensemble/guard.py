@@ -1,9 +1,11 @@
 """Limits per client address, so that reconnecting does not reset them (the per-connection
 buckets live in signaling.Connection): connections, joins, wrong passwords and uploads.
 
-One Guard per process, so with several processes each counts what reaches it. Entries of
-addresses, rooms and members that have gone quiet are forgotten as the tables grow, so a
-stream of new addresses does not grow the process.
+One Guard per process, so with several processes each counts what reaches it, except
+wrong passwords: with rooms in Redis those are counted there (rooms/redis.py
+SharedLockouts), so spreading guesses over the processes gains a guesser nothing. Entries
+of addresses, rooms and members that have gone quiet are forgotten as the tables grow, so
+a stream of new addresses does not grow the process.
 """
 
 import threading
@@ -45,7 +47,7 @@ class _Buckets:
         self._swept_at = len(self._buckets)
 
 
-class _Lockouts:
+class Lockouts:
     """Failures per key: `limit` of them within `seconds` lock the key for `seconds`."""
 
     def __init__(self, limit, seconds, clock):
@@ -54,21 +56,25 @@ class _Lockouts:
         self._clock = clock
         self._failures = {}  # key -> (count, first failure or lock start, locked)
         self._swept_at = 0
+        self._lock = threading.Lock()
 
     def locked(self, key):
-        entry = self._current(key)
-        return entry is not None and entry[2]
+        with self._lock:
+            entry = self._current(key)
+            return entry is not None and entry[2]
 
     def fail(self, key):
-        count, since, locked = self._current(key) or (0, self._clock(), False)
-        count += 1
-        if count >= self._limit:
-            since, locked = self._clock(), True
-        self._sweep()
-        self._failures[key] = (count, since, locked)
+        with self._lock:
+            count, since, locked = self._current(key) or (0, self._clock(), False)
+            count += 1
+            if count >= self._limit:
+                since, locked = self._clock(), True
+            self._sweep()
+            self._failures[key] = (count, since, locked)
 
     def __len__(self):
-        return len(self._failures)
+        with self._lock:
+            return len(self._failures)
 
     def _current(self, key):
         entry = self._failures.get(key)
@@ -88,7 +94,9 @@ class _Lockouts:
 class Guard:
     """Every check raises ProtocolError("rate_limited") when its limit is reached."""
 
-    def __init__(self, settings, clock=time.monotonic):
+    def __init__(self, settings, clock=time.monotonic, lockouts=None):
+        """`lockouts(table, limit, seconds)` makes the wrong-password tables (default: Lockouts in this process)."""
+        lockouts = lockouts or (lambda table, limit, seconds: Lockouts(limit, seconds, clock))
         self._settings = settings
         self._lock = threading.Lock()
         self._connections = {}
@@ -97,8 +105,8 @@ class Guard:
         self._uploads_by_member = _Buckets(settings.uploads_per_minute, clock)
         self._reports = _Buckets(REPORTS_PER_MINUTE, clock)
         lockout = settings.password_lockout_seconds
-        self._guesses_by_address = _Lockouts(settings.wrong_passwords_per_ip, lockout, clock)
-        self._guesses_by_room = _Lockouts(settings.wrong_passwords_per_room, lockout, clock)
+        self._guesses_by_address = lockouts("address", settings.wrong_passwords_per_ip, lockout)
+        self._guesses_by_room = lockouts("room", settings.wrong_passwords_per_room, lockout)
 
     # --- connections ----------------------------------------------------------------
 
@@ -124,16 +132,17 @@ class Guard:
         """Before a join: refuse one past JOINS_PER_IP_PER_MINUTE, or while guessing is locked.
         A `member` (one that proved its membership of the room: a rejoin with its token) is
         never locked out by guessing: strangers guessing must not keep a room's own people out."""
+        # The lockout tables keep their own consistency (a lock in memory, a script in Redis),
+        # so a Redis round trip does not hold up every other check of this process.
+        if not member and (self._guesses_by_address.locked(address) or self._guesses_by_room.locked(room)):
+            raise ProtocolError("rate_limited", "Too many wrong passwords; try again later.")
         with self._lock:
-            if not member and (self._guesses_by_address.locked(address) or self._guesses_by_room.locked(room)):
-                raise ProtocolError("rate_limited", "Too many wrong passwords; try again later.")
             if not self._joins.take(address):
                 raise ProtocolError("rate_limited", "Too many joins from your address; wait a minute.")
 
     def wrong_password(self, address, room):
-        with self._lock:
-            self._guesses_by_address.fail(address)
-            self._guesses_by_room.fail(room)
+        self._guesses_by_address.fail(address)
+        self._guesses_by_room.fail(room)
 
     # --- uploads ------------------------------------------------------------------------
 

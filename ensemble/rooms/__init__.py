@@ -104,6 +104,10 @@ class RoomLimits:
 class RoomRegistry(ABC):
     """Every operation is atomic: concurrent joins never overfill a room."""
 
+    # `lockouts(table, limit, seconds)`: the guard's wrong-password tables kept with the rooms,
+    # shared by the processes that share them; None keeps them in each process.
+    lockouts = None
+
     @abstractmethod
     def join(
         self, peer_id, room, name, password=None, audio=True, video=True, replaces=None, *, token="", resume_token=None

@@ -233,6 +233,15 @@ class RedisRegistry(RoomRegistry):
     def store_errors(self):
         return self.health_state.failures
 
+    def lockouts(self, table, limit, seconds):
+        """Failures counted in Redis for the guard, so every process sees every one."""
+        return SharedLockouts(
+            lambda key, *args: self._run("fail", table, key, *args),
+            lambda key: self._store(self._client.exists, self._key("locked", table, key)),
+            limit,
+            seconds,
+        )
+
     def others_alive(self):
         return dict(self._ages)
 
@@ -341,3 +350,25 @@ class RedisRegistry(RoomRegistry):
 
     def _key(self, *parts):
         return self._prefix + ":".join(parts)
+
+
+class SharedLockouts:
+    """guard.Lockouts kept in Redis: `limit` failures of a key within `seconds` lock it for
+    `seconds` in every process. A guesser whose attempts a load balancer spreads over the
+    processes gets no more of them than from one. An unreachable Redis is `unavailable`."""
+
+    def __init__(self, fail, locked, limit, seconds):
+        """`fail(key, limit, ms)` runs the `fail` script, `locked(key)` says whether the lock key exists."""
+        self._fail = fail
+        self._locked = locked
+        self._limit = limit
+        self._ms = max(1, int(seconds * 1000))
+
+    def locked(self, key):
+        return bool(self._locked(key))
+
+    def fail(self, key):
+        self._fail(key, self._limit, self._ms)
+
+    def __len__(self):
+        return 0  # nothing of it in this process's memory

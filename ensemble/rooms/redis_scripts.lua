@@ -12,6 +12,8 @@
 --   P.."rooms"             sorted set: room -> when it may be forgotten (+inf while occupied)
 --   P.."proc:"..p          a process's heartbeat (expires), P.."proc:"..p..":peers" its peers
 --   P.."procs"             set of process ids that have beaten
+--   P.."fails:"..t..":"..k   failures of key k (an address, a room) in table t of the
+--                          guard (expires), P.."locked:"..t..":"..k its lockout (expires)
 
 --[[ common ]]
 local P = ARGV[1]
@@ -217,3 +219,18 @@ for _, process in ipairs(redis.call("SMEMBERS", P .. "procs")) do
   end
 end
 return removed
+
+--[[ fail ]]
+-- One more failure of ARGV[3] in table ARGV[2]: ARGV[4] of them within ARGV[5] ms
+-- lock the key for ARGV[5] ms. Returns 1 when it is locked now.
+local fails = P .. "fails:" .. ARGV[2] .. ":" .. ARGV[3]
+local count = redis.call("INCR", fails)
+if count == 1 then
+  redis.call("PEXPIRE", fails, ARGV[5])
+end
+if count >= tonumber(ARGV[4]) then
+  redis.call("SET", P .. "locked:" .. ARGV[2] .. ":" .. ARGV[3], 1, "PX", ARGV[5])
+  redis.call("DEL", fails)
+  return 1
+end
+return 0

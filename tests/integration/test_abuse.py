@@ -161,6 +161,30 @@ def test_a_member_coming_back_with_its_token_is_never_locked_out_by_strangers_gu
     assert code_of(stranger, "join", {"room": "vault", "name": "Eve", "password": "sesame"}) == "rate_limited"
 
 
+def test_processes_sharing_redis_count_wrong_passwords_together(start, client, redis_server):
+    shared = {
+        "redis_url": redis_server.url.rsplit("/", 1)[0] + "/7",  # a database of its own
+        "wrong_passwords_per_ip": 4, "wrong_passwords_per_room": 6, "password_lockout_seconds": 60, "trusted_proxy_hops": 1,
+    }
+    first, second = start(**shared), start(**shared)
+    client(first, X_Forwarded_For="203.0.113.1").join("shared-vault", "Owner", password="sesame")
+    # One guesser spreading its guesses over both processes (a load balancer would): four, not eight.
+    for server in (first, second, first, second):
+        guesser = client(server, X_Forwarded_For="203.0.113.77")
+        assert code_of(guesser, "join", {"room": "shared-vault", "name": "Eve", "password": "guess"}) == "wrong_password"
+    for server in (first, second):
+        guesser = client(server, X_Forwarded_For="203.0.113.77")
+        assert code_of(guesser, "join", {"room": "shared-vault", "name": "Eve", "password": "sesame"}) == "rate_limited"
+    # Two more guessers from elsewhere, one on each: the room's six are reached, on both processes.
+    for number, server in enumerate((first, second)):
+        guesser = client(server, X_Forwarded_For=f"198.51.100.{number + 50}")
+        assert code_of(guesser, "join", {"room": "shared-vault", "name": "Eve", "password": "guess"}) == "wrong_password"
+    for server in (first, second):
+        friend = client(server, X_Forwarded_For="203.0.113.2")
+        assert code_of(friend, "join", {"room": "shared-vault", "name": "Friend", "password": "sesame"}) == "rate_limited"
+        friend.join("shared-elsewhere", "Friend")  # other rooms are open
+
+
 def test_password_guesses_do_not_hold_up_other_clients(start, client):
     """PBKDF2 (about 12 ms a guess here) runs in OS threads: a member's events are answered
     while eight connections guess as fast as they can."""

@@ -134,7 +134,9 @@ def test_unreachable_redis_answers_unavailable_quickly_and_heals(tmp_path, caplo
         registry.join("p1", "r", "Ada")
         store.stop()
         started = time.monotonic()
-        for call in (lambda: registry.join("p2", "r", "Bob"), lambda: registry.add_chat("r", {}), registry.upkeep, registry.room_count):
+        guesses = registry.lockouts("room", 3, 60)
+        calls = (lambda: registry.join("p2", "r", "Bob"), lambda: registry.add_chat("r", {}), registry.upkeep, registry.room_count)
+        for call in (*calls, lambda: guesses.locked("r"), lambda: guesses.fail("r")):
             with pytest.raises(Unavailable):
                 call()
         assert time.monotonic() - started < 5
@@ -161,3 +163,20 @@ def test_a_member_taken_over_on_another_process_is_not_put_back_by_the_first(pro
     assert first.upkeep().restored == []  # its socket may linger; the membership has moved
     assert first.served() == (0, 0) and first.peer("p1") is None
     assert [peer.id for peer in second.join("p2", "r", "Bob").others] == ["p1-again"]
+
+
+def test_wrong_passwords_counted_on_two_processes_lock_the_key_on_both_for_a_while(processes):
+    first, second = (registry.lockouts("address", 3, 0.5) for registry in processes(2))
+    first.fail("203.0.113.9")
+    second.fail("203.0.113.9")
+    assert not first.locked("203.0.113.9") and not second.locked("203.0.113.9")
+    first.fail("203.0.113.9")  # the third, wherever it lands
+    assert first.locked("203.0.113.9") and second.locked("203.0.113.9")
+    assert not second.locked("203.0.113.10")  # only that address
+    deadline = time.monotonic() + 5
+    while second.locked("203.0.113.9"):
+        assert time.monotonic() < deadline, "the lock did not end"
+        time.sleep(0.05)
+    first.fail("203.0.113.9")  # and counting starts over
+    assert not second.locked("203.0.113.9")
+
