@@ -28,6 +28,10 @@ per stream, page fps, longest task, the browser's CPU (its process tree, % of
 one core) and the inferences it ran itself. Sender: one browser with a
 close-up as camera and 1 and 5 stand-ins that only receive, sharing and with
 `share=off`: its own analysis rate, CPU, and the bytes the metadata adds.
+With `--scene` the receiver shows the room as one scene, everyone cut out, and
+the rows add the scene's frame rate, its draw time and how many cut-outs were
+drawn on the very frame their shared mask was computed on (the prepared masks
+carry their picture's fingerprint, as a browser sender's do).
 """
 
 import argparse
@@ -181,6 +185,8 @@ def streams_row(driver, server, folder, count, seconds, fps, pictures):
 PREPARE = """async ([pictures, faceOptions]) => {
     const { startEngine } = await import('/static/js/effects/runner.js');
     const { appendTrailer, encodePacket } = await import('/static/js/sharing/packet.js');
+    const { Fingerprinter } = await import('/static/js/sharing/fingerprint.js');
+    const fingerprints = new Fingerprinter();
     const masks = await startEngine('selfie', { delegate: 'CPU' });
     const faces = await startEngine('faces', faceOptions);
     const trailer = packet => btoa(String.fromCharCode(...new Uint8Array(appendTrailer(new ArrayBuffer(0), packet))));
@@ -192,7 +198,7 @@ PREPARE = """async ([pictures, faceOptions]) => {
         const input = { width: faces.info.inputSize, height: Math.round(faces.info.inputSize * picture.height / picture.width) };
         const { result: { faces: found } } = await faces.runner.run(await scaled(input), input, { landmarks: false, expressions: false });
         prepared[name] = {
-            mask: trailer(encodePacket({ age: 0, mask, faces: null })),
+            mask: trailer(encodePacket({ age: 0, mask, faces: null, fingerprint: await fingerprints.take(picture) })),
             faces: trailer(encodePacket({ age: 0, mask: null, faces: found })),
             coverage: mask.coverage,
             found: found.length,
@@ -222,6 +228,15 @@ SPLIT = """async sent => {
     await decoder.flush().catch(() => {}); // a frame it refused counts as none decoded
     return { video: base64(video), trailers, decoded };
 }"""
+
+# The scene shown, and of the cut-outs it drew of each remote person lately, how many on the frame
+# their mask was computed on (a shared mask matched to a kept frame by its fingerprint).
+SCENE_DRAWN = """() => {
+    const scene = window.ensemble.scene();
+    const drawn = window.ensemble.state().peers.flatMap(peer => window.ensemble.drawnFrames(peer.id));
+    return { fps: scene.fps, drawMs: scene.drawMs, cutOuts: drawn.length, matched: drawn.filter(one => one.named !== null).length };
+}"""
+SCENE_DRAWING = "count => { const s = window.ensemble.scene(); return s.shown && s.fps > 0 && s.placements.length === count + 1; }"
 
 # Per remote stream: where its results come from, results so far and the inferences this browser ran on it.
 STREAMS = """() => Object.fromEntries(window.ensemble.state().peers.map(peer => {
@@ -290,8 +305,9 @@ def measured_window(page, pid, seconds, read):
     return measured, cpu, before, read(page)
 
 
-def receiver_row(browser, pid, server, room, count, mode, seconds):
-    """One viewer of `count` sharing stand-ins, using what they share (`shared`) or not (`local`)."""
+def receiver_row(browser, pid, server, room, count, mode, seconds, scene=False):
+    """One viewer of `count` sharing stand-ins, using what they share (`shared`) or not (`local`);
+    with `scene`, showing them all in the composed scene."""
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     try:
         page.goto(f"{server.url}/r/{room}?name=Viewer-{mode}" + ("&share=off" if mode == "local" else ""))
@@ -301,8 +317,12 @@ def receiver_row(browser, pid, server, room, count, mode, seconds):
         else:
             page.wait_for_function(ANALYSED, timeout=180_000)
             page.wait_for_function(BACKENDS_CHOSEN, timeout=180_000)
+        if scene:
+            page.click("button[data-action=toggle-scene]")
+            page.wait_for_function(SCENE_DRAWING, arg=count, timeout=30_000)
         page.wait_for_timeout(3000)
         measured, cpu, before, after = measured_window(page, pid, seconds, lambda page: page.evaluate(STREAMS))
+        drawn = page.evaluate(SCENE_DRAWN) if scene else None
     finally:
         page.close()
     rate = {model: statistics.median((after[id]["results"][model] - before[id]["results"][model]) / seconds for id in after)
@@ -310,25 +330,32 @@ def receiver_row(browser, pid, server, room, count, mode, seconds):
     counted = [id for id in after if after[id]["local"] is not None]
     local = sum(sum(after[id]["local"].values()) - sum(before[id]["local"].values()) for id in counted) / seconds
     sources = sum(stream["source"] == "sender" for stream in after.values())
+    scene_columns = ""
+    if drawn:
+        on_their_frame = f"{100 * drawn['matched'] / drawn['cutOuts']:.0f} %" if drawn["cutOuts"] else "none drawn"
+        scene_columns = f" {drawn['fps']:.0f} | {drawn['drawMs']:.0f} ms | {on_their_frame} |"
     return (f"| {count} | {mode} | {sources} of {len(after)} | {measured['received']:.0f} | {rate['mask']:.1f} / {rate['faces']:.1f} "
-            f"| {measured['fps']:.0f} | {measured['longest']:.0f} ms | {cpu:.0f} % | " + (f"{local:.1f} |" if counted else "not reported |"))
+            f"| {measured['fps']:.0f} | {measured['longest']:.0f} ms | {cpu:.0f} % | " + (f"{local:.1f} |" if counted else "not reported |")
+            + scene_columns)
 
 
-def receiver_table(driver, server, folder, counts, seconds, fps, pictures, mask_every, faces_every):
+def receiver_table(driver, server, folder, counts, seconds, fps, pictures, mask_every, faces_every, scene=False):
     photos = PICTURES[pictures]
     marker = "--ensemble-bench-shared-receiver"
     browser = driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(make_camera(folder, "bars"), extra=[marker]))
     try:
         shared, summary = shared_trailers(browser, server, folder, photos, fps, mask_every, faces_every)
         print("\nprepared (faces found, mask coverage, mask / faces trailer bytes):", summary, flush=True)
+        scene_columns = (" scene fps | scene draw | cut-outs on their mask's frame |", " --- | --- | --- |") if scene else ("", "")
         print("\n| remote streams | analysis | streams from their sender | received fps | masks / faces per s per stream | page fps "
-              "| longest task | browser CPU (of one core) | its own inferences per s, all streams |\n"
-              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |", flush=True)
+              "| longest task | browser CPU (of one core) | its own inferences per s, all streams |" + scene_columns[0] + "\n"
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |" + scene_columns[1], flush=True)
         for count in counts:
             with relay_members(server.url, f"shared-{pictures}-{count}", [photos[index % len(photos)] for index in range(count)], fps, shared=shared):
                 for mode in ("local", "shared"):  # local first: its start-up measures the backends, the shared page then remembers them
                     try:
-                        print(receiver_row(browser, browser_pid(marker), server, f"shared-{pictures}-{count}", count, mode, seconds), flush=True)
+                        row = receiver_row(browser, browser_pid(marker), server, f"shared-{pictures}-{count}", count, mode, seconds, scene)
+                        print(row, flush=True)
                     except Exception as error:  # a row that cannot finish is reported, not hidden
                         print(f"| {count} | {mode} | did not finish: {str(error).splitlines()[0][:100]} |", flush=True)
     finally:
@@ -389,6 +416,7 @@ def main():
     parser.add_argument("--mask-every", type=int, default=1, help="--shared: a stand-in's frames carry a mask every this many frames")
     parser.add_argument("--faces-every", type=int, default=2, help="--shared: and faces every this many")
     parser.add_argument("--senders", type=int, nargs="*", default=[1, 5], help="--shared: stand-ins receiving from the measured sender")
+    parser.add_argument("--scene", action="store_true", help="--shared: the receiver shows everyone cut out in the composed scene")
     options = parser.parse_args()
     if options.shared:
         return shared_main(options)
@@ -422,7 +450,9 @@ def shared_main(options):
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as driver:
         with ServerProcess(folder, max_peers_per_room=max([*counts, *options.senders]) + 2) as server:
             for pictures in options.pictures if "--pictures" in sys.argv else ["close-ups"]:
-                receiver_table(driver, server, folder, counts, options.seconds, options.fps, pictures, options.mask_every, options.faces_every)
+                receiver_table(
+                    driver, server, folder, counts, options.seconds, options.fps, pictures, options.mask_every, options.faces_every, options.scene
+                )
             if options.senders:
                 sender_table(driver, server, folder, options.senders, options.seconds, sorted(CLOSE_UPS)[0])
 

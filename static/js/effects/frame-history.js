@@ -7,7 +7,8 @@ import { Fingerprinter, fingerprintDistance } from "../sharing/fingerprint.js";
  * kept as a VideoFrame: a handle to the decoded picture, no pixels copied.
  *
  * @typedef {import("../sharing/packet.js").Fingerprint} Fingerprint
- * @typedef {{rtp: number, frame: VideoFrame, print?: Fingerprint | null}} Kept
+ * @typedef {{rtp: number, frame: VideoFrame, print?: Fingerprint | null | Promise<unknown>}} Kept
+ *   `print`: undefined until asked for, a promise while it is taken
  */
 /** How far (RTP ticks) from the frame a mask names the frame it was computed on is looked for: 300 ms. */
 const MATCH_TICKS = 90 * 300;
@@ -18,11 +19,13 @@ const MATCH_TICKS = 90 * 300;
 const SAME_PICTURE = 1.5;
 /** Under this, a fingerprint is taken to be of that very frame (decoding leaves 0.1–0.4): the search stops there. */
 const VERY_FRAME = 0.6;
+/** Frames shown are fingerprinted as they come while masks were matched to this video within this long. */
+const MATCHING_MS = 1000;
 /** Between frames equally like a fingerprint, the one nearer the frame named wins: this much distance a second apart. */
 const NEARER_PER_SECOND = 2;
 
 export class FrameHistory {
-  /** @type {Map<string, {video: HTMLVideoElement, frames: Kept[], callback: number, current: number | null}>} */
+  /** @type {Map<string, {video: HTMLVideoElement, frames: Kept[], callback: number, current: number | null, matchedAt: number}>} */
   #watched = new Map();
   #keep;
   #fingerprinter = new Fingerprinter();
@@ -42,15 +45,19 @@ export class FrameHistory {
   watch(id, video) {
     if (!FrameHistory.supported || this.#watched.get(id)?.video === video) return;
     this.unwatch(id);
-    const entry = { video, frames: /** @type {Kept[]} */ ([]), callback: 0, current: /** @type {number | null} */ (null) };
+    const entry = { video, frames: /** @type {Kept[]} */ ([]), callback: 0, current: /** @type {number | null} */ (null), matchedAt: -Infinity };
     /** @type {VideoFrameRequestCallback} */
     const shown = (_now, metadata) => {
       if (this.#watched.get(id) !== entry) return;
       entry.callback = video.requestVideoFrameCallback(shown);
       entry.current = metadata.rtpTimestamp ?? null;
       if (metadata.rtpTimestamp === undefined || !video.videoWidth) return;
-      entry.frames.push({ rtp: metadata.rtpTimestamp, frame: new VideoFrame(video) });
+      /** @type {Kept} */
+      const kept = { rtp: metadata.rtpTimestamp, frame: new VideoFrame(video) };
+      entry.frames.push(kept);
       if (entry.frames.length > this.#keep) entry.frames.shift()?.frame.close();
+      // Masks of this video are being matched: each frame will be looked at.
+      if (performance.now() - entry.matchedAt < MATCHING_MS) this.#print(kept);
     };
     entry.callback = video.requestVideoFrameCallback(shown);
     this.#watched.set(id, entry);
@@ -85,28 +92,39 @@ export class FrameHistory {
    * @returns {{rtp: number, frame: VideoFrame} | null} valid until the next frame is shown
    */
   match(id, rtp, print) {
-    const frames = this.#watched.get(id)?.frames ?? [];
+    const entry = this.#watched.get(id);
+    const frames = entry?.frames ?? [];
     const found = this.#found.get(print);
     const again = found === undefined ? undefined : frames.find((kept) => kept.rtp === found);
     if (again) return { rtp: again.rtp, frame: again.frame };
+    if (entry) entry.matchedAt = performance.now();
     const apart = (/** @type {Kept} */ kept) => Math.abs((kept.rtp - rtp) | 0); // RTP times wrap at 2^32
     /** @type {Kept | null} */
     let best = null;
     let bestScore = Infinity;
-    // Nearest the frame named first (the sender names most right), until that very frame turns up: a
-    // fingerprint costs 1.5-2.5 ms of a 640x480 frame here.
+    let waiting = false;
+    // Nearest the frame named first (the sender names most right), until that very frame turns up.
     for (const kept of frames.filter((one) => apart(one) <= MATCH_TICKS).sort((a, b) => apart(a) - apart(b))) {
-      if (kept.print === undefined) kept.print = this.#fingerprinter.take(kept.frame);
+      if (kept.print === undefined) this.#print(kept); // kept before matching began
+      if (kept.print instanceof Promise) {
+        waiting = true; // ready by the next drawing
+        continue;
+      }
       const distance = kept.print ? fingerprintDistance(kept.print, print) : Infinity;
       const score = distance + (NEARER_PER_SECOND * apart(kept)) / (90 * 1000);
       if (score < bestScore) [best, bestScore] = [kept, score];
       if (distance <= VERY_FRAME) break;
     }
     // Masks often come before their frame is shown: a best match at the newest frame that is not the same picture
-    // is most likely a frame before the one analysed.
-    if (!best || (best === frames.at(-1) && bestScore > SAME_PICTURE)) return null;
+    // is most likely a frame before the one analysed. A frame still being fingerprinted may be the very one.
+    if (!best || (bestScore > VERY_FRAME && waiting) || (best === frames.at(-1) && bestScore > SAME_PICTURE)) return null;
     if (bestScore <= VERY_FRAME) this.#found.set(print, best.rtp);
     return { rtp: best.rtp, frame: best.frame };
+  }
+
+  /** Fingerprint a kept frame (in the background: its `print` is a promise until then). @param {Kept} kept */
+  #print(kept) {
+    kept.print = this.#fingerprinter.take(kept.frame).then((print) => (kept.print = print));
   }
 
   /** The RTP time of the frame the video shows now, where known. @param {string} id */

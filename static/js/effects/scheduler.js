@@ -136,7 +136,7 @@ export class AnalysisScheduler extends Emitter {
         const size = slot.sizer.size(stream);
         const frame = await grab(stream.video, size);
         const timestamp = "timestamp" in frame ? frame.timestamp : null; // read before the frame is handed over
-        const fingerprint = model === "mask" ? (stream.fingerprint?.(frame) ?? null) : null;
+        const fingerprint = model === "mask" && stream.fingerprint ? await stream.fingerprint(frame) : null; // before the engine takes it
         const { result, ms } = await slot.runner.run(frame, size, stream.wants[model]);
         busyMs = performance.now() - start;
         slot.failures = 0;
@@ -222,7 +222,7 @@ export class StreamState {
   recent = {};
   /**
    * @type {((frame: CanvasImageSource) => unknown) | null} what to note of each frame whose mask is computed here,
-   * before the engine takes it (your own camera, shared: sharing/fingerprint.js); the result event carries it
+   * before the engine takes it (your own camera, shared: sharing/fingerprint.js); the result event carries it (awaited)
    */
   fingerprint = null;
   /** @type {Partial<Record<Model, object>>} per model: options sent with each frame */

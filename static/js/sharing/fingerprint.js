@@ -7,21 +7,50 @@
  * they share names the frame exactly: a sender maps capture times to RTP
  * times only within a few frames under load (docs/benchmarks.md, "Shared
  * analysis").
+ *
+ * Brightness is full-range luma (0–255, BT.601 weights). A planar YUV frame
+ * (what cameras and software decoders give) has it in its Y plane already:
+ * read with `copyTo`, about a fifth of the cost of drawing the frame into a
+ * canvas, which converts all of it to RGB first. Other pictures are drawn.
  */
 export const FINGERPRINT = { width: 16, height: 9 };
 /** @typedef {import("./packet.js").Fingerprint} Fingerprint */
-const SAMPLE = 4; // the picture is drawn at 4× the fingerprint's size and each block averaged
+const SAMPLE = 4; // a drawn picture is drawn at 4× the fingerprint's size and each block averaged
+const PLANAR = ["I420", "I420A", "NV12"];
 
-/** Takes fingerprints, with one small canvas for all of them. */
+/** Takes fingerprints, one at a time, with one buffer and one small canvas for all of them. */
 export class Fingerprinter {
   /** @type {OffscreenCanvasRenderingContext2D | null | undefined} undefined until the first; null where there is none */
   #context = undefined;
+  #planes = new Uint8Array(0);
+  /** @type {Promise<unknown>} the one before: `copyTo` fills the shared buffer while others wait */
+  #last = Promise.resolve();
 
   /**
-   * @param {CanvasImageSource} picture a VideoFrame, video element or bitmap
-   * @returns {Fingerprint | null} FINGERPRINT.width × FINGERPRINT.height brightness values, row by row; null without a 2D canvas
+   * @param {CanvasImageSource} picture a VideoFrame (open until this resolves), video element or bitmap
+   * @returns {Promise<Fingerprint | null>} FINGERPRINT.width × FINGERPRINT.height brightness values, row by row;
+   *   null without a 2D canvas, or of a frame closed meanwhile
    */
   take(picture) {
+    const taken = this.#last.then(() => this.#take(picture)).catch(() => null);
+    this.#last = taken;
+    return taken;
+  }
+
+  /** @param {CanvasImageSource} picture */
+  async #take(picture) {
+    if (typeof VideoFrame !== "undefined" && picture instanceof VideoFrame && PLANAR.includes(String(picture.format))) {
+      const size = picture.allocationSize();
+      if (this.#planes.length < size) this.#planes = new Uint8Array(size);
+      const [luma] = await picture.copyTo(this.#planes);
+      const rect = /** @type {DOMRectReadOnly} */ (picture.visibleRect); // null only once closed, and copyTo would have thrown
+      return lumaFingerprint(this.#planes, luma, rect, picture.colorSpace?.fullRange === true);
+    }
+    return this.#drawn(picture);
+  }
+
+  /** @param {CanvasImageSource} picture */
+  #drawn(picture) {
     const width = FINGERPRINT.width * SAMPLE, height = FINGERPRINT.height * SAMPLE;
     if (this.#context === undefined) {
       this.#context = typeof OffscreenCanvas === "undefined" ? null : new OffscreenCanvas(width, height).getContext("2d", { willReadFrequently: true });
@@ -40,6 +69,34 @@ export class Fingerprinter {
     }
     return { ...FINGERPRINT, values: Uint8Array.from(blocks, (sum) => Math.round(sum / (1000 * SAMPLE * SAMPLE))) };
   }
+}
+
+/**
+ * The fingerprint of a luma plane: the mean of every other pixel of every other
+ * row in each block of the visible part, in full range.
+ * @param {Uint8Array} bytes @param {{offset: number, stride: number}} plane where the plane lies in `bytes`
+ * @param {{x: number, y: number, width: number, height: number}} rect the visible part
+ * @param {boolean} fullRange false: studio range (16–235), stretched to 0–255
+ * @returns {Fingerprint}
+ */
+export function lumaFingerprint(bytes, { offset, stride }, { x: left, y: top, width, height }, fullRange) {
+  const { width: across, height: down } = FINGERPRINT;
+  const sums = new Float64Array(across * down);
+  const counts = new Uint32Array(across * down);
+  /** @type {number[]} the block column of each sampled pixel column */
+  const columns = [];
+  for (let x = 0; x < width; x += 2) columns.push(Math.floor((x * across) / width));
+  for (let y = 0; y < height; y += 2) {
+    const row = Math.floor((y * down) / height) * across;
+    const start = offset + (top + y) * stride + left;
+    for (let index = 0; index < columns.length; index += 1) {
+      sums[row + columns[index]] += bytes[start + 2 * index];
+      counts[row + columns[index]] += 1;
+    }
+  }
+  const [scale, base] = fullRange ? [1, 0] : [255 / 219, 16];
+  const values = Uint8Array.from(sums, (sum, block) => Math.min(255, Math.max(0, Math.round((sum / Math.max(1, counts[block]) - base) * scale))));
+  return { ...FINGERPRINT, values };
 }
 
 /**
