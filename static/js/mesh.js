@@ -73,7 +73,7 @@ export class Mesh extends Emitter {
    */
   renewIceServers(iceServers) {
     this.#configuration = { ...this.#configuration, iceServers };
-    for (const link of this.#links.values()) link.renewIceServers(iceServers);
+    for (const link of this.#links.values()) link.renewIceServers(iceServers).catch(() => {}); // a link closed meanwhile needs none
   }
 
   /**

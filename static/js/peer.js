@@ -28,6 +28,20 @@ const isTurnUrl = (/** @type {string | undefined} */ url) => /^turns?:/.test(url
 const turnUrlsOf = (/** @type {RTCIceServer[]} */ servers) => servers.flatMap((server) => [server.urls].flat()).filter(isTurnUrl);
 
 /**
+ * The candidate pair the media goes over, with its two ends; null before one is chosen.
+ * @param {RTCStatsReport} report
+ * @returns {{pair: any, local: any, remote: any} | null}
+ */
+function chosenRoute(report) {
+  const stats = [...report.values()];
+  const selected = stats.find((stat) => stat.type === "transport" && stat.selectedCandidatePairId)?.selectedCandidatePairId;
+  // Without the transport's word, the last pair nominated that works (an ICE restart can leave two).
+  const working = stats.filter((stat) => stat.type === "candidate-pair" && stat.nominated && stat.state === "succeeded");
+  const pair = selected ? report.get(selected) : working.at(-1);
+  return pair ? { pair, local: report.get(pair.localCandidateId), remote: report.get(pair.remoteCandidateId) } : null;
+}
+
+/**
  * One RTCPeerConnection to one remote peer, negotiated with the "perfect
  * negotiation" pattern: both sides run this same code and only `polite`
  * differs, so simultaneous offers (glare) resolve themselves.
@@ -204,18 +218,8 @@ export class PeerLink extends Emitter {
     if (this.#closed) return;
     this.#pc.setConfiguration({ ...this.#pc.getConfiguration(), iceServers });
     this.#turnUrls = turnUrlsOf(iceServers);
-    if (await this.#relaysThroughOwnAllocation()) this.restartIce();
-  }
-
-  /** Whether the chosen route starts at one of our relay candidates. */
-  async #relaysThroughOwnAllocation() {
-    const report = await this.#pc.getStats();
-    for (const stat of report.values()) {
-      if (stat.type === "candidate-pair" && stat.nominated && stat.state === "succeeded") {
-        if (report.get(stat.localCandidateId)?.candidateType === "relay") return true;
-      }
-    }
-    return false;
+    const route = chosenRoute(await this.#pc.getStats());
+    if (route?.local?.candidateType === "relay") this.restartIce();
   }
 
   /** Restart ICE, e.g. after the network changed under a failed connection. */
@@ -237,12 +241,13 @@ export class PeerLink extends Emitter {
     /** @type {boolean | null} */
     let relayed = null;
     const inbound = { lost: 0, received: 0, fps: 0, framesDecoded: 0, keyFramesDecoded: 0, keyFramesAsked: 0 };
+    const route = chosenRoute(report);
+    if (route) {
+      rtt = route.pair.currentRoundTripTime ?? null;
+      relayed = [route.local, route.remote].some((end) => end?.candidateType === "relay");
+    }
     report.forEach((stat) => {
-      if (stat.type === "candidate-pair" && stat.nominated && stat.state === "succeeded") {
-        rtt = stat.currentRoundTripTime ?? rtt;
-        const ends = [report.get(stat.localCandidateId), report.get(stat.remoteCandidateId)];
-        relayed = ends.some((end) => end?.candidateType === "relay");
-      } else if (stat.type === "inbound-rtp") {
+      if (stat.type === "inbound-rtp") {
         inbound.lost += stat.packetsLost ?? 0;
         inbound.received += stat.packetsReceived ?? 0;
         if (stat.kind === "video") {

@@ -11,7 +11,7 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
  * @typedef {{audio: boolean, video: boolean, screen?: boolean}} MediaChoice
  * @typedef {{name: string, password: string | null, media: MediaChoice}} JoinRequest
  * @typedef {import("./failure.js").Failure} Failure
- * @typedef {{joined: [reply: import("./signaling.js").JoinReply], left: [], "ice-renewed": [], error: [failure: Failure, info: {retrying: boolean}]}} SessionEvents
+ * @typedef {{joined: [reply: import("./signaling.js").JoinReply], left: [], error: [failure: Failure, info: {retrying: boolean}]}} SessionEvents
  */
 
 /**
@@ -19,9 +19,8 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
  * can work: when the server link comes back (a restarted server has forgotten
  * everyone), and a moment after the server could not reach its room store.
  *
- * Events: `joined(reply)`, `left()`, `ice-renewed()` when fresh TURN credentials
- * came, and `error(failure, {retrying})` when a join did not work; `retrying`
- * says whether it is tried again by itself.
+ * Events: `joined(reply)`, `left()`, and `error(failure, {retrying})` when a join
+ * did not work; `retrying` says whether it is tried again by itself.
  */
 /** @extends {Emitter<SessionEvents>} */
 export class RoomSession extends Emitter {
@@ -163,7 +162,6 @@ export class RoomSession extends Emitter {
       }
       if (this.#self.id !== membership) return; // left or rejoined meanwhile
       this.#mesh.renewIceServers(reply.iceServers);
-      this.emit("ice-renewed");
       this.#renewIceServersIn((reply.iceRenewSeconds ?? 0) * 1000);
     }, Math.min(ms, MAX_TIMEOUT_MS));
   }
