@@ -10,6 +10,9 @@ and tests and benchmarks import it alike (`from ensemble_client import EnsembleC
 """
 
 import functools
+import os
+import select
+import ssl
 import threading
 import time
 
@@ -26,6 +29,80 @@ class ProtocolReplyError(Exception):
         super().__init__(f"{event}: {self.code}: {reply['error']['message']}")
 
 
+class _OneCallAtATimeSSLSocket(ssl.SSLSocket):
+    """An SSL socket that two threads may use at once: python-engineio's client reads in one
+    thread and writes in another, and OpenSSL forbids concurrent calls on one SSL object
+    (Python does not lock it). A read that finds no data while the other thread writes can
+    end as `SSL_ERROR_SYSCALL`, which the ssl module reports as an EOF (`suppress_ragged_eofs`:
+    b""): the client drops a sound connection, mostly its Socket.IO CONNECT just sent.
+    Here each OpenSSL call holds a lock, the OS socket stays non-blocking, and the waits
+    for the socket happen outside the lock."""
+
+    _lock = None
+    _timeout = None
+
+    def _after_handshake(self):
+        self._timeout = self.gettimeout()
+        self._lock = threading.Lock()
+        super().settimeout(0)
+
+    def settimeout(self, value):
+        if self._lock is None:
+            super().settimeout(value)
+        else:
+            self._timeout = value
+
+    def gettimeout(self):
+        return super().gettimeout() if self._lock is None else self._timeout
+
+    def _one_at_a_time(self, attempt):
+        if self._lock is None:
+            return attempt()
+        deadline = None if self._timeout is None else time.monotonic() + self._timeout
+        while True:
+            with self._lock:
+                try:
+                    return attempt()
+                except ssl.SSLWantReadError:
+                    wait = ([self], [])
+                except ssl.SSLWantWriteError:
+                    wait = ([], [self])
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise TimeoutError("timed out")
+            select.select(*wait, [], remaining)
+
+    def read(self, len=1024, buffer=None):
+        return self._one_at_a_time(lambda: super(_OneCallAtATimeSSLSocket, self).read(len, buffer))
+
+    def send(self, data, flags=0):
+        return self._one_at_a_time(lambda: super(_OneCallAtATimeSSLSocket, self).send(data, flags))
+
+
+class _OneCallAtATimeContext(ssl.SSLContext):
+    def wrap_socket(self, *args, **kwargs):
+        wrapped = super().wrap_socket(*args, **kwargs)
+        wrapped._after_handshake()
+        return wrapped
+
+
+_OneCallAtATimeContext.sslsocket_class = _OneCallAtATimeSSLSocket
+
+
+def _websocket_tls_context():
+    """The TLS settings websocket-client would use (its WEBSOCKET_CLIENT_CA_BUNDLE included),
+    with sockets that serialize their OpenSSL calls."""
+    context = _OneCallAtATimeContext(ssl.PROTOCOL_TLS_CLIENT)
+    bundle = os.environ.get("WEBSOCKET_CLIENT_CA_BUNDLE")
+    if bundle and os.path.isfile(bundle):
+        context.load_verify_locations(cafile=bundle)
+    elif bundle and os.path.isdir(bundle):
+        context.load_verify_locations(capath=bundle)
+    else:
+        context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+    return context
+
+
 class EnsembleClient:
     def __init__(self, url, timeout=5.0, transports=("websocket",), headers=None):
         """`headers`: extra HTTP headers of the handshake (Origin, X-Forwarded-For… in tests)."""
@@ -36,6 +113,8 @@ class EnsembleClient:
         # websocket-client sends an Origin of its own unless given one this way.
         origin = self._headers.pop("Origin", None)
         websocket_options = {"origin": origin} if origin else {}
+        if url.startswith("https://"):
+            websocket_options["sslopt"] = {"context": _websocket_tls_context()}
         self.id = None
         self.name = None
         self.room = None
