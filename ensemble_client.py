@@ -64,13 +64,15 @@ class _OneCallAtATimeSSLSocket(ssl.SSLSocket):
                 try:
                     return attempt()
                 except ssl.SSLWantReadError:
-                    wait = ([self], [])
+                    wanted = select.POLLIN
                 except ssl.SSLWantWriteError:
-                    wait = ([], [self])
+                    wanted = select.POLLOUT
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 raise TimeoutError("timed out")
-            select.select(*wait, [], remaining)
+            poller = select.poll()  # not select(): it fails on descriptors past 1023
+            poller.register(self, wanted)
+            poller.poll(None if remaining is None else remaining * 1000)
 
     def read(self, len=1024, buffer=None):
         return self._one_at_a_time(lambda: super(_OneCallAtATimeSSLSocket, self).read(len, buffer))

@@ -222,14 +222,19 @@ return removed
 
 --[[ fail ]]
 -- One more failure of ARGV[3] in table ARGV[2]: ARGV[4] of them within ARGV[5] ms
--- lock the key for ARGV[5] ms. Returns 1 when it is locked now.
+-- lock the key for ARGV[5] ms; one while it is locked locks it for ARGV[5] ms from
+-- then. Returns 1 when it is locked now.
+local locked = P .. "locked:" .. ARGV[2] .. ":" .. ARGV[3]
+if redis.call("PEXPIRE", locked, ARGV[5]) == 1 then
+  return 1
+end
 local fails = P .. "fails:" .. ARGV[2] .. ":" .. ARGV[3]
 local count = redis.call("INCR", fails)
 if count == 1 then
   redis.call("PEXPIRE", fails, ARGV[5])
 end
 if count >= tonumber(ARGV[4]) then
-  redis.call("SET", P .. "locked:" .. ARGV[2] .. ":" .. ARGV[3], 1, "PX", ARGV[5])
+  redis.call("SET", locked, 1, "PX", ARGV[5])
   redis.call("DEL", fails)
   return 1
 end

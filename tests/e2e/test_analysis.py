@@ -3,6 +3,7 @@
 import math
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from harness.browsers import CLOSE_UPS, PHOTO_FACES, chromium_flags, make_photo_camera, make_slideshow_camera
@@ -47,14 +48,19 @@ def test_faces_and_people_are_found_where_a_person_sees_them(photo, viewer, serv
         menu.get_by_label("Landmarks").check()
         menu.get_by_label("Expression").check()
         menu.locator("summary").click()
-        # Landmarks and expressions are computed once something shows them.
-        viewer.wait_for_function(
-            "id => { const faces = window.ensemble.analysis(id).faces; return faces.length && faces.every(f => f.landmarks && f.expression); }",
-            arg=sender_id,
-            timeout=20_000,
-        )
-        result = analysis_of(viewer, sender_id)
         expected = PHOTO_FACES[photo]
+        # Landmarks and expressions are computed once something shows them. (One frame's search can miss a
+        # face the next finds: a result with every face, each with landmarks and expression, is waited for.)
+        try:
+            result = viewer.wait_for_function(
+                """([id, count]) => { const analysis = window.ensemble.analysis(id);
+                    const faces = analysis.faces;
+                    return faces.length === count && faces.every(f => f.landmarks && f.expression) && analysis; }""",
+                arg=[sender_id, len(expected)],
+                timeout=20_000,
+            ).json_value()
+        except PlaywrightTimeoutError:
+            raise AssertionError(f"{photo}: not {len(expected)} faces with landmarks and expression: {analysis_of(viewer, sender_id)}") from None
         centres = [(face["x"] + face["width"] / 2, face["y"] + face["height"] / 2) for face in result["faces"]]
         assert len(centres) == len(expected), (photo, centres)
         for x, y in expected:

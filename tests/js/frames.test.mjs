@@ -57,10 +57,24 @@ function yuvFrame({ format, colorSpace, codedWidth, codedHeight, visible = { x: 
     displayHeight: visible.height,
     visibleRect: visible,
     closed: false,
-    allocationSize: () => bytes.length,
+    allocationSize: () => visible.width * visible.height * 1.5,
+    // As Chromium does: the visible part alone, each plane's rows packed.
     async copyTo(destination) {
-      destination.set(bytes);
-      return layout;
+      const { x: left, y: top, width, height } = visible;
+      let offset = 0;
+      return layout.map(({ offset: from, stride }, index) => {
+        const luma = index === 0;
+        const rows = luma ? height : height / 2;
+        const rowBytes = luma || format === "NV12" ? width : width / 2; // NV12's one chroma row holds U and V of width / 2 pixels
+        const start = luma || format === "NV12" ? left : left / 2;
+        for (let row = 0; row < rows; row += 1) {
+          const source = from + ((luma ? top : top / 2) + row) * stride + start;
+          destination.set(bytes.subarray(source, source + rowBytes), offset + row * rowBytes);
+        }
+        const plane = { offset, stride: rowBytes };
+        offset += rowBytes * rows;
+        return plane;
+      });
     },
     close() {
       frame.closed = true;

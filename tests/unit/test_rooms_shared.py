@@ -180,3 +180,18 @@ def test_wrong_passwords_counted_on_two_processes_lock_the_key_on_both_for_a_whi
     first.fail("203.0.113.9")  # and counting starts over
     assert not second.locked("203.0.113.9")
 
+
+
+def test_a_failure_while_locked_locks_the_key_anew_as_in_memory(processes):
+    [registry] = processes(1)
+    guesses = registry.lockouts("address", 2, 0.6)
+    guesses.fail("203.0.113.11")
+    guesses.fail("203.0.113.11")
+    locked_at = time.monotonic()
+    assert guesses.locked("203.0.113.11")
+    while time.monotonic() < locked_at + 0.4:  # most of the lock gone: what is under test is its end moving
+        time.sleep(0.02)
+    guesses.fail("203.0.113.11")
+    while time.monotonic() < locked_at + 0.8:  # past the first lock's end
+        time.sleep(0.02)
+    assert guesses.locked("203.0.113.11")

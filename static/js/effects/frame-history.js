@@ -101,24 +101,26 @@ export class FrameHistory {
     const apart = (/** @type {Kept} */ kept) => Math.abs((kept.rtp - rtp) | 0); // RTP times wrap at 2^32
     /** @type {Kept | null} */
     let best = null;
-    let bestScore = Infinity;
-    let waiting = false;
+    let [bestScore, bestDistance] = [Infinity, Infinity];
+    let pending = false; // a frame looked at so far is still being fingerprinted (ready by the next drawing)
+    let nearerPending = false; // one nearer the frame named than the best
     // Nearest the frame named first (the sender names most right), until that very frame turns up.
     for (const kept of frames.filter((one) => apart(one) <= MATCH_TICKS).sort((a, b) => apart(a) - apart(b))) {
       if (kept.print === undefined) this.#print(kept); // kept before matching began
       if (kept.print instanceof Promise) {
-        waiting = true; // ready by the next drawing
+        pending = true;
         continue;
       }
       const distance = kept.print ? fingerprintDistance(kept.print, print) : Infinity;
       const score = distance + (NEARER_PER_SECOND * apart(kept)) / (90 * 1000);
-      if (score < bestScore) [best, bestScore] = [kept, score];
+      if (score < bestScore) [best, bestScore, bestDistance, nearerPending] = [kept, score, distance, pending];
       if (distance <= VERY_FRAME) break;
     }
+    // A frame nearer the one named than the best, still being fingerprinted, may be the very one: wait for it.
     // Masks often come before their frame is shown: a best match at the newest frame that is not the same picture
-    // is most likely a frame before the one analysed. A frame still being fingerprinted may be the very one.
-    if (!best || (bestScore > VERY_FRAME && waiting) || (best === frames.at(-1) && bestScore > SAME_PICTURE)) return null;
-    if (bestScore <= VERY_FRAME) this.#found.set(print, best.rtp);
+    // is most likely a frame before the one analysed.
+    if (!best || (bestDistance > VERY_FRAME && nearerPending) || (best === frames.at(-1) && bestScore > SAME_PICTURE)) return null;
+    if (bestDistance <= VERY_FRAME) this.#found.set(print, best.rtp);
     return { rtp: best.rtp, frame: best.frame };
   }
 

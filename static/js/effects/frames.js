@@ -62,18 +62,19 @@ async function sampleYuv(frame, { width, height }) {
   const [luma, u, v] = await frame.copyTo(planes);
   const interleaved = frame.format === "NV12"; // U and V alternate in one plane
   const toRgb = yuvToRgb(frame.colorSpace);
-  const { x: left, y: top, width: shownWidth, height: shownHeight } = /** @type {DOMRectReadOnly} */ (frame.visibleRect); // null only once closed
+  // copyTo packs the visible part alone: its first row and column are where the layouts say.
+  const { width: shownWidth, height: shownHeight } = /** @type {DOMRectReadOnly} */ (frame.visibleRect); // null only once closed
   const stepX = shownWidth / width, stepY = shownHeight / height;
-  const maxX = left + shownWidth - 2, maxY = top + shownHeight - 2;
+  const maxX = shownWidth - 2, maxY = shownHeight - 2;
   const image = new ImageData(width, height);
   const out = image.data;
   for (let row = 0, o = 0; row < height; row += 1) {
-    const y = Math.min(maxY, Math.floor(top + (row + 0.5) * stepY));
+    const y = Math.min(maxY, Math.floor((row + 0.5) * stepY));
     const lumaRow = luma.offset + y * luma.stride;
     const uRow = u.offset + (y >> 1) * u.stride;
     const vRow = interleaved ? uRow + 1 : v.offset + (y >> 1) * v.stride;
     for (let column = 0; column < width; column += 1, o += 4) {
-      const x = Math.min(maxX, Math.floor(left + (column + 0.5) * stepX));
+      const x = Math.min(maxX, Math.floor((column + 0.5) * stepX));
       const at = lumaRow + x;
       const brightness = (planes[at] + planes[at + 1] + planes[at + luma.stride] + planes[at + luma.stride + 1]) / 4;
       const chroma = interleaved ? (x >> 1) * 2 : x >> 1;

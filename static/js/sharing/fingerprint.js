@@ -8,8 +8,9 @@
  * times only within a few frames under load (docs/benchmarks.md, "Shared
  * analysis").
  *
- * Brightness is full-range luma (0–255, BT.601 weights). A planar YUV frame
- * (what cameras and software decoders give) has it in its Y plane already:
+ * Brightness is full-range luma (0–255). A planar YUV frame (what cameras and
+ * software decoders give) has it in its Y plane already (with the weights of
+ * its colour space; a drawn picture's is computed with BT.601's):
  * read with `copyTo`, about a fifth of the cost of drawing the frame into a
  * canvas, which converts all of it to RGB first. Other pictures are drawn.
  */
@@ -42,9 +43,11 @@ export class Fingerprinter {
     if (typeof VideoFrame !== "undefined" && picture instanceof VideoFrame && PLANAR.includes(String(picture.format))) {
       const size = picture.allocationSize();
       if (this.#planes.length < size) this.#planes = new Uint8Array(size);
+      // copyTo packs the visible part alone: its first row and column are where the layout says.
       const [luma] = await picture.copyTo(this.#planes);
-      const rect = /** @type {DOMRectReadOnly} */ (picture.visibleRect); // null only once closed, and copyTo would have thrown
-      return lumaFingerprint(this.#planes, luma, rect, picture.colorSpace?.fullRange === true);
+      const { displayWidth, displayHeight } = picture;
+      const { width, height } = picture.visibleRect ?? { width: displayWidth, height: displayHeight }; // null once closed
+      return lumaFingerprint(this.#planes, luma, { width, height }, picture.colorSpace?.fullRange === true);
     }
     return this.#drawn(picture);
   }
@@ -73,13 +76,13 @@ export class Fingerprinter {
 
 /**
  * The fingerprint of a luma plane: the mean of every other pixel of every other
- * row in each block of the visible part, in full range.
+ * row in each block, in full range.
  * @param {Uint8Array} bytes @param {{offset: number, stride: number}} plane where the plane lies in `bytes`
- * @param {{x: number, y: number, width: number, height: number}} rect the visible part
+ * @param {{width: number, height: number}} size of the picture the plane holds
  * @param {boolean} fullRange false: studio range (16–235), stretched to 0–255
  * @returns {Fingerprint}
  */
-export function lumaFingerprint(bytes, { offset, stride }, { x: left, y: top, width, height }, fullRange) {
+export function lumaFingerprint(bytes, { offset, stride }, { width, height }, fullRange) {
   const { width: across, height: down } = FINGERPRINT;
   const sums = new Float64Array(across * down);
   const counts = new Uint32Array(across * down);
@@ -88,7 +91,7 @@ export function lumaFingerprint(bytes, { offset, stride }, { x: left, y: top, wi
   for (let x = 0; x < width; x += 2) columns.push(Math.floor((x * across) / width));
   for (let y = 0; y < height; y += 2) {
     const row = Math.floor((y * down) / height) * across;
-    const start = offset + (top + y) * stride + left;
+    const start = offset + y * stride;
     for (let index = 0; index < columns.length; index += 1) {
       sums[row + columns[index]] += bytes[start + 2 * index];
       counts[row + columns[index]] += 1;
