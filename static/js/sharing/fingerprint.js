@@ -9,10 +9,10 @@
  * analysis").
  *
  * Brightness is full-range luma (0–255). A planar YUV frame (what cameras and
- * software decoders give) has it in its Y plane already (with the weights of
- * its colour space; a drawn picture's is computed with BT.601's):
- * read with `copyTo`, about a fifth of the cost of drawing the frame into a
- * canvas, which converts all of it to RGB first. Other pictures are drawn.
+ * software decoders give) holds it in its Y plane, weighted as its colour
+ * space says; reading that with `copyTo` costs under a third of drawing the
+ * frame into a canvas, which converts all of it to RGB first (bench/fingerprint.py).
+ * Other pictures are drawn, and their luma weighted as BT.601 does.
  */
 export const FINGERPRINT = { width: 16, height: 9 };
 /** @typedef {import("./packet.js").Fingerprint} Fingerprint */
