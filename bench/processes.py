@@ -14,15 +14,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.servers import free_port
+
 HOST = "127.0.0.1"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
 
 
 def accepts_connections(port):

@@ -14,10 +14,36 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def free_port(host="127.0.0.1", kind=socket.SOCK_STREAM):
+def free_port(host="127.0.0.1"):
+    """A port free for both TCP and UDP that no outgoing connection will take meanwhile.
+
+    A test often picks a port now and starts the program that listens on it later (coturn
+    binds UDP and TCP on its one port). A port the kernel picks (`bind(0)`) comes from the
+    ephemeral range, from which every browser's connection and ICE socket also takes its own,
+    and one did take coturn's in a CI run. So the port comes from below that range."""
+    first_ephemeral = ephemeral_ports()[0]
+    for _ in range(200):
+        port = 10_000 + secrets.randbelow(first_ephemeral - 10_000)
+        if all(can_bind(host, port, kind) for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM)):
+            return port
+    raise RuntimeError(f"no free port between 10000 and {first_ephemeral} on {host}")
+
+
+def ephemeral_ports():
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def can_bind(host, port, kind):
     with socket.socket(socket.AF_INET, kind) as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+        return True
 
 
 class ChildProcess:
@@ -132,7 +158,7 @@ class CoturnProcess(ChildProcess):
 
     def __init__(self, log_dir, secret="coturn-test-secret", port=None):
         self.secret = secret
-        self.port = port or free_port(kind=socket.SOCK_DGRAM)
+        self.port = port or free_port()
         self.url = f"turn:127.0.0.1:{self.port}?transport=udp"
         self.log_path = Path(log_dir) / f"coturn-{self.port}.log"
 

@@ -3,7 +3,6 @@
 people are told when that server refuses the site's credentials or does not answer."""
 
 import re
-import socket
 
 import pytest
 
@@ -59,7 +58,7 @@ def test_a_turn_server_refusing_the_sites_credentials_is_explained(coturn, open_
 
 
 def test_a_turn_server_that_does_not_answer_is_explained_until_it_is_back(open_page, tmp_path):
-    port = free_port(kind=socket.SOCK_DGRAM)  # nothing listens there yet
+    port = free_port()  # nothing listens there yet
     with ServerProcess(tmp_path, turn_urls=f"turn:127.0.0.1:{port}?transport=udp", turn_secret="secret", ice_transport_policy="relay") as server:
         ada = open_page(room_url(server, "silent", "Ada"), "bars")
         open_page(room_url(server, "silent", "Bob"), "mandel")
