@@ -348,7 +348,8 @@ class NginxProcess(ChildProcess):
             ("user root;\n" if os.geteuid() == 0 else "")
             + f"worker_processes 1;\npid {self.folder / 'nginx.pid'};\nerror_log stderr notice;\n"
             + "events {\n    worker_connections 256;\n}\n"
-            + f"http {{\n    access_log {self.folder / 'access.log'};\n{temporary}\n    include {self._site};\n}}\n"
+            + "http {\n    log_format upstream '$msec $request $status upstream=$upstream_addr';\n"
+            + f"    access_log {self.folder / 'access.log'} upstream;\n{temporary}\n    include {self._site};\n}}\n"
         )
         return [NGINX, "-p", str(self.folder), "-c", str(main), "-e", "stderr", "-g", "daemon off;"]
 

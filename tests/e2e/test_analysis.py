@@ -57,7 +57,7 @@ def test_faces_and_people_are_found_where_a_person_sees_them(photo, viewer, serv
                     const faces = analysis.faces;
                     return faces.length === count && faces.every(f => f.landmarks && f.expression) && analysis; }""",
                 arg=[sender_id, len(expected)],
-                timeout=20_000,
+                timeout=40_000,
             ).json_value()
         except PlaywrightTimeoutError:
             raise AssertionError(f"{photo}: not {len(expected)} faces with landmarks and expression: {analysis_of(viewer, sender_id)}") from None

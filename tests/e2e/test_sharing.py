@@ -32,12 +32,14 @@ def shared_window(page, peer_id, masks, faces=0, tries=3):
     for _ in range(tries):
         wait_source(page, peer_id, "sender", timeout=30_000)
         before = analysis_of(page, peer_id)
+        if before["source"] != "sender":  # it left again between the two looks
+            continue
         after = more_results(page, peer_id, "mask", masks)
         if faces:
             after = more_results(page, peer_id, "faces", faces)
         if after["sourceChanges"] == before["sourceChanges"]:
             return before, after
-    pytest.fail(f"the stream left its sender in each of {tries} windows: {after}")
+    pytest.fail(f"the stream left its sender in each of {tries} windows: {analysis_of(page, peer_id)}")
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +63,7 @@ def room(chromium, server, tmp_path_factory):
 def test_each_person_is_analysed_once_by_their_own_browser_and_everyone_gets_the_result(room):
     for page in room.values():  # every engine started and every backend timed: the steady state
         page.wait_for_function(
-            "() => { const s = window.ensemble.sharing(); return s.hz.mask >= 6 && s.hz.faces >= 3; }", timeout=ANALYSIS_START_MS
+            "() => { const s = window.ensemble.sharing(); return s.hz.mask >= 5 && s.hz.faces >= 2; }", timeout=ANALYSIS_START_MS
         )
     for viewer_name, viewer in room.items():
         ids = peer_ids(viewer)
@@ -133,7 +135,7 @@ def test_the_stats_overlay_says_where_each_stream_is_analysed_and_what_you_share
     linus = room["Linus"]
     choose_from_more(linus, "Stats")
     overlay = linus.locator("#stats")
-    overlay.get_by_text("shared by the sender").first.wait_for(timeout=5000)
+    overlay.get_by_text("shared by the sender").first.wait_for(timeout=30_000)
     assert "You share mask, faces" in overlay.inner_text()
     choose_from_more(linus, "Stats")
 

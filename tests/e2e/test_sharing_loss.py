@@ -62,7 +62,9 @@ def test_lost_packets_cost_frames_not_the_shared_masks_and_an_outage_falls_back_
         assert forwarder.dropped > 50, (forwarder.dropped, forwarder.forwarded)
         # Every trailer that arrived was whole: a frame missing a packet is never handed on half.
         assert lossy["packets"] > before["packets"] and lossy["damaged"] == 0, (before, lossy)
-        assert lossy["source"] == "sender", lossy
+        # Shared results stay in use through the loss (on a loaded machine they may lapse for a
+        # moment, which the picker answers by analysing here until they come back).
+        wait_source(viewer, sender_id, "sender", timeout=30_000)
 
         # An outage: nothing gets through. The stream's results are this page's own again.
         forwarder.loss = 1.0
@@ -74,8 +76,9 @@ def test_lost_packets_cost_frames_not_the_shared_masks_and_an_outage_falls_back_
         start_frame_count(viewer)
         wait_frames(viewer, 20)
         wait_masks(viewer, sender_id, 10)
+        wait_source(viewer, sender_id, "sender", timeout=30_000)
         after = counters(viewer, sender_id)
-        assert after["damaged"] == 0 and after["source"] == "sender", after
+        assert after["damaged"] == 0, after
         print("loss", {"before": before, "lossy": lossy, "after": after, "dropped": forwarder.dropped, "forwarded": forwarder.forwarded})
         assert sender.evaluate("() => window.ensemble.sharing().active")
     finally:
