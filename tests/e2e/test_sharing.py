@@ -25,7 +25,7 @@ def more_results(page, peer_id, model, count, timeout=20_000):
     return analysis_of(page, peer_id)
 
 
-def shared_window(page, peer_id, masks, faces=0, tries=3):
+def shared_window(page, peer_id, masks, faces=0, tries=5):
     """What is known of the stream before and after `masks` more masks (and `faces` more faces) came while it
     stayed with its sender. A window in which it went local (its sender slowed down for two seconds, as a
     busy machine running three browsers can) says nothing about a shared stream: it is watched again."""

@@ -55,3 +55,43 @@ test("a stream that needs nothing keeps its source", () => {
   assert.equal(picker.pick(both, 1000), "sender");
   assert.equal(picker.pick({ mask: false, faces: false }, 5000), "sender");
 });
+
+test("a sender that keeps falling behind is given up on for longer each time, and forgiven after a quiet minute", () => {
+  const picker = new SourcePicker();
+  /** Shared results at a good rate from `from` until the stream is the sender's; then none until it is local. */
+  const flap = (from) => {
+    let t = from;
+    for (; picker.pick(both, t) !== "sender"; t += 100) feed(picker, t, t + 100, 66, 125);
+    const joined = t;
+    for (; picker.pick(both, t) !== "local"; t += 100);
+    return { joined, left: t };
+  };
+  const first = flap(0);
+  const second = flap(first.left); // results at a good rate again at once: back after the hold
+  assert.equal(second.joined - first.left, 1000, "1 s after the first leave");
+  const third = flap(second.left);
+  assert.equal(third.joined - second.left, 2000, "2 s after the second");
+  const fourth = flap(third.left);
+  assert.equal(fourth.joined - third.left, 4000, "4 s after the third");
+  const fifth = flap(fourth.left);
+  assert.equal(fifth.joined - fourth.left, 8000, "8 s after the fourth");
+  const sixth = flap(fifth.left);
+  assert.equal(sixth.joined - fifth.left, 8000, "never longer than 8 s");
+  // A minute with the sender: earlier leaves are forgotten.
+  feed(picker, sixth.left, sixth.left + 70_000, 66, 125);
+  assert.equal(picker.pick(both, sixth.left + 70_000), "sender");
+  const after = flap(sixth.left + 70_000);
+  assert.equal(after.joined, sixth.left + 70_000);
+  const again = flap(after.left);
+  assert.equal(again.joined - after.left, 1000, "1 s again");
+});
+
+test("while held local the stream stays local, however well its sender does", () => {
+  const picker = new SourcePicker({ holdMs: 3000 });
+  feed(picker, 0, 1000, 66, 125);
+  assert.equal(picker.pick(both, 1000), "sender");
+  assert.equal(picker.pick(both, 3500), "local");
+  feed(picker, 3500, 6400, 33, 60);
+  assert.equal(picker.pick(both, 6400), "local", "held 3 s from the leave");
+  assert.equal(picker.pick(both, 6500), "sender");
+});
