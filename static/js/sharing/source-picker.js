@@ -6,9 +6,6 @@
  * one arrived at less than `leaveBelow` of that over the last `leaveMs` (a
  * sender near the bar, or one busy for a moment, does not make the stream
  * flap between the two: each flip costs this page a burst of inferences).
- * Having left, the stream stays local for `holdMs`, twice as long for each
- * other time it left within `memoryMs` (up to `maxHoldMs`): a sender whose
- * machine keeps falling behind is given up on for longer each time.
  *
  * @typedef {import("../effects/scheduler.js").Model} Model
  * @typedef {"sender" | "local"} Source
@@ -22,26 +19,16 @@ export class SourcePicker {
   #leaveMs;
   #minHz;
   #leaveBelow;
-  #hold;
-  /** @type {number[]} when the stream left its sender, within the hold's memory */
-  #leaves = [];
-  #heldUntil = -Infinity;
 
   /**
-   * @param {{windowMs?: number, leaveMs?: number, minHz?: Record<Model, number>, leaveBelow?: number,
-   *   holdMs?: number, maxHoldMs?: number, memoryMs?: number}} [options]
-   *   the defaults: a mask 5 times and faces twice a second over one second to come, less than 60 % of that over two
-   *   to leave; then local for 1, 2, 4, 8 s as leaves within a minute add up
+   * @param {{windowMs?: number, leaveMs?: number, minHz?: Record<Model, number>, leaveBelow?: number}} [options]
+   *   the defaults: a mask 5 times and faces twice a second over one second to come, less than 60 % of that over two to leave
    */
-  constructor({
-    windowMs = 1000, leaveMs = 2000, minHz = { mask: 5, faces: 2 }, leaveBelow = 0.6,
-    holdMs = 1000, maxHoldMs = 8000, memoryMs = 60_000,
-  } = {}) {
+  constructor({ windowMs = 1000, leaveMs = 2000, minHz = { mask: 5, faces: 2 }, leaveBelow = 0.6 } = {}) {
     this.#windowMs = windowMs;
     this.#leaveMs = leaveMs;
     this.#minHz = minHz;
     this.#leaveBelow = leaveBelow;
-    this.#hold = { ms: holdMs, maxMs: maxHoldMs, memoryMs };
   }
 
   get source() {
@@ -67,19 +54,10 @@ export class SourcePicker {
    */
   pick(needs, now) {
     const models = /** @type {Model[]} */ (Object.keys(needs)).filter((model) => needs[model]);
-    if (!models.length || now < this.#heldUntil) return this.#source;
+    if (!models.length) return this.#source;
     const [bar, over] = this.#source === "sender" ? [this.#leaveBelow, this.#leaveMs] : [1, this.#windowMs];
-    const source = models.every((model) => this.rate(model, now, over) >= this.#minHz[model] * bar) ? "sender" : "local";
-    if (this.#source === "sender" && source === "local") this.#left(now);
-    this.#source = source;
+    this.#source = models.every((model) => this.rate(model, now, over) >= this.#minHz[model] * bar) ? "sender" : "local";
     return this.#source;
-  }
-
-  /** @param {number} now */
-  #left(now) {
-    const { ms, maxMs, memoryMs } = this.#hold;
-    this.#leaves = [...this.#leaves.filter((time) => time > now - memoryMs), now];
-    this.#heldUntil = now + Math.min(maxMs, ms * 2 ** (this.#leaves.length - 1));
   }
 
   /** @param {Model} model @param {number} now */
