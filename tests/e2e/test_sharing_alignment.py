@@ -8,7 +8,7 @@ import statistics
 import pytest
 
 from harness.browsers import MOVING_CODE, chromium_flags, make_moving_camera, make_photo_camera, moving_x
-from tests.e2e.helpers import ANALYSIS_START_MS, peer_ids, room_url, wait_connected, wait_source
+from tests.e2e.helpers import ANALYSIS_START_MS, analysis_of, peer_ids, room_url, wait_connected, wait_source
 
 READ_FRAME_NUMBERS = """([id, code]) => {
     const video = document.querySelector(`.tile[data-peer-id="${id}"] video:not(.backdrop)`);
@@ -43,12 +43,12 @@ def drawn_window(viewers, mover_id, count=150, tries=3):
     and the viewer then analyses the stream itself for that while)."""
     for _ in range(tries):
         wait_source(viewers["Shared"], mover_id, "sender")
-        changes = viewers["Shared"].evaluate("id => window.ensemble.analysis(id).sourceChanges", mover_id)
+        changes = analysis_of(viewers["Shared"], mover_id)["sourceChanges"]
         for page in viewers.values():
             page.evaluate(MARK, mover_id)
         for page in viewers.values():
             page.wait_for_function(f"id => ({SINCE_MARK})(id).length >= {count}", arg=mover_id, timeout=30_000)
-        if viewers["Shared"].evaluate("id => window.ensemble.analysis(id).sourceChanges", mover_id) == changes:
+        if analysis_of(viewers["Shared"], mover_id)["sourceChanges"] == changes:
             return
     pytest.fail(f"the mover's stream left its sender in each of {tries} windows")
 
