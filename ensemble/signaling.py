@@ -118,8 +118,8 @@ class Signaling:
     def member(self, credential):
         """The member whose join reply gave `credential` ("<id>:<token>", as the page sends it
         in X-Ensemble-Member to prove it may upload), or ProtocolError."""
-        peer_id, _, token = (credential or "").partition(":")
-        peer = self._registry.peer(peer_id) if peer_id and len(peer_id) <= 64 else None
+        peer_id, token = protocol.member_credential(credential) or ("", "")
+        peer = self._registry.peer(peer_id) if peer_id else None
         if peer is None or not peer.token or not hmac.compare_digest(peer.token.encode(), token.encode()):
             raise ProtocolError("not_joined", "Only a member of a room may do this: send X-Ensemble-Member.", status=403)
         return peer

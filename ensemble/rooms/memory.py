@@ -125,7 +125,7 @@ class MemoryRegistry(RoomRegistry):
 
     def _owns(self, peer_id, token):
         peer = self._peers.get(peer_id)
-        return peer is not None and bool(peer.token) and hmac.compare_digest(peer.token, token)
+        return peer is not None and bool(peer.token) and hmac.compare_digest(peer.token.encode(), token.encode())
 
     def _member(self, peer_id):
         peer = self._peers.get(peer_id)
