@@ -306,6 +306,8 @@ class Signaling:
 
     def _cut_off_channel(self, channel):
         """This process's socket on a peer's own channel, if any, leaves every room and is no member any more."""
+        if not channel.startswith(peer_channel("")):
+            return  # only a peer's own channel: never a whole room
         for sid, _ in list(self._server.manager.get_participants("/", channel)):
             for room in self._server.rooms(sid):
                 if room != sid:
