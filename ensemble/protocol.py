@@ -50,10 +50,37 @@ PASSWORD_MAX = 128
 CHAT_MAX = 2000
 SIGNAL_KINDS = {"offer": 64 * 1024, "answer": 64 * 1024, "candidate": 4 * 1024}
 SCENE_MAX_BYTES = 64 * 1024
-# Control characters, surrogates, private use and line breaks; joiners (Cf) stay
-# allowed because emoji and several scripts need them, bidi overrides do not.
+# Control characters, surrogates, private use and line breaks are refused in names.
 FORBIDDEN_IN_NAMES = {"Cc", "Cs", "Co", "Zl", "Zp"}
-BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Characters that show nothing and can only hide or reorder text: taken out of names and
+# chat. Zero-width spaces, word joiner, byte order mark; every bidi control (the marks LRM,
+# RLM and ALM, embeddings and overrides, isolates); the soft hyphen, combining grapheme joiner,
+# Mongolian vowel separator, invisible math operators, and the Hangul fillers that draw a blank.
+INVISIBLE = dict.fromkeys(
+    map(
+        ord,
+        "\u200b\u2060\ufeff"
+        "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+        "\u00ad\u034f\u180e\u2061\u2062\u2063\u2064\u115f\u1160\u3164\uffa0",
+    )
+)
+# The zero-width non-joiner and joiner are kept between two visible characters: emoji sequences
+# (👩‍💻), Persian and Indic words need them there; anywhere else they only pad a name.
+JOINERS = re.compile("[\u200c\u200d]+")
+# Letters of other scripts drawn like Latin ones (Unicode's confusables, a few of them: Cyrillic
+# and Greek capitals and small letters that look the same in common fonts), mapped before
+# case-folding so that e.g. Greek capital Nu is "N" while small nu is "v".
+CONFUSABLES = str.maketrans(
+    "\u0410\u0412\u0415\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0423\u0425\u0406\u0408\u0405\u04c0"
+    "\u0430\u0435\u043e\u0440\u0441\u0443\u0445\u0456\u0458\u0455\u0501\u04bb\u051b\u051d\u04cf\u043a"
+    "\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7"
+    "\u03b1\u03b9\u03ba\u03bd\u03bf\u03c1\u03c5\u03c7",
+    "ABEKMHOPCTYXIJSI"
+    "aeopcyxijsdhqwlk"
+    "ABEZHIKMNOPTYX"
+    "aikvopux",
+)
+URL_SAFE = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 
 
 class ProtocolError(Exception):
@@ -155,11 +182,31 @@ def room_name(value):
     return value
 
 
+def visible(text):
+    """`text` without the INVISIBLE characters, and with joiners only between two visible characters."""
+    text = text.translate(INVISIBLE)
+
+    def joiner_kept(run):
+        before, after = text[run.start() - 1 : run.start()], text[run.end() : run.end() + 1]
+        return run.group()[0] if before.strip() and after.strip() else ""
+
+    return JOINERS.sub(joiner_kept, text)
+
+
+def name_skeleton(name):
+    """What a name looks like, to tell look-alike names in one room apart: compatibility forms
+    folded (NFKC: fullwidth, ligatures), every invisible format character dropped, a few
+    Cyrillic and Greek look-alikes of Latin letters mapped, case folded, spaces collapsed."""
+    text = unicodedata.normalize("NFKC", name).translate(INVISIBLE)
+    text = "".join(char for char in text if unicodedata.category(char) != "Cf")
+    return " ".join(text.translate(CONFUSABLES).casefold().split())
+
+
 def display_name(value):
     if not isinstance(value, str):
         raise ProtocolError("bad_request", "'name' must be a string.")
-    name = value.strip()
-    if any(unicodedata.category(char) in FORBIDDEN_IN_NAMES or char in BIDI_CONTROLS for char in name):
+    name = visible(value).strip()
+    if any(unicodedata.category(char) in FORBIDDEN_IN_NAMES for char in name):
         raise ProtocolError("bad_request", "'name' must not contain control characters.")
     if not 1 <= len(name) <= NAME_MAX:
         raise ProtocolError("bad_request", f"'name' must be 1-{NAME_MAX} characters.")
@@ -179,9 +226,16 @@ def parse_join(payload):
 def parse_resume(payload):
     payload = _object(payload)
     resume = Resume(_field(payload, "id", str), _field(payload, "token", str))
-    if len(resume.id) > 64 or len(resume.token) > 64:
-        raise ProtocolError("bad_request", "'resume' holds an id and a token of at most 64 characters.")
+    if not (URL_SAFE.fullmatch(resume.id) and URL_SAFE.fullmatch(resume.token)):
+        raise ProtocolError("bad_request", "'resume' holds an id and a token of 1-64 letters, digits, '_' or '-'.")
     return resume
+
+
+def member_credential(value):
+    """(id, token) from "<id>:<token>" (the X-Ensemble-Member header), or None if it is not
+    two parts of the characters ids and tokens are made of."""
+    peer_id, _, token = (value or "").partition(":")
+    return (peer_id, token) if URL_SAFE.fullmatch(peer_id) and URL_SAFE.fullmatch(token) else None
 
 
 def parse_signal(payload):
@@ -198,7 +252,7 @@ def parse_signal(payload):
 
 
 def parse_chat(payload):
-    text = _field(_object(payload), "text", str)
+    text = visible(_field(_object(payload), "text", str))
     if not text.strip():
         raise ProtocolError("bad_request", "'text' must not be empty.")
     if len(text) > CHAT_MAX:

@@ -21,6 +21,19 @@ class RedisQueue(socketio.RedisManager):
         super().__init__(url, channel=channel)
         self._health = health
         self._publisher = None
+        self._after_delivery = {}
+
+    def after_delivery(self, event, handler):
+        """Call `handler(room)` in every process once an emit of `event` to `room` has been
+        delivered to that process's sockets (in the emitting one at once, in the others in
+        the order the queue carries): what a process must do to its own sockets on news from another."""
+        self._after_delivery[event] = handler
+
+    def _handle_emit(self, message):
+        super()._handle_emit(message)
+        handler = self._after_delivery.get(message.get("event"))
+        if handler is not None and message.get("room"):
+            handler(message["room"])
 
     def _publish(self, data):
         try:

@@ -78,6 +78,8 @@ class Signaling:
             socketio.on(event)(self._answering(event, handler))
         socketio.on("*")(self.on_unknown)
         self.metrics = Metrics(registry, handlers)
+        if hasattr(self._server.manager, "after_delivery"):  # several processes: the old socket may be on another
+            self._server.manager.after_delivery("replaced", self._cut_off_channel)
         if registry.upkeep_seconds:
             socketio.start_background_task(self._keep_up)
 
@@ -118,8 +120,8 @@ class Signaling:
     def member(self, credential):
         """The member whose join reply gave `credential` ("<id>:<token>", as the page sends it
         in X-Ensemble-Member to prove it may upload), or ProtocolError."""
-        peer_id, _, token = (credential or "").partition(":")
-        peer = self._registry.peer(peer_id) if peer_id and len(peer_id) <= 64 else None
+        peer_id, token = protocol.member_credential(credential) or ("", "")
+        peer = self._registry.peer(peer_id) if peer_id else None
         if peer is None or not peer.token or not hmac.compare_digest(peer.token.encode(), token.encode()):
             raise ProtocolError("not_joined", "Only a member of a room may do this: send X-Ensemble-Member.", status=403)
         return peer
@@ -155,6 +157,8 @@ class Signaling:
             self._guard.wrong_password(connection.address, join.room)
             raise
         if joined.left is not None:
+            if resume_token is not None:
+                self._cut_off(joined.left)
             self._announce_departure(joined.left)
         connection.peer_id = peer_id
         log.info("joined", extra={"fields": {"room": join.room, "peer": peer_id, "replaced": joined.left.id if joined.left else None}})
@@ -293,6 +297,25 @@ class Signaling:
         connection.peer_id = None
         if peer is not None:
             self._announce_departure(peer)
+
+    def _cut_off(self, peer):
+        """A membership taken over with its token (a page reloaded, a second tab): its old socket,
+        if still open, hears `replaced` and leaves the room's channels, on whichever process."""
+        self._socketio.emit("replaced", {}, to=peer_channel(peer.id))
+        self._cut_off_channel(peer_channel(peer.id))
+
+    def _cut_off_channel(self, channel):
+        """This process's socket on a peer's own channel, if any, leaves every room and is no member any more."""
+        if not channel.startswith(peer_channel("")):
+            return  # only a peer's own channel: never a whole room
+        for sid, _ in list(self._server.manager.get_participants("/", channel)):
+            for room in self._server.rooms(sid):
+                if room != sid:
+                    self._server.leave_room(sid, room)
+            connection = (self._server.get_environ(sid) or {}).get(CONNECTION_KEY)
+            if connection is not None:
+                connection.peer_id = None
+            log.info("replaced", extra={"fields": {"peer": channel.removeprefix("peer:")}})
 
     def _announce_departure(self, peer):
         log.info("left", extra={"fields": {"room": peer.room, "peer": peer.id}})

@@ -10,7 +10,7 @@ import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-from ..protocol import ProtocolError
+from ..protocol import ProtocolError, name_skeleton
 
 
 class RoomFull(ProtocolError):
@@ -184,9 +184,10 @@ def name_candidates(name, limit=40):
 
 
 def unique_name(name, taken, limit=40):
-    """The first of `name_candidates` that no name in `taken` equals, ignoring case."""
-    folded = {other.casefold() for other in taken}
-    return next(candidate for candidate in name_candidates(name, limit) if candidate.casefold() not in folded)
+    """The first of `name_candidates` that no name in `taken` looks like (the same name_skeleton:
+    case, fullwidth forms, invisible characters and Cyrillic or Greek look-alike letters aside)."""
+    skeletons = {name_skeleton(other) for other in taken}
+    return next(candidate for candidate in name_candidates(name, limit) if name_skeleton(candidate) not in skeletons)
 
 
 def hash_password(password, salt=None):

@@ -71,7 +71,7 @@ class MemoryRegistry(RoomRegistry):
         state = self._rooms.get(room)
         if state is not None:
             self._check_entry(state, replaces, hashed[1] if hashed else None)
-        left = self._remove(replaces) if replaces else None
+        left = self._remove(replaces, staying_in=room) if replaces else None
         if state is None:
             state = _Room(chat=deque(maxlen=self._limits.chat_history), password=hashed)
             self._rooms[room] = state
@@ -125,7 +125,7 @@ class MemoryRegistry(RoomRegistry):
 
     def _owns(self, peer_id, token):
         peer = self._peers.get(peer_id)
-        return peer is not None and bool(peer.token) and hmac.compare_digest(peer.token, token)
+        return peer is not None and bool(peer.token) and hmac.compare_digest(peer.token.encode(), token.encode())
 
     def _member(self, peer_id):
         peer = self._peers.get(peer_id)
@@ -133,13 +133,17 @@ class MemoryRegistry(RoomRegistry):
             raise NotJoined()
         return peer
 
-    def _remove(self, peer_id):
+    def _remove(self, peer_id, staying_in=None):
+        """Take a peer out; a passwordless room's chat ends with its last member, unless that
+        member is rejoining the same room (`staying_in`: a reload taking its membership over)."""
         peer = self._peers.pop(peer_id, None)
         if peer is not None:
             state = self._rooms[peer.room]
             del state.peers[peer_id]
             if not state.peers:
                 state.emptied_at = self._clock()
+                if state.password is None and peer.room != staying_in:
+                    state.chat.clear()
         return peer
 
     def _forget_expired_rooms(self):

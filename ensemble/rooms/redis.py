@@ -24,6 +24,7 @@ from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
+from ..protocol import name_skeleton
 from . import (
     Joined,
     NotJoined,
@@ -254,7 +255,7 @@ class RedisRegistry(RoomRegistry):
             replaces = None  # an empty token takes over nothing ("" below means "this connection's own")
         candidates = []
         for candidate in name_candidates(wanted.name):
-            fold = candidate.casefold()
+            fold = name_skeleton(candidate)
             candidates += [fold, _encode(replace(wanted, name=candidate), fold, self.process_id)]
             if len(candidates) > 2 * self._limits.max_peers:
                 break
@@ -293,7 +294,8 @@ class RedisRegistry(RoomRegistry):
         with self._client.pipeline() as pipe:
             pipe.smembers(self._key("proc", self.process_id, "peers"))
             pipe.smembers(self._key("procs"))
-            stored, processes = pipe.execute()
+            pipe.zremrangebyscore(self._key("rooms"), "-inf", now)  # rooms whose grace is over
+            stored, processes, _ = pipe.execute()
         busy = set(self._joining)
         members = dict(self._members)
         gone = []

@@ -7,9 +7,11 @@
 --                          process must not put it back (expires)
 --   P.."room:"..r          hash: salt, digest (hex, "" without password), scene, version, by, emptied_at
 --   P.."room:"..r..":peers"  sorted set of peer ids, in the order they joined (P.."joins" counts)
---   P.."room:"..r..":names"  hash: case-folded name -> peer id
+--   P.."room:"..r..":names"  hash: name skeleton (protocol.name_skeleton, made in Python) -> peer id
 --   P.."room:"..r..":chat"   list of messages as JSON, oldest first
---   P.."rooms"             sorted set: room -> when it may be forgotten (+inf while occupied)
+--   P.."rooms"             sorted set: room -> when it may be forgotten (+inf while occupied);
+--                          entries past that time are taken out whenever a room empties
+--                          and at every upkeep, so it holds live rooms and rooms in their grace
 --   P.."proc:"..p          a process's heartbeat (expires), P.."proc:"..p..":peers" its peers
 --   P.."procs"             set of process ids that have beaten
 --   P.."fails:"..t..":"..k   failures of key k (an address, a room) in table t of the
@@ -22,8 +24,10 @@ local function room_key(room)
   return P .. "room:" .. room
 end
 
--- Take a peer out of its room; the room starts its grace period when emptied.
-local function remove(id, now, grace_ms)
+-- Take a peer out of its room; the room starts its grace period when emptied. A passwordless
+-- room's chat ends with its last member, unless that member is rejoining the same room
+-- (`staying_in`: a reload taking its membership over keeps the history).
+local function remove(id, now, grace_ms, staying_in)
   local raw = redis.call("GET", P .. "peer:" .. id)
   if not raw then
     return false
@@ -39,7 +43,13 @@ local function remove(id, now, grace_ms)
   if redis.call("ZCARD", room .. ":peers") == 0 then
     redis.call("HSET", room, "emptied_at", now)
     redis.call("PEXPIRE", room, grace_ms)
-    redis.call("PEXPIRE", room .. ":chat", grace_ms)
+    local digest = redis.call("HGET", room, "digest")
+    if peer.room ~= staying_in and (not digest or digest == "") then
+      redis.call("DEL", room .. ":chat")
+    else
+      redis.call("PEXPIRE", room .. ":chat", grace_ms)
+    end
+    redis.call("ZREMRANGEBYSCORE", P .. "rooms", "-inf", now)
     redis.call("ZADD", P .. "rooms", now + grace_ms / 1000, peer.room)
   end
   return raw
@@ -116,7 +126,7 @@ if redis.call("EXISTS", key) == 1 then
 end
 local left = ""
 if replaces ~= "" then
-  left = remove(replaces, now, grace_ms) or ""
+  left = remove(replaces, now, grace_ms, room) or ""
 end
 if redis.call("EXISTS", key) == 0 then
   create_room(room, salt, digest)

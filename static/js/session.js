@@ -11,7 +11,7 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
  * @typedef {{audio: boolean, video: boolean, screen?: boolean}} MediaChoice
  * @typedef {{name: string, password: string | null, media: MediaChoice}} JoinRequest
  * @typedef {import("./failure.js").Failure} Failure
- * @typedef {{joined: [reply: import("./signaling.js").JoinReply], left: [], error: [failure: Failure, info: {retrying: boolean}]}} SessionEvents
+ * @typedef {{joined: [reply: import("./signaling.js").JoinReply], left: [reason?: "replaced"], error: [failure: Failure, info: {retrying: boolean}]}} SessionEvents
  */
 
 /**
@@ -19,8 +19,9 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
  * can work: when the server link comes back (a restarted server has forgotten
  * everyone), and a moment after the server could not reach its room store.
  *
- * Events: `joined(reply)`, `left()`, and `error(failure, {retrying})` when a join
- * did not work; `retrying` says whether it is tried again by itself.
+ * Events: `joined(reply)`, `left(reason?)` (`"replaced"`: another page took the membership
+ * over with its token), and `error(failure, {retrying})` when a join did not work;
+ * `retrying` says whether it is tried again by itself.
  */
 /** @extends {Emitter<SessionEvents>} */
 export class RoomSession extends Emitter {
@@ -48,6 +49,11 @@ export class RoomSession extends Emitter {
     this.#mesh = mesh;
     signaling.on("reconnected", () => {
       if (this.#wanted) this.#attempt();
+    });
+    signaling.on("replaced", () => {
+      // The server has taken this socket out of the room already: nothing to send.
+      this.#stop();
+      this.emit("left", "replaced");
     });
   }
 
@@ -82,12 +88,7 @@ export class RoomSession extends Emitter {
   }
 
   async leave() {
-    this.#wanted = false;
-    this.#resume = null;
-    this.#self = { id: "", name: "" };
-    clearTimeout(this.#retryTimer);
-    clearTimeout(this.#renewTimer);
-    this.#mesh.reset();
+    this.#stop();
     try {
       await this.#signaling.request("leave", {});
     } catch {
@@ -103,6 +104,16 @@ export class RoomSession extends Emitter {
   async sendMedia(media) {
     this.#request.media = { audio: media.audio, video: media.video, screen: Boolean(media.screen) };
     if (this.joined) await this.#signaling.request("media", this.#request.media);
+  }
+
+  /** Stop wanting the room: no rejoin by itself, no renewals, no links. */
+  #stop() {
+    this.#wanted = false;
+    this.#resume = null;
+    this.#self = { id: "", name: "" };
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#renewTimer);
+    this.#mesh.reset();
   }
 
   /** The read-only view behind `window.ensemble.state()`. */

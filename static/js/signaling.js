@@ -3,7 +3,7 @@ import { Emitter } from "./emitter.js";
 import { Failure, FAILURE_CODES } from "./failure.js";
 
 /** Server events passed through unchanged (see docs/protocol.md). */
-export const SERVER_EVENTS = /** @type {const} */ (["peer-joined", "peer-left", "signal", "chat", "media", "scene", "restored", "error"]);
+export const SERVER_EVENTS = /** @type {const} */ (["peer-joined", "peer-left", "signal", "chat", "media", "scene", "restored", "replaced", "error"]);
 
 /**
  * What the server sends (docs/protocol.md).
@@ -23,7 +23,7 @@ export const SERVER_EVENTS = /** @type {const} */ (["peer-joined", "peer-left", 
  *   "peer-joined": [peer: PeerInfo], "peer-left": [peer: {id: string}],
  *   signal: [signal: {from: string, kind: import("./peer.js").SignalKind, data: import("./peer.js").SignalData}],
  *   chat: [message: ChatMessage], media: [media: {id: string} & MediaState], scene: [state: SceneState],
- *   restored: [nothing: {}], error: [error: {code: string, message: string, event: string}],
+ *   restored: [nothing: {}], replaced: [nothing: {}], error: [error: {code: string, message: string, event: string}],
  *   connected: [], reconnected: [], disconnected: [reason: string], "connect-error": [error: Error],
  * }} SignalingEvents
  */

@@ -237,3 +237,24 @@ def test_a_server_that_cannot_reach_redis_at_start_exits_with_one_line(tmp_path)
     last = result.stderr.strip().splitlines()[-1]
     assert re.fullmatch(r"ensemble: Redis at redis://:\*\*\*@127\.0\.0\.1:\d+/0 cannot be reached: .*", last), result.stderr
     assert "Traceback" not in result.stderr and "hunter2" not in result.stderr
+
+
+def test_a_membership_taken_over_on_another_process_cuts_its_old_socket_off_the_room(servers, connect_client):
+    old, watcher = connect_client(servers[0].url), connect_client(servers[0].url)
+    stay = connect_client(servers[2].url)
+    reply = old.join("takeover", "Ada")
+    watcher.join("takeover", "Watcher")
+    stay.join("takeover", "Stay")  # the room is full
+    # Ada's page reloaded onto process 1 while her old socket on process 0 is still open.
+    new = connect_client(servers[1].url)
+    again = new.request("join", {"room": "takeover", "name": "Ada", "resume": {"id": reply["id"], "token": reply["token"]}})
+    assert again["name"] == "Ada"
+    old.wait_for("replaced")
+    stay.chat("for the members")
+    new.wait_for("chat")
+    # Process 0 delivered the chat to the watcher: it would have delivered it to the old socket in the same step.
+    watcher.wait_for("chat")
+    assert old.received("chat") == [] and old.received("peer-left") == []
+    with pytest.raises(ProtocolReplyError) as refused:
+        old.chat("from the old link")
+    assert refused.value.code == "not_joined"

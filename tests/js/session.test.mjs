@@ -142,6 +142,23 @@ test("after leaving, a reconnection joins nothing and a rejoin starts afresh wit
   assert.deepEqual(events.map(([name]) => name), ["joined", "left", "joined"]);
 });
 
+test("a membership taken over by another page ends this one's: it leaves, says why, and joins nothing by itself", async () => {
+  const { signaling, room, mesh } = session();
+  const reasons = [];
+  room.on("left", (reason) => reasons.push(reason));
+  await room.join(ADA);
+  signaling.emit("replaced", {});
+  assert.equal(room.joined, false);
+  assert.equal(mesh.resets, 1);
+  assert.deepEqual(reasons, ["replaced"]);
+  assert.equal(signaling.sent.filter(({ event }) => event === "leave").length, 0, "the server has already taken it out");
+  signaling.emit("reconnected");
+  await settled();
+  assert.equal(signaling.joins, 1, "no rejoin takes the membership back from the page that has it now");
+  await room.retry();
+  assert.equal(signaling.sent.at(-1).payload.resume, undefined, "Rejoin asks for a membership of its own");
+});
+
 test("a screen shared across a rejoin is said to the room right after the join", async () => {
   const { signaling, room } = session();
   await room.join(ADA);

@@ -133,6 +133,9 @@ def test_media_updates_are_kept(registry):
         ("Ada", ["ADA"], "Ada (2)"),
         ("Ada", ["Ada", "Ada (2)"], "Ada (3)"),
         ("x" * 40, ["x" * 40], "x" * 36 + " (2)"),
+        ("\u0410da", ["Ada"], "\u0410da (2)"),  # Cyrillic capital A
+        ("\uff21da", ["Ada"], "\uff21da (2)"),  # fullwidth A
+        ("Ada", ["A\u200dda"], "Ada (2)"),
     ],
 )
 def test_unique_name(name, taken, expected):
@@ -156,3 +159,63 @@ def test_a_wrong_or_missing_token_takes_over_nothing(registry):
         assert joined.left is None
         registry.leave(joined.peer.id)
     assert registry.peer("p1").name == "Ada" and registry.peer("p2").name == "Bob"
+
+
+def test_look_alike_names_in_one_room_are_told_apart(registry):
+    assert registry.join("p1", "r", "Ada").peer.name == "Ada"
+    assert registry.join("p2", "r", "\u0410da").peer.name == "\u0410da (2)"  # Cyrillic capital A
+    assert registry.join("p3", "r", "Ad\u0430").peer.name == "Ad\u0430 (3)"  # Cyrillic small a
+    assert registry.join("p4", "other", "\u0410da").peer.name == "\u0410da"
+
+
+def test_a_passwordless_room_forgets_its_chat_with_its_last_member(registry, clock):
+    registry.join("p1", "r", "Ada")
+    registry.join("p2", "r", "Bob")
+    registry.add_chat("r", {"text": "between us"})
+    registry.leave("p1")
+    assert registry.join("p3", "r", "Cy").chat == [{"text": "between us"}], "a member is still there"
+    registry.leave("p2")
+    registry.leave("p3")
+    clock.now += 1
+    assert registry.join("p4", "r", "Eve").chat == []
+
+
+def test_a_room_left_for_another_forgets_its_chat(registry):
+    registry.join("p1", "a", "Ada")
+    registry.add_chat("a", {"text": "in a"})
+    registry.join("p1b", "b", "Ada", replaces="p1")
+    assert registry.join("p2", "a", "Eve").chat == []
+
+
+def test_a_lone_member_taking_over_its_membership_keeps_the_chat(registry):
+    registry.join("p1", "r", "Ada", token="t1")
+    registry.add_chat("r", {"text": "note to self"})
+    assert registry.join("p1b", "r", "Ada", replaces="p1", resume_token="t1").chat == [{"text": "note to self"}]
+    assert registry.join("p1c", "r", "Ada", replaces="p1b").chat == [{"text": "note to self"}]
+
+
+@pytest.fixture
+def redis_registry(request, clock, redis_server):
+    import redis
+
+    prefix = f"{request.node.name}:"
+    return RedisRegistry(redis_server.url, LIMITS, clock, prefix=prefix), redis.Redis.from_url(redis_server.url), prefix
+
+
+def test_redis_forgets_a_room_in_its_rooms_set_once_the_room_is_gone(redis_registry, clock):
+    registry, store, prefix = redis_registry
+    registry.join("p1", "r", "Ada")
+    registry.leave("p1")
+    assert store.zrange(f"{prefix}rooms", 0, -1) == [b"r"], "remembered for its grace"
+    clock.now += 61
+    registry.upkeep()
+    assert store.zrange(f"{prefix}rooms", 0, -1) == []
+
+
+def test_redis_rooms_set_does_not_grow_with_every_room_name_ever_used(redis_registry, clock):
+    registry, store, prefix = redis_registry
+    for number in range(200):
+        registry.join(f"p{number}", f"room-{number}", "Ada")
+        registry.leave(f"p{number}")
+        clock.now += 30  # each room is gone two rooms later
+    assert store.zcard(f"{prefix}rooms") <= 2

@@ -375,3 +375,40 @@ def test_a_wrong_resume_token_takes_over_nothing(connect, joined):
 def test_a_malformed_resume_is_refused(connect, resume):
     reply = connect().emit("join", {"room": "r", "name": "Ada", "resume": resume}, callback=True)
     assert error_code(reply) == "bad_request"
+
+
+def test_a_membership_taken_over_cuts_its_old_socket_off_the_room(connect, joined):
+    stay, _ = joined(name="Stay")
+    old, reply = joined(name="Ada")
+    stay.get_received()
+    # Ada reloaded: her new page takes the membership over while the old socket is still open.
+    new = connect()
+    again = new.emit("join", {"room": "standup", "name": "Ada", "resume": {"id": reply["id"], "token": reply["token"]}}, callback=True)
+    assert again["ok"]
+    assert [message["name"] for message in old.get_received()] == ["replaced"]
+    stay.emit("chat", {"text": "for the members"}, callback=True)
+    new.emit("signal", {"to": again["id"], "kind": "offer", "data": {}}, callback=True)
+    assert events(new, "chat")[-1]["text"] == "for the members"
+    assert old.get_received() == [], "the old socket hears nothing of the room any more"
+    assert error_code(old.emit("chat", {"text": "from the old link"}, callback=True)) == "not_joined"
+    stay.get_received()
+    old.disconnect()
+    assert stay.get_received() == [], "the old socket closing is no departure: the membership lives on"
+
+
+@pytest.mark.parametrize("token", ["t\u00f6ken", "\u4ee4\u724c", "\ud800"])
+def test_a_resume_token_outside_the_url_safe_alphabet_is_a_bad_request(connect, joined, token):
+    _, reply = joined(name="Ada")
+    answer = connect().emit("join", {"room": "standup", "name": "Ada", "resume": {"id": reply["id"], "token": token}}, callback=True)
+    assert error_code(answer) == "bad_request"
+    # Nothing was taken over: the membership still answers to its own token.
+    resume = {"id": reply["id"], "token": reply["token"]}
+    assert connect().emit("join", {"room": "standup", "name": "Ada", "resume": resume}, callback=True)["name"] == "Ada"
+
+
+@pytest.mark.parametrize("header", ["{id}:t\u00f6ken", "{id}:\u00ff\u00fe", "\u00e9:{token}", "{id}:{token}:extra"])
+def test_a_member_header_outside_the_url_safe_alphabet_is_not_a_membership(app, joined, header):
+    _, reply = joined(name="Ada")
+    credential = header.format(id=reply["id"], token=reply["token"])
+    response = app.test_client().get("/api/ice-servers", headers={"X-Ensemble-Member": credential.encode().decode("latin-1")})
+    assert response.status_code == 403 and response.get_json()["error"]["code"] == "not_joined"

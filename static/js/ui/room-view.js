@@ -18,10 +18,12 @@ export class RoomView extends Emitter {
     this.#element("rejoin").addEventListener("click", () => this.emit("rejoin"));
   }
 
-  /** @param {"prejoin" | "call" | "left" | null} section */
-  show(section) {
+  /** @param {"prejoin" | "call" | "left" | null} section @param {string} [note] why you left, on the "left" page */
+  show(section, note = "") {
     this.#element("call").hidden = section !== "call";
     this.#element("left").hidden = section !== "left";
+    this.#element("left-note").textContent = note;
+    this.#element("left-note").hidden = !note;
     if (section !== "prejoin") this.#prejoin.hide();
   }
 

@@ -152,13 +152,13 @@ export function wireJoining(parts) {
       failures.report(failure, { actions: retrying ? [] : [{ label: "Try again", run: () => session.retry() }] });
     }
   });
-  session.on("left", () => {
+  session.on("left", (reason) => {
     tiles.clearRemote();
     tiles.remove("self");
     scene.setMember(null);
     scene.reset();
     media.stop();
-    view.show("left");
+    view.show("left", reason === "replaced" ? "You are in this room on another page now (a reload or a second tab)." : "");
     peopleChanged(parts);
   });
   prejoin.on("submit", async ({ name, muted, cameraOff, password }) => {
