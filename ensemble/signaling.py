@@ -152,7 +152,8 @@ class Signaling:
                 peer_id, join.room, join.name, join.password, join.audio, join.video, replaces, token=token, resume_token=resume_token
             )
         except WrongPassword:
-            self._guard.wrong_password(connection.address, join.room)
+            if join.password:  # a join without one (a page's first, into a room it did not know was locked) guesses nothing
+                self._guard.wrong_password(connection.address, join.room)
             raise
         if joined.left is not None:
             self._announce_departure(joined.left)

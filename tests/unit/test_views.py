@@ -87,7 +87,8 @@ def test_turn_credentials_are_handed_out_a_few_a_minute_per_address():
     headers = {"X-Ensemble-Member": f"{reply['id']}:{reply['token']}"}
     assert len(app.test_client().get("/api/ice-servers", headers=headers).get_json()["iceServers"]) == 2
     # The fourth from this address:
-    second = app.extensions["socketio"].test_client(app, flask_test_client=app.test_client()).emit("join", {"room": "fresh-room", "name": "B"}, callback=True)
+    another = app.extensions["socketio"].test_client(app, flask_test_client=app.test_client())
+    second = another.emit("join", {"room": "fresh-room", "name": "B"}, callback=True)
     assert second["ok"] and second["iceServers"] == [{"urls": ["stun:127.0.0.1:3478"]}] and second["iceRenewSeconds"] == 60
     assert first.emit("ice-servers", {}, callback=True)["iceServers"] == [{"urls": ["stun:127.0.0.1:3478"]}]
     assert app.test_client().get("/api/ice-servers", headers=headers).get_json()["iceServers"] == [{"urls": ["stun:127.0.0.1:3478"]}]
