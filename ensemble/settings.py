@@ -17,10 +17,15 @@ LOG_FORMATS = ("text", "json")
 REDIS_SCHEMES = ("redis://", "rediss://")
 # What a browser sends as its Origin header: scheme://host[:port], nothing after it.
 ORIGIN = re.compile(r"https?://[^/\s?#]+")
+# Values shipped as placeholders (config/turnserver.conf's secret, config/example.env's
+# hosts): a site started with one of them would hand out credentials anyone can make,
+# or send browsers to servers that are not its own.
+SECRET_PLACEHOLDER = "replace-with-a-long-random-string"
+PLACEHOLDER_HOST = re.compile(r"(^|[.:/@])example\.(org|com|net)($|[:/?,])", re.IGNORECASE)
 # Limits that must allow at least one of what they count.
 LIMITS = (
-    "connections_per_ip", "joins_per_ip_per_minute", "wrong_passwords_per_ip", "wrong_passwords_per_room",
-    "password_lockout_seconds", "flood_strikes", "uploads_per_minute", "uploads_per_ip_per_minute", "upload_max_pixels",
+    "connections_per_ip", "joins_per_ip_per_minute", "wrong_passwords_per_ip", "password_lockout_seconds",
+    "turn_credentials_per_ip_per_minute", "flood_strikes", "uploads_per_minute", "uploads_per_ip_per_minute", "upload_max_pixels",
 )
 
 
@@ -48,6 +53,7 @@ class Settings:
     turn_username: str
     turn_password: str
     turn_ttl_seconds: int
+    turn_credentials_per_ip_per_minute: float
     ice_transport_policy: str
     upload_folder: str
     upload_max_bytes: int
@@ -58,7 +64,7 @@ class Settings:
     connections_per_ip: int
     joins_per_ip_per_minute: float
     wrong_passwords_per_ip: int
-    wrong_passwords_per_room: int
+    wrong_password_delay_seconds: float
     password_lockout_seconds: float
     flood_strikes: int
     uploads_per_minute: float
@@ -93,8 +99,22 @@ class Settings:
         for name in LIMITS:
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name.upper()} must be at least 1")
+        if self.wrong_password_delay_seconds < 0:
+            raise SettingsError("WRONG_PASSWORD_DELAY_SECONDS must not be negative")
         if self.upload_quota_bytes < self.upload_max_bytes:
             raise SettingsError("UPLOAD_QUOTA_BYTES must be at least UPLOAD_MAX_BYTES")
+        self._refuse_placeholders()
+
+    def _refuse_placeholders(self):
+        for name in ("secret_key", "turn_secret", "turn_password"):
+            if getattr(self, name) == SECRET_PLACEHOLDER:
+                same = ", the same as coturn's static-auth-secret" if name == "turn_secret" else ""
+                raise SettingsError(f"{name.upper()} is the placeholder of config/turnserver.conf: set a long random string{same}")
+        for name in ("stun_urls", "turn_urls"):
+            if any(PLACEHOLDER_HOST.search(url) for url in getattr(self, name)):
+                raise SettingsError(
+                    f"{name.upper()} names example.org, the placeholder of config/example.env: set your own relay's address, or leave it empty"
+                )
 
     @property
     def upload_path(self):

@@ -20,7 +20,7 @@ from .metrics import Metrics
 from .protocol import ProtocolError
 from .ratelimit import TokenBucket
 from .rooms import NotJoined, WrongPassword
-from .turn import ice_servers, renew_seconds
+from .turn import WITHHELD_RETRY_SECONDS, ice_servers, limits_turn, renew_seconds
 
 log = logging.getLogger(__name__)
 CONNECTION_KEY = "ensemble.connection"
@@ -154,7 +154,8 @@ class Signaling:
                 peer_id, join.room, join.name, join.password, join.audio, join.video, replaces, token=token, resume_token=resume_token
             )
         except WrongPassword:
-            self._guard.wrong_password(connection.address, join.room)
+            if join.password:  # a join without one (a page's first, into a room it did not know was locked) guesses nothing
+                self._guard.wrong_password(connection.address, join.room)
             raise
         if joined.left is not None:
             if resume_token is not None:
@@ -173,12 +174,12 @@ class Signaling:
             "peers": [peer.public() for peer in joined.others],
             "chat": joined.chat,
             "scene": joined.scene.public(),
-            **self._ice_configuration(peer_id),
+            **self._ice_configuration(peer_id, connection.address),
         }
 
     def on_ice_servers(self, connection, payload):
         protocol.parse_empty(payload)
-        return self._ice_configuration(self._member(connection).id)
+        return self._ice_configuration(self._member(connection).id, connection.address)
 
     def on_leave(self, connection, payload):
         protocol.parse_empty(payload)
@@ -278,12 +279,14 @@ class Signaling:
     def _connection(self):
         return request.environ.get(CONNECTION_KEY)
 
-    def _ice_configuration(self, peer_id):
-        """A member's RTCPeerConnection configuration, fresh TURN credentials included, and when to renew them."""
+    def _ice_configuration(self, peer_id, address):
+        """A member's RTCPeerConnection configuration, fresh TURN credentials included (unless
+        its address had its share this minute), and when to renew them."""
+        with_turn = not limits_turn(self._settings) or self._guard.turn(address)
         return {
-            "iceServers": ice_servers(self._settings, peer_id, self._wall_clock()),
+            "iceServers": ice_servers(self._settings, peer_id, self._wall_clock(), with_turn=with_turn),
             "iceTransportPolicy": self._settings.ice_transport_policy,
-            "iceRenewSeconds": renew_seconds(self._settings),
+            "iceRenewSeconds": renew_seconds(self._settings) if with_turn else WITHHELD_RETRY_SECONDS,
         }
 
     def _member(self, connection):

@@ -30,6 +30,16 @@ def ice_servers(settings, label, now, with_turn=True):
     return servers
 
 
+# When a member answered without TURN (TURN_CREDENTIALS_PER_IP_PER_MINUTE reached) asks again.
+WITHHELD_RETRY_SECONDS = 60
+
+
+def limits_turn(settings):
+    """Whether handing out TURN credentials is counted: only time-limited ones are worth it
+    (fixed ones, once seen, are known for good)."""
+    return bool(settings.turn_urls and settings.turn_secret)
+
+
 def renew_seconds(settings):
     """When a client should ask for fresh credentials: halfway through their lifetime, so a
     relayed call outlives them; None when they do not expire (none, or fixed ones)."""

@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .headers import security_headers
 from .protocol import ROOM_NAME, ProtocolError
-from .turn import ice_servers
+from .turn import ice_servers, limits_turn
 
 blueprint = Blueprint("views", __name__)
 log = logging.getLogger(__name__)
@@ -102,7 +102,8 @@ def api_ice_servers():
     settings = _settings()
     credential = request.headers.get(MEMBER_HEADER)
     member = _signaling().member(credential) if credential is not None else None
-    servers = ice_servers(settings, member.id if member else secrets.token_urlsafe(9), time.time(), with_turn=member is not None)
+    with_turn = member is not None and (not limits_turn(settings) or current_app.extensions["ensemble.guard"].turn(request.remote_addr or ""))
+    servers = ice_servers(settings, member.id if member else secrets.token_urlsafe(9), time.time(), with_turn=with_turn)
     return jsonify(iceServers=servers, iceTransportPolicy=settings.ice_transport_policy)
 
 

@@ -15,8 +15,28 @@ def behind_proxies(app, hops):
     """`hops` proxies (nginx: 1) set X-Forwarded-For and X-Forwarded-Proto: the client's address
     is the one the outermost of them saw, and no header is believed with 0."""
     if hops == 0:
-        return app
+        return ForwardedUnbelieved(app)
     return ProxyFix(app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
+
+
+class ForwardedUnbelieved:
+    """With TRUSTED_PROXY_HOPS=0: says once in the log when a request carries X-Forwarded-For.
+    Behind nginx that means every client is nginx's address, so one client reaching a
+    per-address limit shuts out the whole site."""
+
+    def __init__(self, app):
+        self._app = app
+        self._warned = False
+
+    def __call__(self, environ, start_response):
+        if not self._warned and "HTTP_X_FORWARDED_FOR" in environ:
+            self._warned = True
+            log.warning(
+                "a request carries X-Forwarded-For but TRUSTED_PROXY_HOPS=0: every client counts as the proxy's address %s; "
+                "behind one proxy (nginx) set TRUSTED_PROXY_HOPS=1",
+                environ.get("REMOTE_ADDR", "?"),
+            )
+        return self._app(environ, start_response)
 
 
 def origin_check(allowed):

@@ -107,9 +107,14 @@ class ChildProcess:
 
 
 # Every client of a test comes from 127.0.0.1: the per-address limits would count a whole
-# test suite as one person. Tests of those limits (and bench/signaling.py's row with the
-# limits at their defaults) give their own values, which win over these.
-LOOPBACK_LIMITS = {"connections_per_ip": 100_000, "joins_per_ip_per_minute": 100_000, "uploads_per_ip_per_minute": 100_000}
+# test suite as one person (a page's wrong password would make the next page wait, pages
+# renewing short-lived TURN credentials would share one allowance). Tests of those limits
+# (and bench/signaling.py's row with the limits at their defaults) give their own values,
+# which win over these.
+LOOPBACK_LIMITS = {
+    "connections_per_ip": 100_000, "joins_per_ip_per_minute": 100_000, "uploads_per_ip_per_minute": 100_000,
+    "wrong_password_delay_seconds": 0, "turn_credentials_per_ip_per_minute": 100_000,
+}
 
 
 class ServerProcess(ChildProcess):

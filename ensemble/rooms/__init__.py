@@ -104,7 +104,7 @@ class RoomLimits:
 class RoomRegistry(ABC):
     """Every operation is atomic: concurrent joins never overfill a room."""
 
-    # `lockouts(table, limit, seconds)`: the guard's wrong-password tables kept with the rooms,
+    # `lockouts(table, limit, base_seconds, lock_seconds)`: the guard's wrong-password table kept with the rooms,
     # shared by the processes that share them; None keeps them in each process.
     lockouts = None
 

@@ -24,6 +24,7 @@ from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
+from ..guard import Penalty
 from ..protocol import name_skeleton
 from . import (
     Joined,
@@ -55,8 +56,9 @@ class StoreUnreachable(RuntimeError):
 
 
 def redacted(url):
-    """The URL without its password, for logs and errors."""
-    return re.sub(r"//([^:@/]*):[^@/]*@", r"//\1:***@", url)
+    """The URL without its password (in its userinfo, or redis-py's `?password=`), for logs and errors."""
+    url = re.sub(r"//([^:@/]*):[^@/]*@", r"//\1:***@", url)
+    return re.sub(r"([?&]password=)[^&#]*", r"\1***", url, flags=re.IGNORECASE)
 
 
 # Connections one client keeps open at most; more operations at once wait for one.
@@ -234,13 +236,14 @@ class RedisRegistry(RoomRegistry):
     def store_errors(self):
         return self.health_state.failures
 
-    def lockouts(self, table, limit, seconds):
+    def lockouts(self, table, limit, base_seconds, lock_seconds):
         """Failures counted in Redis for the guard, so every process sees every one."""
         return SharedLockouts(
             lambda key, *args: self._run("fail", table, key, *args),
-            lambda key: self._store(self._client.exists, self._key("locked", table, key)),
+            lambda key: self._store(self._client.pttl, self._key("wait", table, key)),
             limit,
-            seconds,
+            base_seconds,
+            lock_seconds,
         )
 
     def others_alive(self):
@@ -355,22 +358,25 @@ class RedisRegistry(RoomRegistry):
 
 
 class SharedLockouts:
-    """guard.Lockouts kept in Redis: `limit` failures of a key within `seconds` lock it for
-    `seconds` in every process. A guesser whose attempts a load balancer spreads over the
-    processes gets no more of them than from one. An unreachable Redis is `unavailable`."""
+    """guard.Lockouts kept in Redis: each failure of a key makes its next attempt wait twice as
+    long, `limit` of them lock it for `lock_seconds`, in every process. A guesser whose
+    attempts a load balancer spreads over the processes gets no more of them than from one.
+    An unreachable Redis is `unavailable`."""
 
-    def __init__(self, fail, locked, limit, seconds):
-        """`fail(key, limit, ms)` runs the `fail` script, `locked(key)` says whether the lock key exists."""
+    def __init__(self, fail, wait_ms, limit, base_seconds, lock_seconds):
+        """`fail(key, limit, base ms, lock ms)` runs the `fail` script, `wait_ms(key)` is the PTTL of its wait."""
         self._fail = fail
-        self._locked = locked
+        self._wait_ms = wait_ms
         self._limit = limit
-        self._ms = max(1, int(seconds * 1000))
+        self._base_ms = int(base_seconds * 1000)  # 0: no wait before the lockout
+        self._lock_ms = max(1, int(lock_seconds * 1000))
 
-    def locked(self, key):
-        return bool(self._locked(key))
+    def wait(self, key):
+        return max(0, self._wait_ms(key)) / 1000  # PTTL: -2 without the key
 
     def fail(self, key):
-        self._fail(key, self._limit, self._ms)
+        state, count, ms = self._fail(key, self._limit, self._base_ms, self._lock_ms)
+        return Penalty(int(count), int(ms) / 1000, state == "locked")
 
     def __len__(self):
         return 0  # nothing of it in this process's memory

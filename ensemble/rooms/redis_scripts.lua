@@ -14,8 +14,8 @@
 --                          and at every upkeep, so it holds live rooms and rooms in their grace
 --   P.."proc:"..p          a process's heartbeat (expires), P.."proc:"..p..":peers" its peers
 --   P.."procs"             set of process ids that have beaten
---   P.."fails:"..t..":"..k   failures of key k (an address, a room) in table t of the
---                          guard (expires), P.."locked:"..t..":"..k its lockout (expires)
+--   P.."fails:"..t..":"..k   failures of key k (an address) in table t of the guard
+--                          (expires), P.."wait:"..t..":"..k its wait or lockout (expires)
 
 --[[ common ]]
 local P = ARGV[1]
@@ -231,21 +231,21 @@ end
 return removed
 
 --[[ fail ]]
--- One more failure of ARGV[3] in table ARGV[2]: ARGV[4] of them within ARGV[5] ms
--- lock the key for ARGV[5] ms; one while it is locked locks it for ARGV[5] ms from
--- then. Returns 1 when it is locked now.
-local locked = P .. "locked:" .. ARGV[2] .. ":" .. ARGV[3]
-if redis.call("PEXPIRE", locked, ARGV[5]) == 1 then
-  return 1
-end
+-- One more failure of ARGV[3] in table ARGV[2] of the guard. ARGV[4]: the failures
+-- that lock the key, ARGV[5]: the first failure's wait (ms), ARGV[6]: the lockout (ms).
+-- The n-th failure makes the key wait ARGV[5] * 2^(n-1) ms, never more than the
+-- lockout, which the ARGV[4]-th starts. Failures are forgotten a lockout after the
+-- last one. Returns {"slowed" or "locked", failures, wait in ms}.
 local fails = P .. "fails:" .. ARGV[2] .. ":" .. ARGV[3]
+local lock_ms = tonumber(ARGV[6])
 local count = redis.call("INCR", fails)
-if count == 1 then
-  redis.call("PEXPIRE", fails, ARGV[5])
-end
+redis.call("PEXPIRE", fails, lock_ms)
+local state, ms = "slowed", math.min(tonumber(ARGV[5]) * 2 ^ math.min(count - 1, 64), lock_ms)
 if count >= tonumber(ARGV[4]) then
-  redis.call("SET", locked, 1, "PX", ARGV[5])
-  redis.call("DEL", fails)
-  return 1
+  state, ms = "locked", lock_ms
 end
-return 0
+ms = math.floor(ms)
+if ms > 0 then
+  redis.call("SET", P .. "wait:" .. ARGV[2] .. ":" .. ARGV[3], count, "PX", ms)
+end
+return {state, count, ms}

@@ -74,7 +74,7 @@ def test_a_turn_server_that_does_not_answer_is_explained_until_it_is_back(open_p
 
 
 def test_a_call_that_outlives_its_turn_credentials_still_lets_newcomers_in(coturn, open_page, tmp_path):
-    # Credentials that live 10 s instead of 4 hours: the pages ask for fresh ones halfway through.
+    # Credentials that live 10 s instead of 15 minutes: the pages ask for fresh ones halfway through.
     settings = {"turn_urls": coturn.url, "turn_secret": coturn.secret, "ice_transport_policy": "relay", "turn_ttl_seconds": 10}
     with ServerProcess(tmp_path, **settings) as server:
         ada = open_page(room_url(server, "long", "Ada"), "bars")

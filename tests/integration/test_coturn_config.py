@@ -1,6 +1,11 @@
 """config/turnserver.conf, run by Debian's coturn on loopback, lets in the time-limited
 credentials our server hands to browsers (ensemble/turn.py), over UDP and over TLS
-(turns:), and refuses others. Asked as a browser asks: a TURN Allocate (RFC 5766)."""
+(turns:), and refuses others. Asked as a browser asks: a TURN Allocate (RFC 5766).
+
+And what a member may do with its relay: open permissions towards the internet only, never
+towards loopback or private networks (CreatePermission sends no packet to the peer: asking
+for 198.51.100.1, a documentation address, reaches nobody), no TCP relays, and only
+`user-quota` allocations at once."""
 
 import hashlib
 import hmac
@@ -13,13 +18,14 @@ import time
 import pytest
 
 from ensemble.turn import turn_credentials
-from harness.servers import ShippedCoturnProcess, self_signed_certificate
+from harness.servers import TURNSERVER_CONF, ShippedCoturnProcess, self_signed_certificate
 
 MAGIC_COOKIE = 0x2112A442
 ALLOCATE, ALLOCATE_SUCCESS, ALLOCATE_ERROR = 0x0003, 0x0103, 0x0113
+CREATE_PERMISSION, CREATE_PERMISSION_SUCCESS, CREATE_PERMISSION_ERROR = 0x0008, 0x0108, 0x0118
 USERNAME, MESSAGE_INTEGRITY, ERROR_CODE, REALM, NONCE = 0x0006, 0x0008, 0x0009, 0x0014, 0x0015
-XOR_RELAYED_ADDRESS, REQUESTED_TRANSPORT = 0x0016, 0x0019
-UDP = bytes([17, 0, 0, 0])
+XOR_PEER_ADDRESS, XOR_RELAYED_ADDRESS, REQUESTED_TRANSPORT = 0x0012, 0x0016, 0x0019
+UDP, TCP = bytes([17, 0, 0, 0]), bytes([6, 0, 0, 0])
 TTL_SECONDS = 3600
 
 
@@ -61,15 +67,39 @@ def error_code(attributes):
     return (value[2] & 7) * 100 + value[3]
 
 
-def allocate(exchange, username, password):
+def allocate(exchange, username, password, transport=UDP):
     """A relay address asked for as a browser does: first without credentials, to learn the
     realm and a nonce, then signed with the long-term key. Returns the answer's type and
     attributes."""
-    kind, first = parse(exchange(stun_message(ALLOCATE, [(REQUESTED_TRANSPORT, UDP)])))
+    return allocation(exchange, username, password, transport)[:2]
+
+
+def allocation(exchange, username, password, transport=UDP):
+    """allocate(), and `ask(method, attributes)`: a further request of the same session,
+    signed as the Allocate was (its type and attributes)."""
+    kind, first = parse(exchange(stun_message(ALLOCATE, [(REQUESTED_TRANSPORT, transport)])))
     assert (kind, error_code(first)) == (ALLOCATE_ERROR, 401)
     key = hashlib.md5(username.encode() + b":" + first[REALM] + b":" + password.encode()).digest()
-    signed = [(REQUESTED_TRANSPORT, UDP), (USERNAME, username.encode()), (REALM, first[REALM]), (NONCE, first[NONCE])]
-    return parse(exchange(stun_message(ALLOCATE, signed, key)))
+    credentials = [(USERNAME, username.encode()), (REALM, first[REALM]), (NONCE, first[NONCE])]
+
+    def ask(method, attributes):
+        return parse(exchange(stun_message(method, attributes + credentials, key)))
+
+    return (*ask(ALLOCATE, [(REQUESTED_TRANSPORT, transport)]), ask)
+
+
+def xor_peer_address(ip):
+    """XOR-PEER-ADDRESS of an IPv4 peer (port 9: a permission has no port)."""
+    cookie = struct.pack("!I", MAGIC_COOKIE)
+    address = bytes(a ^ b for a, b in zip(socket.inet_aton(ip), cookie))
+    return struct.pack("!BBH", 0, 1, 9 ^ (MAGIC_COOKIE >> 16)) + address
+
+
+def conf_value(name):
+    """A `name=value` line of the shipped config/turnserver.conf."""
+    values = [line.split("=", 1)[1] for line in TURNSERVER_CONF.read_text().splitlines() if line.startswith(f"{name}=")]
+    assert len(values) == 1, f"config/turnserver.conf sets {name} {len(values)} times"
+    return values[0]
 
 
 def over_udp(coturn):
@@ -127,3 +157,57 @@ def test_other_credentials_are_refused(coturn, secret, made_ago):
     with link:
         kind, attributes = allocate(exchange, username, password)
     assert (kind, error_code(attributes)) == (ALLOCATE_ERROR, 401)
+
+
+@pytest.mark.parametrize(
+    "peer, allowed",
+    [
+        ("198.51.100.1", True),  # the internet (a documentation address: a permission sends it nothing)
+        ("127.0.0.1", False),  # the relay's own machine
+        ("127.1.2.3", False),
+        ("10.0.0.1", False),  # the networks it sits in
+        ("192.168.1.1", False),
+        ("172.16.0.1", False),
+        ("169.254.169.254", False),  # a cloud's metadata service
+        ("100.64.0.1", False),
+    ],
+)
+def test_a_member_may_relay_to_the_internet_only(coturn, peer, allowed):
+    username, password = turn_credentials(coturn.secret, f"peer-to-{peer}", time.time(), TTL_SECONDS)
+    link, exchange = over_udp(coturn)
+    with link:
+        kind, _, ask = allocation(exchange, username, password)
+        assert kind == ALLOCATE_SUCCESS, coturn.log()[-2000:]
+        kind, attributes = ask(CREATE_PERMISSION, [(XOR_PEER_ADDRESS, xor_peer_address(peer))])
+    if allowed:
+        assert kind == CREATE_PERMISSION_SUCCESS, attributes
+    else:
+        assert (kind, error_code(attributes)) == (CREATE_PERMISSION_ERROR, 403)
+
+
+def test_no_tcp_relay(coturn):
+    """Browsers relay over UDP (their TCP and TLS URLs reach coturn, not peers): TCP relays
+    (RFC 6062) would open connections from the relay to anywhere."""
+    username, password = turn_credentials(coturn.secret, "peer-tcp", time.time(), TTL_SECONDS)
+    link, exchange = over_tls(coturn)
+    with link:
+        kind, attributes = allocate(exchange, username, password, transport=TCP)
+    assert (kind, error_code(attributes)) == (ALLOCATE_ERROR, 442)
+
+
+def test_one_member_gets_at_most_user_quota_allocations_at_once(coturn):
+    quota = int(conf_value("user-quota"))
+    assert 0 < quota <= 50 and 0 < int(conf_value("total-quota"))
+    username, password = turn_credentials(coturn.secret, "peer-greedy", time.time(), TTL_SECONDS)
+    links = []
+    try:
+        for number in range(quota + 1):
+            link, exchange = over_udp(coturn)  # an allocation per 5-tuple, as a browser's ICE makes them
+            links.append(link)
+            kind, attributes = allocate(exchange, username, password)
+            if number < quota:
+                assert kind == ALLOCATE_SUCCESS, (number, coturn.log()[-2000:])
+        assert (kind, error_code(attributes)) == (ALLOCATE_ERROR, 486)
+    finally:
+        for link in links:
+            link.close()

@@ -188,3 +188,13 @@ def test_gunicorn_stops_at_once_with_one_line_when_redis_cannot_be_reached(tmp_p
     assert [line for line in log.splitlines() if nowhere in line and "ERROR ensemble" in line] != []
     assert log.count(nowhere) == 1, log  # said once, and the worker was not started again
     assert log.count("Booting worker") == 1 and "Traceback" not in log, log
+
+
+@pytest.mark.parametrize("path", ["/r/standup", "/no-such-page", "/metrics"])
+def test_nginx_says_no_version(site, path):
+    """`server_tokens off`: neither the Server header nor nginx's own error pages (the 404 of
+    /metrics) name its version, which would tell a stranger which flaws to try."""
+    for url, certificate in ((site.url, site.certificate), (site.http_url, None)):
+        _, headers, body = fetch(url + path, certificate)
+        assert headers["Server"] == "nginx", (url, headers["Server"])
+        assert b"nginx/" not in body, body[:300]

@@ -36,7 +36,7 @@ EVENTS = ("join", "leave", "signal", "chat", "media", "scene")
 UNLIMITED = {
     "events_per_second": 1e6, "event_burst": 10**6, "chats_per_second": 1e6, "chat_burst": 10**6,
     "joins_per_ip_per_minute": 10**9, "connections_per_ip": 10**6, "uploads_per_minute": 10**9,
-    "uploads_per_ip_per_minute": 10**9, "wrong_passwords_per_ip": 10**9, "wrong_passwords_per_room": 10**9,
+    "uploads_per_ip_per_minute": 10**9, "wrong_passwords_per_ip": 10**9, "wrong_password_delay_seconds": 0,
 }
 
 text = st.text(st.characters(codec="utf-8"), max_size=80) | st.sampled_from(["", " ", "\u202e", "\x00", "é" * 3000, "a" * 70000])

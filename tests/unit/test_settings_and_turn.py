@@ -4,7 +4,7 @@ import hmac
 
 import pytest
 
-from ensemble.settings import SettingsError, load_settings
+from ensemble.settings import ROOT, SettingsError, load_settings
 from ensemble.turn import ice_servers
 from tests.conftest import make_settings
 
@@ -43,6 +43,16 @@ def test_flask_run_always_serves_threaded():
         ({"MAX_PEERS_PER_ROOM": "1"}, "MAX_PEERS_PER_ROOM"),
         ({"ICE_TRANSPORT_POLICY": "turn-only"}, "ICE_TRANSPORT_POLICY must be all or relay"),
         ({"ICE_TRANSPORT_POLICY": "relay"}, "set TURN_URLS too"),
+        ({"WRONG_PASSWORD_DELAY_SECONDS": "-1"}, "WRONG_PASSWORD_DELAY_SECONDS must not be negative"),
+        ({"TURN_CREDENTIALS_PER_IP_PER_MINUTE": "0"}, "TURN_CREDENTIALS_PER_IP_PER_MINUTE must be at least 1"),
+        # The placeholders of config/turnserver.conf and config/example.env, copied unchanged:
+        (
+            {"TURN_URLS": "turn:t:3478", "TURN_SECRET": "replace-with-a-long-random-string"},
+            "TURN_SECRET is the placeholder of config/turnserver.conf: set a long random string, the same as coturn's static-auth-secret",
+        ),
+        ({"TURN_PASSWORD": "replace-with-a-long-random-string"}, "TURN_PASSWORD is the placeholder"),
+        ({"STUN_URLS": "stun:stun.example.org:3478"}, "STUN_URLS names example.org, the placeholder of config/example.env"),
+        ({"TURN_URLS": "turn:turn.example.org:3478?transport=udp"}, "TURN_URLS names example.org"),
     ],
 )
 def test_bad_settings_name_the_setting(environ, words):
@@ -66,3 +76,8 @@ def test_turn_with_a_shared_secret_gives_time_limited_credentials_coturn_accepts
 def test_turn_with_fixed_credentials():
     settings = make_settings(turn_urls=("turn:t:3478",), turn_username="u", turn_password="p")
     assert ice_servers(settings, "x", 0) == [{"urls": ["turn:t:3478"], "username": "u", "credential": "p"}]
+
+
+def test_config_example_env_copied_unchanged_is_refused_at_start():
+    with pytest.raises(SettingsError, match="STUN_URLS names example.org"):
+        load_settings(environ={}, dotenv_path=ROOT / "config" / "example.env")

@@ -80,11 +80,24 @@ def test_room_full(app, connect):
     assert error_code(connect().emit("join", {"room": "r", "name": "late"}, callback=True)) == "room_full"
 
 
+# Without the wait a wrong password costs (test_guard.py), which would answer the second
+# guess from this one address `rate_limited`.
+@pytest.mark.parametrize("settings", [make_settings(wrong_password_delay_seconds=0)])
 def test_wrong_password(connect, joined):
     joined(room="vault", name="Ada", password="sesame")
     assert error_code(connect().emit("join", {"room": "vault", "name": "Eve", "password": "guess"}, callback=True)) == "wrong_password"
     assert error_code(connect().emit("join", {"room": "vault", "name": "Eve"}, callback=True)) == "wrong_password"
     assert connect().emit("join", {"room": "vault", "name": "Bob", "password": "sesame"}, callback=True)["ok"]
+
+
+def test_a_join_without_a_password_guesses_nothing_and_costs_nothing(connect, joined):
+    """A page's first join into a room it did not know has a password is sent without one:
+    it is answered wrong_password but does not make the next join wait."""
+    joined(room="vault", name="Ada", password="sesame")
+    assert error_code(connect().emit("join", {"room": "vault", "name": "Eve"}, callback=True)) == "wrong_password"
+    assert error_code(connect().emit("join", {"room": "vault", "name": "Eve", "password": "typo"}, callback=True)) == "wrong_password"
+    waiting = connect().emit("join", {"room": "vault", "name": "Eve", "password": "sesame"}, callback=True)
+    assert waiting["error"]["code"] == "rate_limited" and 0 < waiting["retryAfter"] <= 1  # the typo costs its second
 
 
 def test_joining_a_second_room_leaves_the_first(joined):

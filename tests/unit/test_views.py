@@ -6,6 +6,7 @@ import pytest
 
 from ensemble import create_app, protocol, views
 from ensemble.protocol import ProtocolError
+from ensemble.turn import renew_seconds
 from tests.conftest import make_settings
 
 
@@ -35,9 +36,9 @@ def test_healthz_reports_mode_and_rooms(app, connect):
     assert answer == {"ok": True, "asyncMode": "threading", "rooms": 1, "peers": 1, "pid": os.getpid()}
 
 
-def turn_app():
+def turn_app(**changes):
     settings = make_settings(
-        stun_urls=("stun:127.0.0.1:3478",), turn_urls=("turn:127.0.0.1:3478",), turn_secret="s", ice_transport_policy="relay"
+        stun_urls=("stun:127.0.0.1:3478",), turn_urls=("turn:127.0.0.1:3478",), turn_secret="s", ice_transport_policy="relay", **changes
     )
     return create_app(settings)
 
@@ -66,8 +67,51 @@ def test_ice_servers_api_refuses_a_member_header_that_proves_nothing(credential)
         assert error_of(app.test_client().get("/api/ice-servers", headers={"X-Ensemble-Member": header}), 403) == "not_joined"
 
 
-def test_turn_credentials_live_four_hours_by_default():
-    assert make_settings().turn_ttl_seconds == 4 * 3600
+def test_turn_credentials_live_a_quarter_of_an_hour_by_default_and_are_renewed_halfway():
+    # They lived 4 hours until issue 21: anyone creating a room could relay through the site's
+    # TURN for that long after leaving it.
+    settings = make_settings(turn_urls=("turn:127.0.0.1:3478",), turn_secret="s")
+    assert make_settings().turn_ttl_seconds == 15 * 60
+    assert renew_seconds(settings) == 450
+
+
+def test_turn_credentials_are_handed_out_a_few_a_minute_per_address():
+    """Joins, `ice-servers` renewals and /api/ice-servers count together; past the limit a
+    member still joins, without TURN until its page asks again (in a minute)."""
+    app = turn_app(turn_credentials_per_ip_per_minute=3)
+    # Made with Flask's test client, sockets come from its 127.0.0.1 as its requests do.
+    first = app.extensions["socketio"].test_client(app, flask_test_client=app.test_client())
+    reply = first.emit("join", {"room": "r", "name": "A"}, callback=True)
+    assert len(reply["iceServers"]) == 2 and reply["iceRenewSeconds"] == 450
+    assert len(first.emit("ice-servers", {}, callback=True)["iceServers"]) == 2
+    headers = {"X-Ensemble-Member": f"{reply['id']}:{reply['token']}"}
+    assert len(app.test_client().get("/api/ice-servers", headers=headers).get_json()["iceServers"]) == 2
+    # The fourth from this address:
+    another = app.extensions["socketio"].test_client(app, flask_test_client=app.test_client())
+    second = another.emit("join", {"room": "fresh-room", "name": "B"}, callback=True)
+    assert second["ok"] and second["iceServers"] == [{"urls": ["stun:127.0.0.1:3478"]}] and second["iceRenewSeconds"] == 60
+    assert first.emit("ice-servers", {}, callback=True)["iceServers"] == [{"urls": ["stun:127.0.0.1:3478"]}]
+    assert app.test_client().get("/api/ice-servers", headers=headers).get_json()["iceServers"] == [{"urls": ["stun:127.0.0.1:3478"]}]
+    anyone = app.test_client().get("/api/ice-servers").get_json()  # STUN for anyone counts nothing
+    assert anyone["iceServers"] == [{"urls": ["stun:127.0.0.1:3478"]}]
+
+
+def test_forwarded_headers_not_believed_are_said_once_in_the_log(caplog):
+    """TRUSTED_PROXY_HOPS=0 behind nginx makes every client one address (nginx's)."""
+    app = create_app(make_settings(trusted_proxy_hops=0))
+    with caplog.at_level(logging.WARNING, logger="ensemble.wsgi"):
+        for _ in range(3):
+            app.test_client().get("/healthz", headers={"X-Forwarded-For": "203.0.113.9"})
+    warnings = [record.getMessage() for record in caplog.records if record.name == "ensemble.wsgi"]
+    assert len(warnings) == 1 and "TRUSTED_PROXY_HOPS=1" in warnings[0], warnings
+
+
+@pytest.mark.parametrize("hops, headers", [(1, {"X-Forwarded-For": "203.0.113.9"}), (0, {})], ids=["believed", "none-sent"])
+def test_no_warning_when_forwarded_headers_are_believed_or_absent(caplog, hops, headers):
+    app = create_app(make_settings(trusted_proxy_hops=hops))
+    with caplog.at_level(logging.WARNING, logger="ensemble.wsgi"):
+        app.test_client().get("/healthz", headers=headers)
+    assert [record for record in caplog.records if record.name == "ensemble.wsgi"] == []
 
 
 @pytest.mark.parametrize("path", ["/", "/r/room", "/static/js/main.js", "/healthz", "/api/no-such-thing", "/no-such-page"])
