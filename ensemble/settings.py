@@ -21,6 +21,7 @@ ORIGIN = re.compile(r"https?://[^/\s?#]+")
 LIMITS = (
     "connections_per_ip", "joins_per_ip_per_minute", "wrong_passwords_per_ip", "wrong_passwords_per_room",
     "password_lockout_seconds", "flood_strikes", "uploads_per_minute", "uploads_per_ip_per_minute", "upload_max_pixels",
+    "upload_max_files", "upload_room_bytes", "upload_room_files", "upload_decoders",
 )
 
 
@@ -65,6 +66,10 @@ class Settings:
     uploads_per_ip_per_minute: float
     upload_quota_bytes: int
     upload_max_pixels: int
+    upload_max_files: int
+    upload_room_bytes: int
+    upload_room_files: int
+    upload_decoders: int
 
     def __post_init__(self):
         if self.async_mode not in ASYNC_MODES:
@@ -95,6 +100,8 @@ class Settings:
                 raise SettingsError(f"{name.upper()} must be at least 1")
         if self.upload_quota_bytes < self.upload_max_bytes:
             raise SettingsError("UPLOAD_QUOTA_BYTES must be at least UPLOAD_MAX_BYTES")
+        if self.upload_room_bytes < self.upload_max_bytes:
+            raise SettingsError("UPLOAD_ROOM_BYTES must be at least UPLOAD_MAX_BYTES")
 
     @property
     def upload_path(self):
