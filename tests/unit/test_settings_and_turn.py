@@ -43,6 +43,10 @@ def test_flask_run_always_serves_threaded():
         ({"MAX_PEERS_PER_ROOM": "1"}, "MAX_PEERS_PER_ROOM"),
         ({"ICE_TRANSPORT_POLICY": "turn-only"}, "ICE_TRANSPORT_POLICY must be all or relay"),
         ({"ICE_TRANSPORT_POLICY": "relay"}, "set TURN_URLS too"),
+        ({"UPLOAD_DECODERS": "0"}, "UPLOAD_DECODERS must be at least 1"),
+        ({"UPLOAD_MAX_FILES": "0"}, "UPLOAD_MAX_FILES must be at least 1"),
+        ({"UPLOAD_ROOM_FILES": "0"}, "UPLOAD_ROOM_FILES must be at least 1"),
+        ({"UPLOAD_ROOM_BYTES": "1024"}, "UPLOAD_ROOM_BYTES must be at least UPLOAD_MAX_BYTES"),
     ],
 )
 def test_bad_settings_name_the_setting(environ, words):
