@@ -41,25 +41,38 @@ def upload_repeatedly(url, headers, data, count, answers):
             answers.append((response.status_code, response.json()))
 
 
+def round_trips(client, until):
+    """Time `media` round trips of `client` one after another until `until()`."""
+    latencies = []
+    while not until() or not latencies:
+        sent = time.monotonic()
+        client.request("media", {"audio": True, "video": bool(len(latencies) % 2)})
+        latencies.append(time.monotonic() - sent)
+    return latencies
+
+
 def test_decoding_the_largest_picture_does_not_hold_up_other_rooms(server):
     data = largest_picture()
     with EnsembleClient(server.url) as uploader, EnsembleClient(server.url) as other:
         uploader.join("pictures", "Ada")
         other.join("elsewhere", "Bea")
+        quiet_until = time.monotonic() + 3
+        quiet = round_trips(other, lambda: time.monotonic() > quiet_until)  # what this machine gives, before and after
         answers = []
         uploads = threading.Thread(
             target=upload_repeatedly, args=(server.url + "/api/backgrounds", uploader.member_header, data, 4, answers)
         )
         uploads.start()
-        latencies = []
-        while uploads.is_alive():
-            sent = time.monotonic()
-            other.request("media", {"audio": True, "video": bool(len(latencies) % 2)})
-            latencies.append(time.monotonic() - sent)
+        latencies = round_trips(other, lambda: not uploads.is_alive())
         uploads.join()
+        quiet_until = time.monotonic() + 3
+        quiet += round_trips(other, lambda: time.monotonic() > quiet_until)
     assert [status for status, _ in answers] == [201] * 4, answers
     assert answers[0][1]["width"] == 3840  # stored scaled down: it was decoded in full
-    # On the loop each upload held every room for about 0.9 s; in a thread answers take a few ms,
-    # with room for a loaded machine.
+    # On the loop each upload held every room for about 0.9 s (4 answers of 0.9-1.4 s); in a thread
+    # answers take a few ms, at most 25-75 ms here with a load average of 9 on 2 cores. A machine so
+    # loaded that round trips without any upload take longer (0.15-0.18 s with a load average of 18)
+    # gets half as much again, never half a second.
     assert len(latencies) >= 20, latencies
-    assert max(latencies) < 0.15, (max(latencies), sorted(latencies)[-5:])
+    allowed = min(max(0.15, 1.5 * max(quiet)), 0.5)
+    assert max(latencies) < allowed, (max(latencies), allowed, sorted(latencies)[-5:], max(quiet))
