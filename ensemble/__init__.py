@@ -69,7 +69,10 @@ def create_app(settings=None, registry=None):
     app.extensions["ensemble.scenes"] = scenes
     app.extensions["ensemble.guard"] = guard
     app.extensions["ensemble.images"] = ImageStore(
-        settings.upload_path, settings.upload_max_bytes, settings.upload_quota_bytes, settings.upload_max_pixels
+        settings.upload_path, settings.upload_max_bytes, settings.upload_quota_bytes, settings.upload_max_pixels,
+        quota_files=settings.upload_max_files, room_bytes=settings.upload_room_bytes, room_files=settings.upload_room_files,
+        # Decoding a picture (up to a second of CPU) runs in OS threads too, a few at once.
+        decoders=settings.upload_decoders, run=os_thread_runner(settings.async_mode, settings.upload_decoders),
     )
     app.register_blueprint(views.blueprint)
     return app

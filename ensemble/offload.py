@@ -1,7 +1,7 @@
-"""Running CPU-bound work (a room password's PBKDF2) in a real OS thread, so that the
+"""Running CPU-bound work (a room password's PBKDF2, decoding an uploaded picture) in a real OS thread, so that the
 event loop of gevent or eventlet goes on serving every other connection meanwhile.
 
-hashlib's PBKDF2 lets go of the GIL while it works, so the loop's own thread runs
+hashlib's PBKDF2 and Pillow's decoders let go of the GIL while they work, so the loop's own thread runs
 beside it. Under threading each connection has a thread of its own already.
 """
 
@@ -9,12 +9,13 @@ beside it. Under threading each connection has a thread of its own already.
 GEVENT_THREADS = 2
 
 
-def os_thread_runner(async_mode):
-    """`run(function, *args)`: the function's result, computed without blocking the loop."""
+def os_thread_runner(async_mode, threads=GEVENT_THREADS):
+    """`run(function, *args)`: the function's result, computed without blocking the loop
+    (under gevent in a pool of `threads` of its own; eventlet's tpool is shared)."""
     if async_mode == "gevent":
         from gevent.threadpool import ThreadPool
 
-        pool = ThreadPool(GEVENT_THREADS)
+        pool = ThreadPool(threads)
         return lambda function, *args: pool.apply(function, args)
     if async_mode == "eventlet":
         from eventlet import tpool

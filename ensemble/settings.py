@@ -26,6 +26,7 @@ PLACEHOLDER_HOST = re.compile(r"(^|[.:/@])example\.(org|com|net)($|[:/?,])", re.
 LIMITS = (
     "connections_per_ip", "joins_per_ip_per_minute", "wrong_passwords_per_ip", "password_lockout_seconds",
     "turn_credentials_per_ip_per_minute", "flood_strikes", "uploads_per_minute", "uploads_per_ip_per_minute", "upload_max_pixels",
+    "upload_max_files", "upload_room_bytes", "upload_room_files", "upload_decoders",
 )
 
 
@@ -71,6 +72,10 @@ class Settings:
     uploads_per_ip_per_minute: float
     upload_quota_bytes: int
     upload_max_pixels: int
+    upload_max_files: int
+    upload_room_bytes: int
+    upload_room_files: int
+    upload_decoders: int
 
     def __post_init__(self):
         if self.async_mode not in ASYNC_MODES:
@@ -103,6 +108,8 @@ class Settings:
             raise SettingsError("WRONG_PASSWORD_DELAY_SECONDS must not be negative")
         if self.upload_quota_bytes < self.upload_max_bytes:
             raise SettingsError("UPLOAD_QUOTA_BYTES must be at least UPLOAD_MAX_BYTES")
+        if self.upload_room_bytes < self.upload_max_bytes:
+            raise SettingsError("UPLOAD_ROOM_BYTES must be at least UPLOAD_MAX_BYTES")
         self._refuse_placeholders()
 
     def _refuse_placeholders(self):

@@ -131,7 +131,7 @@ def api_upload_background():
         raise store.too_large() from None
     if upload is None:
         raise ProtocolError("bad_request", "Send the picture as the form field `image`.")
-    stored = store.store(upload.read(store.max_bytes + 1))
+    stored = store.store(upload.read(store.max_bytes + 1), member.room)
     url = f"/uploads/{stored.name}"
     return jsonify(ok=True, url=url, width=stored.width, height=stored.height, size=stored.size), 201
 

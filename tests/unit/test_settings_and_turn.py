@@ -53,6 +53,10 @@ def test_flask_run_always_serves_threaded():
         ({"TURN_PASSWORD": "replace-with-a-long-random-string"}, "TURN_PASSWORD is the placeholder"),
         ({"STUN_URLS": "stun:stun.example.org:3478"}, "STUN_URLS names example.org, the placeholder of config/example.env"),
         ({"TURN_URLS": "turn:turn.example.org:3478?transport=udp"}, "TURN_URLS names example.org"),
+        ({"UPLOAD_DECODERS": "0"}, "UPLOAD_DECODERS must be at least 1"),
+        ({"UPLOAD_MAX_FILES": "0"}, "UPLOAD_MAX_FILES must be at least 1"),
+        ({"UPLOAD_ROOM_FILES": "0"}, "UPLOAD_ROOM_FILES must be at least 1"),
+        ({"UPLOAD_ROOM_BYTES": "1024"}, "UPLOAD_ROOM_BYTES must be at least UPLOAD_MAX_BYTES"),
     ],
 )
 def test_bad_settings_name_the_setting(environ, words):
