@@ -12,6 +12,7 @@ import itertools
 import logging
 import os
 import string
+import unicodedata
 import urllib.parse
 
 import pytest
@@ -66,6 +67,43 @@ shaped = st.one_of(
                           optional={"password": text, "media": json_values, "resume": json_values}).map(lambda p: ("join", p)),
 )
 any_event = st.tuples(st.sampled_from(EVENTS) | text, json_values) | near_valid | shaped
+
+
+def nested(kind, depth):
+    """A list or an object `depth` levels deep, built without recursion."""
+    value = []
+    for _ in range(depth):
+        value = [value] if kind == "list" else {"a": value}
+    return value
+
+
+# What a stranger aims at the event loop (issue 21): arrays of thousands of items (a 64 KiB
+# scene of empty participants), nesting hundreds deep (the test client's own JSON encoder
+# stops near 1000), and text of control, invisible and bidi characters.
+huge_arrays = st.tuples(st.integers(1_000, 21_000), st.sampled_from([None, 0, "", {}, [], {"id": ""}])).map(
+    lambda shape: [shape[1]] * shape[0]
+)
+deep = st.tuples(st.sampled_from(["list", "dict"]), st.integers(30, 800)).map(lambda shape: nested(*shape))
+# Zero-width and bidi control characters: never part of a name or chat text the room is shown.
+ZERO_WIDTH_AND_BIDI = set("\u200b\u2060\ufeff\u061c\u200e\u200f\u202a\u202e\u2066\u2069")
+invisible = st.sampled_from("\u200b\u200c\u200d\u2060\ufeff\u00ad\u061c\u200e\u200f\u202a\u202e\u2066\u2069\x1b\x00\n\r\u2028")
+control_text = st.lists(invisible | st.sampled_from("Ada B\u0410"), min_size=1, max_size=30).map("".join)
+hostile_values = huge_arrays | deep | control_text
+hostile = st.one_of(
+    st.fixed_dictionaries({"scene": st.fixed_dictionaries({"participants": huge_arrays | deep}, optional={"background": hostile_values}),
+                           "version": st.integers(0, 2)}).map(lambda p: ("scene", p)),
+    st.fixed_dictionaries({"scene": st.dictionaries(control_text, hostile_values, max_size=3), "version": st.just(0)}).map(
+        lambda p: ("scene", p)
+    ),
+    st.fixed_dictionaries({"to": st.just("@peer"), "kind": st.sampled_from(["offer", "candidate"]),
+                           "data": st.dictionaries(st.sampled_from(["sdp", "candidate", "x"]), hostile_values, min_size=1, max_size=2)}).map(
+        lambda p: ("signal", p)
+    ),
+    st.fixed_dictionaries({"text": control_text}).map(lambda p: ("chat", p)),
+    st.fixed_dictionaries({"room": st.from_regex(r"[a-z]{1,8}", fullmatch=True), "name": control_text},
+                          optional={"password": control_text, "resume": hostile_values}).map(lambda p: ("join", p)),
+    st.tuples(control_text, hostile_values),
+)
 
 
 def addressed(payload, peer_id):
@@ -158,6 +196,26 @@ def test_without_an_ack_a_failure_comes_back_as_one_error_event_and_reaches_nobo
         assert message["args"][0]["code"] in ERROR_CODES and message["args"][0]["event"] == event
     if any(message["name"] == "error" for message in received):
         assert bystander.get_received() == []
+    assert errors == []
+    actor.disconnect()
+    bystander.disconnect()
+
+
+@given(hostile)
+def test_hostile_shapes_from_a_member_are_answered_structured_and_leave_nothing_invisible(room_pair, errors, sent):
+    """Huge arrays, deep nesting and control characters: a structured answer, nothing for the
+    bystander on a failure, and no invisible character in a name or chat text the room is
+    shown (nor a control character in a name)."""
+    event, payload = sent
+    actor, bystander, _ = room_pair()
+    reply = actor.emit(event, addressed(payload, bystander_id(bystander)), callback=True)
+    assert_structured(reply)
+    if not reply["ok"]:
+        assert bystander.get_received() == []
+    if reply["ok"] and event == "join":  # a name: nothing invisible, no control character
+        assert not any(char in ZERO_WIDTH_AND_BIDI or unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in reply["name"]), reply
+    if reply["ok"] and event == "chat":  # chat text keeps its line breaks, loses what is invisible
+        assert not any(char in ZERO_WIDTH_AND_BIDI for char in reply["message"]["text"]), reply
     assert errors == []
     actor.disconnect()
     bystander.disconnect()
