@@ -34,7 +34,7 @@ self.onrtctransform = ({ transformer }) => {
 };
 """
 
-STACK = 3000  # trailers a frame: 57 kB of them on each frame of a 320×240 video
+STACK = 1000  # trailers a frame: 19 kB of them on each frame of a 320×240 video (a few kB of video)
 
 COUNT_FRAMES = """id => {
     const video = document.querySelector(`.tile[data-peer-id="${id}"] video:not(.backdrop)`);
@@ -42,7 +42,7 @@ COUNT_FRAMES = """id => {
     const tick = () => { window.__frames += 1; video.requestVideoFrameCallback(tick); };
     video.requestVideoFrameCallback(tick);
 }"""
-WINDOW_MS = 6000
+WINDOW_MS = 8000
 RECEIVED = "() => window.ensemble.sharing().received"
 
 
