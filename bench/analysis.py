@@ -209,18 +209,16 @@ PREPARE = """async ([pictures, faceOptions]) => {
     return prepared;
 }"""
 
-# A frame as a stand-in sends it, split as a receiver splits it: its video, its trailers (the last
-# appended first), and how many frames the VP8 decoder gave for it with the trailers left on.
+# A frame as a stand-in sends it, split as a receiver splits it: its video, its trailers (in the
+# order appended), and how many frames the VP8 decoder gave for it with the trailers left on.
 SPLIT = """async sent => {
-    const { appendTrailer, decodePacket, splitTrailer } = await import('/static/js/sharing/packet.js');
+    const { appendTrailer, decodePacket, splitTrailers } = await import('/static/js/sharing/packet.js');
     const base64 = bytes => btoa(String.fromCharCode(...new Uint8Array(bytes)));
     const bytes = Uint8Array.from(atob(sent), c => c.charCodeAt(0));
-    const trailers = [];
-    let { video, packet } = splitTrailer(bytes.buffer);
-    for (; packet; { video, packet } = splitTrailer(video)) {
-        decodePacket(packet);
-        trailers.push(base64(appendTrailer(new ArrayBuffer(0), packet)));
-    }
+    const { video, packets, damage } = splitTrailers(bytes.buffer);
+    if (damage) throw new Error(damage);
+    packets.forEach(decodePacket);
+    const trailers = packets.map(packet => base64(appendTrailer(new ArrayBuffer(0), packet)));
     let decoded = 0;
     const decoder = new VideoDecoder({ output: frame => { decoded++; frame.close(); }, error: () => {} });
     decoder.configure({ codec: 'vp8' });
@@ -286,7 +284,7 @@ def shared_trailers(browser, server, folder, photos, fps, mask_every, faces_ever
             frame = read_frames(make_video(folder, photo, fps))[0]
             split = page.evaluate(SPLIT, base64.b64encode(with_trailer(frame, [b"".join(trailers[photo])], 0)).decode())
             back = [base64.b64decode(one) for one in split["trailers"]]
-            if base64.b64decode(split["video"]) != frame or back != trailers[photo][::-1] or split["decoded"] != 1:
+            if base64.b64decode(split["video"]) != frame or back != trailers[photo] or split["decoded"] != 1:
                 raise RuntimeError(f"{photo}: a frame sent with trailers does not split back exactly or does not decode")
     finally:
         page.close()

@@ -3,7 +3,7 @@ import { test } from "node:test";
 
 import { summariseMask } from "/static/js/effects/masks.js";
 import { FINGERPRINT, fingerprintDistance } from "/static/js/sharing/fingerprint.js";
-import { appendTrailer, decodePacket, encodePacket, MAGIC, PacketError, splitTrailer, withAge } from "/static/js/sharing/packet.js";
+import { appendTrailer, decodePacket, encodePacket, MAGIC, PacketError, splitTrailers, TRAILERS_PER_FRAME, VERSION, withAge } from "/static/js/sharing/packet.js";
 
 /** A selfie-model-sized mask (256 × 144) with a person as an ellipse centred at (cx, cy). */
 function personMask(cx = 0.5, cy = 0.6, width = 256, height = 144) {
@@ -83,23 +83,101 @@ test("fingerprints compare by the mean difference of their blocks; other sizes n
 test("a frame with a trailer splits back into exactly the video bytes and the packet", () => {
   const video = Uint8Array.from({ length: 900 }, (_, i) => (i * 7) % 256).buffer;
   const packet = encodePacket({ age: 42, mask: personMask(), faces: [face] });
-  const { video: back, packet: carried } = splitTrailer(appendTrailer(video, packet));
+  const { video: back, packets, damage } = splitTrailers(appendTrailer(video, packet));
   assert.deepEqual(new Uint8Array(back), new Uint8Array(video));
-  assert.deepEqual(carried, packet);
+  assert.deepEqual(packets, [packet]);
+  assert.equal(damage, null);
+});
+
+test("a frame carries a mask and faces, one trailer each, read back in the order they were appended", () => {
+  const video = new Uint8Array(500).fill(9).buffer;
+  const mask = encodePacket({ age: 3, mask: personMask(), faces: null });
+  const faces = encodePacket({ age: 1, mask: null, faces: [face] });
+  assert.equal(TRAILERS_PER_FRAME, 2);
+  const { video: back, packets, damage } = splitTrailers(appendTrailer(appendTrailer(video, mask), faces));
+  assert.deepEqual(new Uint8Array(back), new Uint8Array(video));
+  assert.deepEqual(packets, [mask, faces]);
+  assert.equal(damage, null);
 });
 
 test("a frame without a trailer, or with one of another version, is all video", () => {
   const video = Uint8Array.from({ length: 300 }, (_, i) => i % 256).buffer;
-  assert.equal(splitTrailer(video).packet, null);
-  assert.equal(splitTrailer(video).video, video);
+  assert.deepEqual(splitTrailers(video), { video, packets: [], damage: null });
   const later = new Uint8Array(appendTrailer(video, encodePacket({ age: 1, mask: null, faces: [] })));
-  later[later.length - MAGIC.length - 1] = 2;
-  assert.equal(splitTrailer(later.buffer).packet, null);
-  // A length that claims more than the frame holds
+  later[later.length - MAGIC.length - 1] = VERSION + 1;
+  assert.deepEqual(splitTrailers(later.buffer), { video: later.buffer, packets: [], damage: null });
+});
+
+test("a trailer longer than its frame is damage, and nothing of it is read", () => {
+  const video = Uint8Array.from({ length: 300 }, (_, i) => i % 256).buffer;
   const tooLong = new Uint8Array(appendTrailer(video, Uint8Array.of(1, 2, 3)));
   tooLong[tooLong.length - 7] = 0xff;
   tooLong[tooLong.length - 6] = 0xff;
-  assert.equal(splitTrailer(tooLong.buffer).packet, null);
+  const split = splitTrailers(tooLong.buffer);
+  assert.deepEqual(split, { video: tooLong.buffer, packets: [], damage: "a trailer longer than its frame" });
+  // Behind a whole trailer: that one is cut off, the frame still counts as damaged.
+  const behind = appendTrailer(tooLong.buffer, encodePacket({ age: 1, mask: null, faces: [] }));
+  const second = splitTrailers(behind);
+  assert.deepEqual(new Uint8Array(second.video), tooLong);
+  assert.deepEqual(second.packets, []);
+  assert.equal(second.damage, "a trailer longer than its frame");
+});
+
+test("thousands of stacked trailers are one damaged frame, found in one pass over it", () => {
+  // The attack seen: a 400 kB frame of 13-byte trailers, 30,769 packets, 515 ms in the receiving worker.
+  const packet = encodePacket({ age: 0, mask: null, faces: [] });
+  const trailer = new Uint8Array(appendTrailer(new ArrayBuffer(0), packet));
+  const video = new Uint8Array(1000).fill(7);
+  const count = Math.floor((400_000 - video.length) / trailer.length);
+  const frame = new Uint8Array(video.length + count * trailer.length);
+  frame.set(video);
+  for (let at = video.length; at < frame.length; at += trailer.length) frame.set(trailer, at);
+  const started = performance.now();
+  const split = splitTrailers(frame.buffer);
+  const ms = performance.now() - started;
+  assert.equal(split.damage, `more than ${TRAILERS_PER_FRAME} trailers`);
+  assert.deepEqual(split.packets, []);
+  assert.equal(split.video.byteLength, frame.length - TRAILERS_PER_FRAME * trailer.length, "two trailers cut off, the rest handed on");
+  assert.ok(ms < 50, `${ms} ms`);
+  // Ten times the trailers, about ten times the time at most (a copy of the frame): linear, not quadratic.
+  const many = new Uint8Array(frame.length * 10);
+  for (let at = 0; at < many.length; at += frame.length) many.set(frame, at);
+  const again = performance.now();
+  assert.equal(splitTrailers(many.buffer).damage, `more than ${TRAILERS_PER_FRAME} trailers`);
+  assert.ok(performance.now() - again < 100, `${performance.now() - again} ms`);
+});
+
+/** A packet's bytes that count how many of them are read. @param {Uint8Array} bytes */
+function counted(bytes) {
+  const reads = { count: 0 };
+  const proxy = new Proxy(bytes, {
+    get(target, key) {
+      if (typeof key === "string" && /^[0-9]+$/.test(key)) reads.count += 1;
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { bytes: /** @type {Uint8Array} */ (proxy), reads };
+}
+
+test("sizes a packet declares beyond its bytes are refused before any of them is read", () => {
+  const cases = [
+    // age, flags 2 (faces), 255 faces of 9 bytes, 20 bytes of them
+    [Uint8Array.of(0, 0, 0, 0, 2, 255, ...new Uint8Array(20)), /faces beyond the packet/, 6],
+    // with landmarks (flag 4): 2 faces of 145 bytes, 200 bytes
+    [Uint8Array.of(0, 0, 0, 0, 2 | 4, 2, ...new Uint8Array(200)), /faces beyond the packet/, 6],
+    // mask 100×50, 65535 runs, 10 bytes of them
+    [Uint8Array.of(0, 0, 0, 0, 1, 100, 50, 0xff, 0xff, ...new Uint8Array(10)), /mask runs beyond the packet/, 9],
+    // fingerprint 32×32, 100 bytes of it
+    [Uint8Array.of(0, 0, 0, 0, 16, 32, 32, ...new Uint8Array(100)), /fingerprint beyond the packet/, 7],
+    // a mask wider than any sent (128)
+    [Uint8Array.of(0, 0, 0, 0, 1, 200, 50, 1, 0, 0x80, 0x4e), /mask too wide/, 9],
+  ];
+  for (const [packet, error, header] of cases) {
+    const { bytes, reads } = counted(/** @type {Uint8Array} */ (packet));
+    assert.throws(() => decodePacket(bytes), error);
+    assert.equal(reads.count, header, `${error}: only its header read`);
+  }
 });
 
 test("a damaged packet is refused with a PacketError, never read as something else", () => {
@@ -113,7 +191,7 @@ test("a damaged packet is refused with a PacketError, never read as something el
   // Fingerprints: empty, larger than 1024 blocks, or cut short.
   assert.throws(() => decodePacket(Uint8Array.of(0, 0, 0, 0, 16, 0, 9)), /bad fingerprint size/);
   assert.throws(() => decodePacket(Uint8Array.of(0, 0, 0, 0, 16, 40, 40, ...new Uint8Array(1600))), /bad fingerprint size/);
-  assert.throws(() => decodePacket(Uint8Array.of(0, 0, 0, 0, 16, 2, 2, 1, 2, 3)), /cut short/);
+  assert.throws(() => decodePacket(Uint8Array.of(0, 0, 0, 0, 16, 2, 2, 1, 2, 3)), /fingerprint beyond the packet/);
 });
 
 test("BodyPix-sized and square masks shrink to at most 128 px wide and keep their shape", () => {

@@ -55,3 +55,27 @@ test("a stream that needs nothing keeps its source", () => {
   assert.equal(picker.pick(both, 1000), "sender");
   assert.equal(picker.pick({ mask: false, faces: false }, 5000), "sender");
 });
+
+test("a sender whose frames keep arriving damaged is dropped: its stream stays local while results still come", () => {
+  const picker = new SourcePicker();
+  feed(picker, 0, 1000, 66, 125);
+  assert.equal(picker.pick(both, 1000), "sender");
+  for (const t of [1000, 1100, 1200, 1300]) picker.damaged(t);
+  assert.equal(picker.pick(both, 1300), "sender", "four damaged frames within 10 s are not yet five");
+  assert.equal(picker.dropped, false);
+  picker.damaged(1400);
+  assert.equal(picker.dropped, true);
+  assert.equal(picker.pick(both, 1400), "local");
+  feed(picker, 1400, 60_000, 66, 125); // for the link's life: results at any rate change nothing
+  assert.equal(picker.pick(both, 60_000), "local");
+  assert.equal(picker.rate("mask", 60_000), 0, "nothing of a dropped sender is kept");
+  assert.equal(picker.pick({ mask: false, faces: false }, 60_000), "local");
+});
+
+test("damage spread thinner than five frames in ten seconds does not drop a sender", () => {
+  const picker = new SourcePicker();
+  for (let t = 0; t < 60_000; t += 2600) picker.damaged(t); // four within any 10 s
+  feed(picker, 59_000, 60_000, 66, 125);
+  assert.equal(picker.dropped, false);
+  assert.equal(picker.pick(both, 60_000), "sender");
+});

@@ -83,7 +83,9 @@ const SCHEDULE = {
  * A remote stream's sender can share its own analysis (sharing/): what it
  * sends is `receive`d here, and while it arrives at a useful rate (see
  * SourcePicker) this page analyses nothing of that stream; otherwise, and
- * until the first results come, it analyses the stream itself.
+ * until the first results come, it analyses the stream itself. A sender whose
+ * frames keep arriving `damaged` is dropped: its stream is analysed here until
+ * it leaves.
  *
  * Events: `ready(info)`, `error(failure)` (code `analysis-mask` or `analysis-faces`),
  * `result(streamId, model, frame)` (`frame.timestamp`: µs, of the VideoFrame analysed here; `frame.fingerprint`:
@@ -202,13 +204,29 @@ export class Analysis extends Emitter {
   receive(id, model, result, frame) {
     const stream = this.#scheduler.latest(id);
     if (!stream) return; // not (or no longer) shown here
-    const picker = this.#pickers.get(id) ?? new SourcePicker();
-    this.#pickers.set(id, picker);
-    picker.arrived(model, performance.now());
+    this.#picker(id).arrived(model, performance.now());
     this.#pickSource(id);
     if (stream.source !== "sender" || !stream.enabled || !this.enabled) return;
     stream.record(model, result, undefined, frame);
     this.emit("result", id, model, { timestamp: null });
+  }
+
+  /**
+   * A frame of the stream's sender arrived damaged (sharing/transform.js): after a few, its
+   * shared analysis is dropped and the stream analysed here (SourcePicker).
+   * @param {string} id
+   */
+  damaged(id) {
+    if (!this.#scheduler.latest(id)) return; // not (or no longer) shown here
+    this.#picker(id).damaged(performance.now());
+    this.#pickSource(id);
+  }
+
+  /** @param {string} id a stream shown here */
+  #picker(id) {
+    const picker = this.#pickers.get(id) ?? new SourcePicker();
+    this.#pickers.set(id, picker);
+    return picker;
   }
 
   /** What this page would analyse of a stream, so what its sender should share. @param {string} id @returns {Wants} */
@@ -318,6 +336,7 @@ export class Analysis extends Emitter {
     const mask = stream.results.mask?.mask;
     return {
       source: stream.source,
+      dropped: this.#pickers.get(id)?.dropped ? "damaged" : null, // why this page no longer takes the sender's analysis
       faces: stream.results.faces?.faces ?? [],
       mask: mask ? { width: mask.width, height: mask.height, coverage: round(mask.coverage), box: mask.box, centroid: mask.centroid } : null,
       inferenceMs: { mask: round(stream.ms.mask), faces: round(stream.ms.faces) },

@@ -19,7 +19,12 @@
  *   fingerprint  u8 width, u8 height, then width × height u8 brightness
  *            values row by row (fingerprint.js): which of the frames around
  *            the one named is the one analysed
- *   trailer  the packet, u16 its length, u8 version, the 4 bytes "EnsA"
+ *   trailer  the packet, u16 its length, u8 version, the 4 bytes "EnsA"; at
+ *            most TRAILERS_PER_FRAME a frame, one after the other
+ *
+ * Every size a packet declares (mask runs, faces, fingerprint blocks) is
+ * checked against the bytes left before any of it is read or allocated: a
+ * peer's packet costs at most time linear in its length.
  *
  * Masks are cut to one bit a pixel (person or not) at most MASK_WIDTH wide:
  * a 128×72 mask is ~150–400 bytes, about 3–6 % of a 500 kbps video at 15
@@ -33,7 +38,9 @@
 import { summariseMask } from "../effects/masks.js";
 
 export const MAGIC = [0x45, 0x6e, 0x73, 0x41]; // "EnsA"
-export const VERSION = 1;
+export const VERSION = 2;
+/** The most trailers a frame carries, as many as a sender has models (docs/protocol.md); more make the frame damaged. */
+export const TRAILERS_PER_FRAME = 2;
 const TRAILER_TAIL = 2 + 1 + MAGIC.length; // length, version, magic
 /** The widest mask shipped: beyond this the bytes grow and the cut-out does not improve on a 640 px video. */
 export const MASK_WIDTH = 128;
@@ -42,6 +49,7 @@ const FLAG = { mask: 1, faces: 2, landmarks: 4, expressions: 8, fingerprint: 16 
 /** The most blocks a fingerprint has (32×32). */
 const FINGERPRINT_BLOCKS = 1024;
 const LANDMARKS = 68;
+const FACE_BYTES = 9; // a face's box and score
 const UNIT = 65535;
 
 /** A packet this code cannot read: damaged, cut short, or from a later version. */
@@ -90,8 +98,11 @@ export function decodePacket(bytes) {
   /** @type {Face[] | null} */
   let faces = null;
   if (flags & FLAG.faces) {
+    const [landmarks, expressions] = [Boolean(flags & FLAG.landmarks), Boolean(flags & FLAG.expressions)];
+    const count = input.u8();
+    input.expect(count * (FACE_BYTES + (landmarks ? 2 * LANDMARKS : 0) + (expressions ? 2 : 0)), "faces");
     faces = [];
-    for (let count = input.u8(); count > 0; count -= 1) faces.push(readFace(input, Boolean(flags & FLAG.landmarks), Boolean(flags & FLAG.expressions)));
+    for (let left = count; left > 0; left -= 1) faces.push(readFace(input, landmarks, expressions));
   }
   const fingerprint = flags & FLAG.fingerprint ? readFingerprint(input) : null;
   if (!input.done) throw new PacketError(`${bytes.length - input.offset} bytes left over`);
@@ -126,26 +137,44 @@ export function appendTrailer(frame, packet) {
 }
 
 /**
- * Split an encoded frame into the video and its packet, if it carries one of
- * this version; anything else is all video.
+ * Split an encoded frame into the video and the packets at its end: at most
+ * TRAILERS_PER_FRAME trailers of this version, read from the end, each one's
+ * length checked against the bytes before it before anything is taken; bytes
+ * in front of a trailer of another version, or none, are all video. Linear in
+ * the frame's size whatever it holds (a copy of the video, when trailers are cut).
  * @param {ArrayBuffer} frame
- * @returns {{video: ArrayBuffer, packet: Uint8Array | null}}
+ * @returns {{video: ArrayBuffer, packets: Uint8Array[], damage: string | null}} the packets in the order they were
+ *   appended; `damage`: why the frame's trailers are not to be read (then `packets` is empty and `video` is the
+ *   frame with the trailers cut off that could be told apart)
  */
-export function splitTrailer(frame) {
+export function splitTrailers(frame) {
   const bytes = new Uint8Array(frame);
-  const end = bytes.length;
-  if (end < TRAILER_TAIL || MAGIC.some((byte, index) => bytes[end - MAGIC.length + index] !== byte)) return { video: frame, packet: null };
-  const version = bytes[end - MAGIC.length - 1];
-  const length = bytes[end - TRAILER_TAIL] | (bytes[end - TRAILER_TAIL + 1] << 8);
-  const start = end - TRAILER_TAIL - length;
-  if (version !== VERSION || start < 1) return { video: frame, packet: null };
-  return { video: frame.slice(0, start), packet: bytes.slice(start, end - TRAILER_TAIL) };
+  /** @type {Uint8Array[]} */
+  const packets = [];
+  let end = bytes.length;
+  let damage = null;
+  while (!damage && endsInTrailer(bytes, end)) {
+    const start = end - TRAILER_TAIL - (bytes[end - TRAILER_TAIL] | (bytes[end - TRAILER_TAIL + 1] << 8));
+    if (packets.length === TRAILERS_PER_FRAME) damage = `more than ${TRAILERS_PER_FRAME} trailers`;
+    else if (start < 1) damage = "a trailer longer than its frame";
+    else {
+      packets.unshift(bytes.subarray(start, end - TRAILER_TAIL));
+      end = start;
+    }
+  }
+  return { video: end === bytes.length ? frame : frame.slice(0, end), packets: damage ? [] : packets, damage };
+}
+
+/** Whether the first `end` bytes end in a trailer's tail of this version. @param {Uint8Array} bytes @param {number} end */
+function endsInTrailer(bytes, end) {
+  return end >= TRAILER_TAIL && bytes[end - MAGIC.length - 1] === VERSION && MAGIC.every((byte, index) => bytes[end - MAGIC.length + index] === byte);
 }
 
 /** @param {Reader} input @returns {Fingerprint} */
 function readFingerprint(input) {
   const size = { width: input.u8(), height: input.u8() };
   if (!validSize(size)) throw new PacketError("bad fingerprint size");
+  input.expect(size.width * size.height, "fingerprint");
   return { ...size, values: Uint8Array.from({ length: size.width * size.height }, () => input.u8()) };
 }
 
@@ -179,6 +208,8 @@ function writeMask(out, mask) {
 function readMask(input) {
   const width = input.u8(), height = input.u8(), count = input.u16();
   if (!width || !height) throw new PacketError("empty mask");
+  if (width > MASK_WIDTH) throw new PacketError("mask too wide");
+  input.expect(count, "mask runs"); // a byte a run at least
   const confidence = new Float32Array(width * height);
   let at = 0;
   for (let index = 0; index < count; index += 1) {
@@ -305,6 +336,11 @@ class Reader {
 
   get done() {
     return this.offset === this.#bytes.length;
+  }
+
+  /** Refuse, before reading any of them, `count` bytes that the packet does not hold. @param {number} count @param {string} what */
+  expect(count, what) {
+    if (count > this.#bytes.length - this.offset) throw new PacketError(`${what} beyond the packet`);
   }
 
   u8() {

@@ -5,10 +5,13 @@
  *
  * A sender's frames leave as they came until the page hands over a result
  * about one of its camera frames; the next VP8 or VP9 frame to each peer
- * carries it as a packet (packet.js; a frame can carry one of each model), with the age that names the frame analysed in that
+ * carries it as a packet (packet.js; a frame carries at most two), with the age that names the frame analysed in that
  * peer's own RTP clock. A receiver's frames lose their trailer, if they carry
  * one, and the decoded packet goes to the page. Other codecs pass untouched
- * (an H.264 or AV1 decoder does not skip trailing bytes).
+ * (an H.264 or AV1 decoder does not skip trailing bytes). A frame carries at most
+ * TRAILERS_PER_FRAME packets; a receiver reads no more than that of any frame,
+ * and a frame with more, or with sizes that do not add up, is one `damaged`
+ * message (what a hostile peer stacks costs one pass over the frame).
  *
  * Messages from the page: `{type: "result", mask, faces, fingerprint, detail, capturedAt}`
  * (one model's result of one camera frame, encoded here; capturedAt: ms since
@@ -17,7 +20,7 @@
  * a second `{type: "sent", bytes, packets}` (bytes of trailers to all peers).
  */
 import { epochMs } from "../effects/timing.js";
-import { appendTrailer, decodePacket, encodePacket, splitTrailer, withAge } from "./packet.js";
+import { appendTrailer, decodePacket, encodePacket, PacketError, splitTrailers, TRAILERS_PER_FRAME, withAge } from "./packet.js";
 
 const RTP_HZ = 90; // video RTP clock ticks a millisecond
 const CODECS = ["video/VP8", "video/VP9"];
@@ -69,11 +72,13 @@ function sendStep(clock) {
     const metadata = frame.getMetadata();
     const rtp = clock.saw(metadata.rtpTimestamp);
     const fresh = epochMs() - FRESH_MS;
+    let carried = 0;
     for (const packet of CODECS.includes(metadata.mimeType) ? pending : []) {
       if (packet.id <= sentId || packet.capturedAt < fresh) continue;
       const age = rtp - clock.frameAt(packet.capturedAt);
-      if (age < 0) break; // about a frame not sent yet: it goes with a later one
+      if (age < 0 || carried === TRAILERS_PER_FRAME) break; // about a frame not sent yet, or the frame is full: a later frame carries it
       sentId = packet.id;
+      carried += 1;
       const aged = withAge(packet.packet, age);
       frame.data = appendTrailer(frame.data, aged);
       sent.bytes += aged.length;
@@ -84,21 +89,26 @@ function sendStep(clock) {
 }
 
 /**
+ * Each frame's trailers cut off and read: at most TRAILERS_PER_FRAME packets, each a
+ * `received` message, or one `damaged` message for the frame (then none of its packets counts).
  * @param {string} peer
  * @returns {(frame: any, controller: TransformStreamDefaultController) => void}
  */
 function receiveStep(peer) {
   return (frame, controller) => {
-    const carrier = frame.getMetadata().rtpTimestamp;
-    for (let { video, packet } = splitTrailer(frame.data); packet; { video, packet } = splitTrailer(video)) {
-      frame.data = video;
-      try {
-        const decoded = decodePacket(packet);
-        const transfer = decoded.mask ? [decoded.mask.alpha.buffer] : [];
-        scope.postMessage({ type: "received", peer, frame: (carrier - decoded.age) >>> 0, bytes: packet.length, packet: decoded }, transfer);
-      } catch (error) {
-        scope.postMessage({ type: "damaged", peer, error: /** @type {Error} */ (error).message });
+    const data = frame.data;
+    const { video, packets, damage } = splitTrailers(data);
+    if (video !== data) frame.data = video;
+    try {
+      if (damage) throw new PacketError(damage);
+      const carrier = frame.getMetadata().rtpTimestamp;
+      const read = packets.map((bytes) => ({ packet: decodePacket(bytes), bytes: bytes.length })); // all, before any is posted
+      for (const { packet, bytes } of read) {
+        const transfer = packet.mask ? [packet.mask.alpha.buffer] : [];
+        scope.postMessage({ type: "received", peer, frame: (carrier - packet.age) >>> 0, bytes, packet }, transfer);
       }
+    } catch (error) {
+      scope.postMessage({ type: "damaged", peer, error: /** @type {Error} */ (error).message });
     }
     controller.enqueue(frame);
   };

@@ -46,7 +46,8 @@ export class StatsOverlay {
         row([
           name,
           model,
-          shared ? "shared by the sender" : engine ? `${engine.engine}${describeInput(model, engine, analysis)} (${engine.where})` : "starting…",
+          (shared ? "shared by the sender" : engine ? `${engine.engine}${describeInput(model, engine, analysis)} (${engine.where})` : "starting…") +
+            (analysis?.dropped ? " · sender's analysis dropped: damaged frames" : ""),
           shared ? "" : (analysis?.backend[model] ?? ""),
           shared ? "" : (analysis?.inferenceMs[model]?.toFixed(0) ?? "–"),
           analysis?.enabled ? (analysis?.hz[model]?.toFixed(1) ?? "–") : "off",

@@ -41,8 +41,9 @@ export function wireSharing({ transport, ownShare, analysis, mesh, media, scene,
     if (packet.mask) analysis.receive(peer, "mask", { mask: packet.mask, fingerprint: packet.fingerprint ?? null }, frame);
     if (packet.faces) analysis.receive(peer, "faces", { faces: packet.faces }, frame);
   });
-  // A damaged packet is dropped where it was read (transform.js); a sender that only sends
-  // such packets is, to this page, one that does not share: its stream is analysed here.
+  // A damaged frame's packets are dropped where they were read (transform.js); a sender whose
+  // frames keep arriving damaged is dropped: its stream is analysed here (SourcePicker).
+  transport.on("damaged", (peer) => analysis.damaged(peer));
   analysis.on("wants", (id, wants) => {
     if (id !== "self") mesh.send(id, { type: "wants", ...wants });
   });
