@@ -62,7 +62,8 @@ def create_app(settings=None, registry=None):
     )
     # Outermost first: the client's address and scheme, then the Socket.IO middleware.
     app.wsgi_app = behind_proxies(ClosingWebSockets(app.wsgi_app), settings.trusted_proxy_hops)
-    scenes = SceneSchema()
+    # jsonschema runs in an OS thread too: the loop only walks a scene against the schema's limits.
+    scenes = SceneSchema(run=os_thread_runner(settings.async_mode))
     # Wrong passwords are counted where the rooms are, so several processes count them together.
     guard = Guard(settings, lockouts=registry.lockouts)
     app.extensions["ensemble"] = Signaling(socketio, registry, settings, scenes, guard)

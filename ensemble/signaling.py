@@ -223,9 +223,10 @@ class Signaling:
         return {}
 
     def on_scene(self, connection, payload):
+        # Membership first: a connection that never joined costs nothing but this lookup.
+        sender = self._member(connection)
         edit = protocol.parse_scene(payload)
         self._scenes.validate(edit.scene)
-        sender = self._member(connection)
         state = self._registry.set_scene(sender.room, edit.scene, edit.version, sender.id)
         self._socketio.emit("scene", state.public(), to=room_channel(sender.room), skip_sid=request.sid)
         return {"version": state.version}

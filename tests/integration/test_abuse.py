@@ -3,6 +3,7 @@ python-socketio clients: per address, behind a trusted proxy or not, password gu
 flooding, and origins."""
 
 import statistics
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -12,6 +13,7 @@ import socketio
 
 from ensemble_client import EnsembleClient, ProtocolReplyError
 from harness.servers import ServerProcess
+from tests.unit.test_scene_limits import LARGEST_VALID, LARGEST_WRONG
 
 
 @pytest.fixture
@@ -269,6 +271,45 @@ def test_a_client_that_goes_on_after_rate_limited_is_disconnected(start, client)
         pass
     assert eventually(lambda: polite.call("media", {"audio": True, "video": True})["ok"], every=1.0)
     assert polite.connected
+
+
+# --- scenes -------------------------------------------------------------------------------
+
+
+def test_the_costliest_scenes_of_one_room_do_not_hold_up_another(start, client):
+    """A stranger makes a room of its own, so it is a member (a connection that never joined
+    is refused before its scene is read), and sends the costliest scenes that fit in an event,
+    as fast as it can: another room's answers keep coming at once."""
+    server = start()
+    stranger = client(server)
+    stranger.join("mine", "Eve")
+    stranger.request("scene", {"scene": {}, "version": 0})  # now at 1: each valid scene sent at 0 is checked, then a conflict
+    member = client(server)
+    member.join("meeting", "Ada")
+    # 21,000 empty people (0.6 s of the loop each, when jsonschema saw them all), the largest valid
+    # scene, and one with every field wrong: 150 events, within EVENT_BURST.
+    scenes = [{"participants": [{}] * 21_000}, LARGEST_VALID, LARGEST_WRONG] * 50
+    sending = threading.Thread(target=lambda: [stranger.send_without_ack("scene", {"scene": scene, "version": 0}) for scene in scenes])
+    sending.start()
+    latencies = []
+    while (sending.is_alive() or len(stranger.received("error")) < len(scenes)) and max(latencies, default=0) < 1.0:
+        sent = time.monotonic()
+        member.request("media", {"audio": True, "video": True})
+        latencies.append(time.monotonic() - sent)
+    sending.join()
+    # When jsonschema saw every value on the loop, the first answer waited for all the empty people
+    # (0.6 s each: the request timed out after 5 s). Now the loop only walks each scene (under 1 ms)
+    # and jsonschema runs in an OS thread, whose hold on the GIL costs the loop up to 5 ms a system
+    # call: answers take 15-30 ms (1-2 ms with no scenes sent), the slowest 65-195 ms with the load
+    # average at 10-25 on two cores, up to 0.46 s at worst.
+    ninth_decile = statistics.quantiles(latencies, n=10)[-1]
+    assert len(latencies) >= 20, latencies
+    assert statistics.median(latencies) < 0.06 and ninth_decile < 0.3 and max(latencies) < 1.0, (
+        statistics.median(latencies), ninth_decile, sorted(latencies)[-5:],
+    )
+    codes = [error["code"] for error in stranger.wait_for_count("error", len(scenes), timeout=30)]
+    assert codes == ["bad_request", "version_conflict", "bad_request"] * 50
+    assert member.received("scene") == [] and stranger.connected
 
 
 # --- origins ----------------------------------------------------------------------------------

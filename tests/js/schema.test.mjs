@@ -92,3 +92,10 @@ test("a field's place is spelt as the server spells it", () => {
   assert.equal(fieldPath("#"), "");
   assert.equal(fieldPath("#/a~1b/c~0d/e%20f"), "a/b.c~d.e f");
 });
+
+test("a value ending in a line break is refused, as the server refuses it (the same strings as tests/unit/test_scenes.py)", () => {
+  const cases = JSON.parse(read("tests/data/scene-line-ends.json"));
+  assert.ok(cases.refused.length >= 6);
+  for (const { scene, field } of cases.refused) assert.equal(refusal(scene).field, field, JSON.stringify(scene));
+  for (const scene of cases.accepted) assert.deepEqual(schema.check(scene), { valid: true }, JSON.stringify(scene));
+});

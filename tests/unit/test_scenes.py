@@ -2,6 +2,7 @@
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -153,3 +154,37 @@ def test_an_upload_without_the_image_field_is_a_bad_request(app):
 @pytest.mark.parametrize("name", ["../config/defaults.env", "abc.png", "0" * 32 + ".gif", "0" * 32 + ".png"])
 def test_only_stored_pictures_are_served(app, name):
     assert app.test_client().get(f"/uploads/{name}").status_code == 404
+
+
+LINE_ENDS = json.loads((Path(__file__).parents[1] / "data" / "scene-line-ends.json").read_text())
+
+
+@pytest.mark.parametrize("case", LINE_ENDS["refused"])
+def test_a_value_ending_in_a_line_break_is_refused_as_the_browser_refuses_it(case):
+    """The same strings as tests/js/schema.test.mjs: one rule on both sides."""
+    with pytest.raises(ProtocolError) as refused:
+        SceneSchema().validate(case["scene"])
+    assert refused.value.code == "bad_request" and refused.value.field == case["field"]
+
+
+def test_the_same_values_without_the_line_break_are_accepted():
+    for scene in LINE_ENDS["accepted"]:
+        assert SceneSchema().validate(scene) == scene
+
+
+def test_every_pattern_ends_where_the_string_ends_in_python_and_in_javascript():
+    """`$` lets Python's re.search match before a final newline; (?![\\s\\S]) means the end in both."""
+
+    def patterns(node):
+        if isinstance(node, dict):
+            yield from ([node["pattern"]] if isinstance(node.get("pattern"), str) else [])
+            for key, value in node.items():
+                yield from patterns(value) if key != "x-messages" else ()
+        elif isinstance(node, list):
+            for value in node:
+                yield from patterns(value)
+
+    found = list(patterns(SceneSchema().schema))
+    assert len(found) >= 2
+    for pattern in found:
+        assert pattern.startswith("^") and pattern.endswith(r"(?![\s\S])") and "$" not in pattern, pattern

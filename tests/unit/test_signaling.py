@@ -296,9 +296,27 @@ def test_room_events_need_a_join_first(connect, event, payload):
 
 
 @pytest.mark.parametrize("payload", [None, 42, "text", [1, 2], True, {"room": {"$gt": ""}}])
-def test_malformed_payloads_are_bad_requests(connect, payload):
-    for event in ("join", "signal", "chat", "media", "scene"):
+def test_malformed_payloads_are_bad_requests(connect, joined, payload):
+    for event in ("join", "signal", "chat", "media"):
         assert error_code(connect().emit(event, payload, callback=True)) == "bad_request", event
+    # A scene is looked at only once its sender is known to be a member (below).
+    member, _ = joined(name="Ada")
+    assert error_code(member.emit("scene", payload, callback=True)) == "bad_request"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"scene": {"participants": [{}] * 21_000}, "version": 0},  # 0.6 s of jsonschema, when it came first
+        {"scene": {"arrange": "circle"}, "version": 0},
+        {"scene": "not a scene", "version": -1},
+        None,
+    ],
+)
+def test_a_strangers_scene_is_refused_not_joined_before_it_is_looked_at(connect, joined, payload):
+    member, _ = joined(name="Ada")
+    assert error_code(connect().emit("scene", payload, callback=True)) == "not_joined"
+    assert member.get_received() == []
 
 
 @pytest.mark.parametrize("payload", [42, "text", [1, 2], True])
