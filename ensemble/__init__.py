@@ -14,6 +14,7 @@ from .rooms import RoomLimits, hash_password
 from .rooms.memory import MemoryRegistry
 from .rooms.redis import RedisRegistry, StoreHealth
 from .scenes import SceneSchema
+from .sessions import Sessions, too_many_requests
 from .settings import ROOT, load_settings
 from .signaling import AckAwarePacket, Signaling
 from .uploads import ImageStore
@@ -61,11 +62,12 @@ def create_app(settings=None, registry=None):
         **options,
     )
     # Outermost first: the client's address and scheme, then the Socket.IO middleware.
-    app.wsgi_app = behind_proxies(ClosingWebSockets(app.wsgi_app), settings.trusted_proxy_hops)
+    app.wsgi_app = behind_proxies(ClosingWebSockets(too_many_requests(app.wsgi_app)), settings.trusted_proxy_hops)
     scenes = SceneSchema()
     # Wrong passwords are counted where the rooms are, so several processes count them together.
     guard = Guard(settings, lockouts=registry.lockouts)
     app.extensions["ensemble"] = Signaling(socketio, registry, settings, scenes, guard)
+    Sessions(socketio, guard, app.extensions["ensemble"].metrics, settings)
     app.extensions["ensemble.scenes"] = scenes
     app.extensions["ensemble.guard"] = guard
     app.extensions["ensemble.images"] = ImageStore(

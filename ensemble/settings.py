@@ -21,6 +21,7 @@ ORIGIN = re.compile(r"https?://[^/\s?#]+")
 LIMITS = (
     "connections_per_ip", "joins_per_ip_per_minute", "wrong_passwords_per_ip", "wrong_passwords_per_room",
     "password_lockout_seconds", "flood_strikes", "uploads_per_minute", "uploads_per_ip_per_minute", "upload_max_pixels",
+    "malformed_packets",
 )
 
 
@@ -65,6 +66,8 @@ class Settings:
     uploads_per_ip_per_minute: float
     upload_quota_bytes: int
     upload_max_pixels: int
+    malformed_packets: int
+    connect_timeout_seconds: float
 
     def __post_init__(self):
         if self.async_mode not in ASYNC_MODES:
@@ -93,6 +96,8 @@ class Settings:
         for name in LIMITS:
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name.upper()} must be at least 1")
+        if self.connect_timeout_seconds <= 0:
+            raise SettingsError("CONNECT_TIMEOUT_SECONDS must be more than 0")
         if self.upload_quota_bytes < self.upload_max_bytes:
             raise SettingsError("UPLOAD_QUOTA_BYTES must be at least UPLOAD_MAX_BYTES")
 
