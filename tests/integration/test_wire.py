@@ -25,8 +25,8 @@ def start(tmp_path):
     have logged a traceback."""
     started = []
 
-    def start_server(**settings):
-        process = ServerProcess(tmp_path, **settings)
+    def start_server(async_mode="gevent", **settings):
+        process = ServerProcess(tmp_path, async_mode, **settings)
         started.append(process.start())
         return process
 
@@ -174,8 +174,9 @@ def test_each_malformed_packet_is_answered_with_an_error_naming_it(member):
 # --- Engine.IO sessions per address -----------------------------------------------------------
 
 
-def test_engine_io_sessions_are_counted_per_address_at_the_handshake_and_timed_out_without_a_connect(start):
-    server = start(connections_per_ip=3, connect_timeout_seconds=2)
+@pytest.mark.parametrize("async_mode", ["gevent", "eventlet", "threading"])
+def test_engine_io_sessions_are_counted_per_address_at_the_handshake_and_timed_out_without_a_connect(start, async_mode):
+    server = start(async_mode=async_mode, connections_per_ip=3, connect_timeout_seconds=2)
     address = "127.0.0.5"
     sessions = [RawSession(server.port, source=address, timeout=6) for _ in range(2)]
     assert polling_handshake(server.url, source=address)[0] == 200  # a third, by long-polling

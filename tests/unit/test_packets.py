@@ -1,5 +1,6 @@
 """What the packet class (signaling.AckAwarePacket, with sessions.py's rules) lets through to
-python-socketio: text packets of the kinds a client sends, and nothing else."""
+python-socketio: text packets of the kinds a client sends, and nothing else; and how many
+Engine.IO sessions an address may hold (Guard)."""
 
 import json
 
@@ -7,8 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ensemble.guard import Guard
+from ensemble.protocol import ProtocolError
 from ensemble.sessions import MalformedPacket
 from ensemble.signaling import WITHOUT_ACK, AckAwarePacket
+from tests.conftest import make_settings
 
 REFUSED = {
     b"\x00\x01binary": "binary data",
@@ -61,3 +65,24 @@ def test_any_text_either_decodes_or_is_refused_as_malformed(head, body):
         AckAwarePacket(encoded_packet=encoded)
     except MalformedPacket:
         pass
+
+
+# --- Engine.IO sessions per address (Guard) --------------------------------------------------
+
+
+def test_sessions_are_capped_per_address_with_one_more_while_all_are_connected():
+    guard = Guard(make_settings(connections_per_ip=2))
+    for _ in range(2):
+        guard.open_session("a")
+    with pytest.raises(ProtocolError, match="Too many connections"):
+        guard.open_session("a")  # two sessions that never connected: no more
+    guard.open_session("b")  # another address is counted apart
+    guard.connect("a")
+    guard.connect("a")
+    guard.open_session("a")  # both connected: one more, to be told why its connect is refused
+    with pytest.raises(ProtocolError):
+        guard.connect("a")
+    with pytest.raises(ProtocolError):
+        guard.open_session("a")
+    guard.close_session("a")
+    guard.open_session("a")  # a closed session frees its place

@@ -43,6 +43,8 @@ def test_flask_run_always_serves_threaded():
         ({"MAX_PEERS_PER_ROOM": "1"}, "MAX_PEERS_PER_ROOM"),
         ({"ICE_TRANSPORT_POLICY": "turn-only"}, "ICE_TRANSPORT_POLICY must be all or relay"),
         ({"ICE_TRANSPORT_POLICY": "relay"}, "set TURN_URLS too"),
+        ({"CONNECT_TIMEOUT_SECONDS": "0"}, "CONNECT_TIMEOUT_SECONDS must be more than 0"),
+        ({"MALFORMED_PACKETS": "0"}, "MALFORMED_PACKETS must be at least 1"),
     ],
 )
 def test_bad_settings_name_the_setting(environ, words):
