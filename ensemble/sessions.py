@@ -132,10 +132,38 @@ class Sessions:
         self._eio.on("message", self.on_message)
         self._eio.on("disconnect", self.on_close)
 
+    def wsgi(self, app):
+        """`app` (python-engineio's, under Flask-SocketIO's), with two answers of its own:
+        - a handshake refused by on_open is a 429 (python-engineio says 401), with the same body;
+        - an Engine.IO packet a WebSocket cannot decode (empty, no type, bad base64) ends python-engineio's
+          WebSocket loop with an exception, which the WSGI server would print with its traceback: it is
+          a malformed packet like the others, its WebSocket over.
+        Flask-SocketIO hands python-engineio a copy of the environ: the list in it is the same."""
+
+        def serve(environ, start_response):
+            refusals = environ[REFUSED_KEY] = []
+
+            def start(status, headers, *exc_info):
+                if refusals and status.startswith("401"):
+                    status = "429 TOO MANY REQUESTS"
+                return start_response(status, headers, *exc_info)
+
+            if environ.get("HTTP_UPGRADE", "").lower() != "websocket":
+                return app(environ, start)
+            try:
+                return app(environ, start)
+            except ValueError as undecodable:  # binascii.Error is one
+                self._metrics.malformed(binary=False)
+                self._log("malformed packet", address=environ.get("REMOTE_ADDR"), reason="undecodable Engine.IO packet",
+                          error=type(undecodable).__name__, closed=True)
+                return []
+
+        return serve
+
     # --- the Engine.IO events -----------------------------------------------------------------
 
     def on_open(self, eio_sid, environ):
-        """Count the session, or refuse the handshake (429, made so by `too_many_requests`)."""
+        """Count the session, or refuse the handshake (429, made so by `wsgi`)."""
         address = environ.get("REMOTE_ADDR") or ""
         try:
             self._guard.open_session(address)
@@ -228,21 +256,3 @@ class Sessions:
                 return
             unlogged, self._unlogged = self._unlogged, 0
         log.warning(message, extra={"fields": {**fields, "unlogged": unlogged or None}})
-
-
-def too_many_requests(app):
-    """python-engineio answers a handshake its connect handler refused with 401; one refused by
-    Sessions.on_open (too many from its address) is a 429, with the same JSON body. (Flask-SocketIO
-    hands python-engineio a copy of the environ: the list in it is the same.)"""
-
-    def refusing(environ, start_response):
-        refusals = environ[REFUSED_KEY] = []
-
-        def start(status, headers, *exc_info):
-            if refusals and status.startswith("401"):
-                status = "429 TOO MANY REQUESTS"
-            return start_response(status, headers, *exc_info)
-
-        return app(environ, start)
-
-    return refusing

@@ -171,6 +171,19 @@ def test_each_malformed_packet_is_answered_with_an_error_naming_it(member):
     session.close()
 
 
+@pytest.mark.parametrize("frame", ["", "x", "bnot base64!"], ids=["empty", "no-type", "bad-base64"])
+def test_an_undecodable_engine_io_packet_closes_its_websocket_with_one_line(member, frame):
+    server, bystander = member
+    before = server.log()
+    with RawSession(server.port) as session:
+        session.send_text(frame)
+        assert session.closed()
+    eventually(lambda: metric(server, "ensemble_malformed_packets_total", kind="text") == 1)
+    lines = server.log()[len(before):].splitlines()
+    assert len(lines) == 1 and "malformed packet" in lines[0] and len(lines[0]) < 300, lines
+    assert round_trip_works(bystander)
+
+
 # --- Engine.IO sessions per address -----------------------------------------------------------
 
 
