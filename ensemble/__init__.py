@@ -14,6 +14,7 @@ from .rooms import RoomLimits, hash_password
 from .rooms.memory import MemoryRegistry
 from .rooms.redis import RedisRegistry, StoreHealth
 from .scenes import SceneSchema
+from .sessions import Sessions
 from .settings import ROOT, load_settings
 from .signaling import AckAwarePacket, Signaling
 from .uploads import ImageStore
@@ -60,13 +61,14 @@ def create_app(settings=None, registry=None):
         cors_allowed_origins=origin_check(settings.allowed_origins),
         **options,
     )
-    # Outermost first: the client's address and scheme, then the Socket.IO middleware.
-    app.wsgi_app = behind_proxies(ClosingWebSockets(app.wsgi_app), settings.trusted_proxy_hops)
     # jsonschema runs in an OS thread too: the loop only walks a scene against the schema's limits.
     scenes = SceneSchema(run=os_thread_runner(settings.async_mode))
     # Wrong passwords are counted where the rooms are, so several processes count them together.
     guard = Guard(settings, lockouts=registry.lockouts)
     app.extensions["ensemble"] = Signaling(socketio, registry, settings, scenes, guard)
+    sessions = Sessions(socketio, guard, app.extensions["ensemble"].metrics, settings)
+    # Outermost first: the client's address and scheme, then the Socket.IO middleware.
+    app.wsgi_app = behind_proxies(ClosingWebSockets(sessions.wsgi(app.wsgi_app)), settings.trusted_proxy_hops)
     app.extensions["ensemble.scenes"] = scenes
     app.extensions["ensemble.guard"] = guard
     app.extensions["ensemble.images"] = ImageStore(

@@ -131,6 +131,7 @@ class Guard:
         self._settings = settings
         self._lock = threading.Lock()
         self._connections = {}
+        self._sessions = {}  # Engine.IO sessions per address, Socket.IO connections or not
         self._joins = _Buckets(settings.joins_per_ip_per_minute, clock)
         self._uploads_by_address = _Buckets(settings.uploads_per_ip_per_minute, clock)
         self._uploads_by_member = _Buckets(settings.uploads_per_minute, clock)
@@ -154,11 +155,33 @@ class Guard:
     def disconnect(self, address):
         address = limiting_key(address)
         with self._lock:
-            left = self._connections.get(address, 0) - 1
-            if left > 0:
-                self._connections[address] = left
-            else:
-                self._connections.pop(address, None)
+            self._release(self._connections, address)
+
+    def open_session(self, address):
+        """Count an Engine.IO session (a handshake) from `address`, or refuse it past CONNECTIONS_PER_IP
+        sessions. One more is let in while every session of the address is a Socket.IO connection:
+        its connect is then refused with the reason (`connect_error`, see connect), which a
+        refused handshake cannot carry to a page."""
+        address = limiting_key(address)
+        with self._lock:
+            sessions = self._sessions.get(address, 0)
+            all_connected = sessions <= self._connections.get(address, 0)
+            if sessions >= self._settings.connections_per_ip + (1 if all_connected else 0):
+                raise ProtocolError("rate_limited", "Too many connections from your address.")
+            self._sessions[address] = sessions + 1
+
+    def close_session(self, address):
+        address = limiting_key(address)
+        with self._lock:
+            self._release(self._sessions, address)
+
+    @staticmethod
+    def _release(counts, address):
+        left = counts.get(address, 0) - 1
+        if left > 0:
+            counts[address] = left
+        else:
+            counts.pop(address, None)
 
     # --- joins and passwords ----------------------------------------------------------
 
@@ -214,7 +237,7 @@ class Guard:
             tables = (
                 self._joins, self._uploads_by_address, self._uploads_by_member, self._guesses_by_address, self._reports, self._turn,
             )
-            return len(self._connections) + sum(len(table) for table in tables)
+            return len(self._connections) + len(self._sessions) + sum(len(table) for table in tables)
 
 
 def limiting_key(address):

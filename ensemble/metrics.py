@@ -19,6 +19,18 @@ class Metrics:
         self._errors = Counter("ensemble_errors", "Events answered with an error, by code", ["code"], registry=self.registry)
         self._rate_limited = Counter("ensemble_rate_limited_events", "Events refused by a rate limit", registry=self.registry)
         self._connections = Gauge("ensemble_connections", "Socket.IO connections open on this process", registry=self.registry)
+        self._sessions = Gauge("ensemble_sessions", "Engine.IO sessions open on this process, connected or not", registry=self.registry)
+        self._malformed = Counter(
+            "ensemble_malformed_packets", "Packets refused at decode, binary or text", ["kind"], registry=self.registry
+        )
+        self._dropped = Counter(
+            "ensemble_dropped_sessions", "Sessions closed for malformed packets or for no Socket.IO connect in time", ["reason"],
+            registry=self.registry,
+        )
+        for kind in ("binary", "text"):
+            self._malformed.labels(kind)
+        for reason in ("malformed", "no_connect"):
+            self._dropped.labels(reason)
         for event in self._known_events | {"unknown"}:
             self._events.labels(event)
         for code in ERROR_CODES:
@@ -39,6 +51,18 @@ class Metrics:
 
     def disconnected(self):
         self._connections.dec()
+
+    def session_opened(self):
+        self._sessions.inc()
+
+    def session_closed(self):
+        self._sessions.dec()
+
+    def malformed(self, binary):
+        self._malformed.labels("binary" if binary else "text").inc()
+
+    def dropped(self, reason):
+        self._dropped.labels(reason).inc()
 
     def render(self):
         return generate_latest(self.registry)

@@ -27,6 +27,7 @@ LIMITS = (
     "connections_per_ip", "joins_per_ip_per_minute", "wrong_passwords_per_ip", "password_lockout_seconds",
     "turn_credentials_per_ip_per_minute", "flood_strikes", "uploads_per_minute", "uploads_per_ip_per_minute", "upload_max_pixels",
     "upload_max_files", "upload_room_bytes", "upload_room_files", "upload_decoders",
+    "malformed_packets",
 )
 
 
@@ -76,6 +77,8 @@ class Settings:
     upload_room_bytes: int
     upload_room_files: int
     upload_decoders: int
+    malformed_packets: int
+    connect_timeout_seconds: float
 
     def __post_init__(self):
         if self.async_mode not in ASYNC_MODES:
@@ -106,6 +109,8 @@ class Settings:
                 raise SettingsError(f"{name.upper()} must be at least 1")
         if self.wrong_password_delay_seconds < 0:
             raise SettingsError("WRONG_PASSWORD_DELAY_SECONDS must not be negative")
+        if self.connect_timeout_seconds <= 0:
+            raise SettingsError("CONNECT_TIMEOUT_SECONDS must be more than 0")
         if self.upload_quota_bytes < self.upload_max_bytes:
             raise SettingsError("UPLOAD_QUOTA_BYTES must be at least UPLOAD_MAX_BYTES")
         if self.upload_room_bytes < self.upload_max_bytes:

@@ -20,6 +20,7 @@ from .metrics import Metrics
 from .protocol import ProtocolError
 from .ratelimit import TokenBucket
 from .rooms import NotJoined, WrongPassword
+from .sessions import MalformedPacket, StrictJson, check_shape, decode_strictly
 from .turn import WITHHELD_RETRY_SECONDS, ice_servers, limits_turn, renew_seconds
 
 log = logging.getLogger(__name__)
@@ -375,9 +376,19 @@ class AckAwarePacket(packet.Packet):
     create_app passes this class as the serializer.
     """
 
+    # JSON without NaN, infinities or integers of over 100 digits.
+    json = StrictJson
+
+    def __init__(self, *args, encoded_packet=None, **options):
+        if encoded_packet is not None and not encoded_packet:  # python-socketio would take it for an empty event
+            raise MalformedPacket("no packet type")
+        super().__init__(*args, encoded_packet=encoded_packet, **options)
+
     def decode(self, encoded_packet):
-        attachments = super().decode(encoded_packet)
-        if self.packet_type in (packet.EVENT, packet.BINARY_EVENT) and self.id is None and isinstance(self.data, list):
+        """Anything but a text packet of the kinds a client sends raises MalformedPacket (sessions.py)."""
+        attachments = decode_strictly(super().decode, encoded_packet)
+        check_shape(self)
+        if self.packet_type == packet.EVENT and self.id is None:
             self.data.append(WITHOUT_ACK)
         return attachments
 

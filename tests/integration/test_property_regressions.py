@@ -25,21 +25,26 @@ def test_a_frame_over_256_kib_closes_the_senders_connection_and_its_room_hears_i
         assert bystander.received("chat") == []
 
 
-def test_binary_attachments_where_json_is_expected_are_refused(server):
+def test_binary_attachments_close_the_senders_connection(server):
     """python-socketio sends bytes as attachments of a binary event. Bytes inside a signal's
-    data or a scene reached the size check's json.dumps and failed as `internal` with a
-    traceback; the live property test finds this once its payloads get past the first checks."""
-    with EnsembleClient(server.url) as sender, EnsembleClient(server.url) as bystander:
-        sender.join("binary", "Sender")
+    data or a scene once reached the size check's json.dumps and failed as `internal` with a
+    traceback; the protocol has no binary at all, so such a packet is now refused at decode
+    and its connection closed (the attachments would otherwise be kept until they all came)."""
+    with EnsembleClient(server.url) as bystander:
         bystander.join("binary", "Bystander")
-        bystander.forget_received()
         for event, payload in [
             ("chat", {"text": b"hello"}),
             ("signal", {"to": bystander.id, "kind": "offer", "data": {"sdp": b"\x00\x01"}}),
             ("scene", {"scene": {"background": {"image": b"x"}}, "version": 0}),
             ("join", {"room": b"binary", "name": "Again"}),
         ]:
-            reply = sender.call(event, payload)
-            assert reply["ok"] is False and reply["error"]["code"] in ("bad_request", "too_large"), (event, reply)
-        bystander.request("media", {"audio": True, "video": True})
-        assert bystander.received() == []
+            sender = EnsembleClient(server.url).connect()
+            sender.join("binary", "Sender")
+            bystander.wait_for("peer-joined", match=lambda peer, joined=sender.id: peer["id"] == joined)
+            bystander.forget_received()
+            sender.send_without_ack(event, payload)
+            assert sender.wait_for("error") == {"code": "bad_request", "message": "Malformed packet: a binary packet.", "event": None}
+            assert bystander.wait_for("peer-left") == {"id": sender.id}
+            bystander.request("media", {"audio": True, "video": True})
+            assert bystander.received() == [("peer-left", {"id": sender.id})], event
+            sender.close()

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import sys
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -87,6 +88,41 @@ def test_log_lines_carry_fields_as_text_or_json():
     assert TextFormatter().format(record).endswith("INFO ensemble.signaling: joined room=standup peer=p1")
     entry = json.loads(JsonFormatter().format(record))
     assert entry["message"] == "joined" and entry["room"] == "standup" and "replaced" not in entry
+
+
+HOSTILE = "a\n2026-01-01 00:00:00,000 WARNING ensemble.views: forged\r\x1b[31mred\u2028\u2029\x85\x0b\x00\u202e end"
+
+
+def hostile_record():
+    record = logging.LogRecord("ensemble.views", logging.WARNING, __file__, 1, "event %s refused", (HOSTILE,), None)
+    record.fields = {"event": HOSTILE, "blocked-uri": "x room=forged", "empty": "", "count": 3}
+    return record
+
+
+def test_text_lines_escape_line_breaks_and_controls_from_fields_and_arguments():
+    line = TextFormatter().format(hostile_record())
+    assert len(line.splitlines()) == 1 and line.isprintable(), line
+    assert "refused event=\"a\\n2026-01-01 00:00:00,000 WARNING ensemble.views: forged\\r\\u001b[31mred" in line
+    assert "event a\\n2026-01-01" in line  # the message's argument
+    assert "\\u2028\\u2029\\u0085\\u000b\\u0000\\u202e end" in line
+    # A value cannot pass for more fields of the same line.
+    assert 'blocked-uri="x room=forged" empty="" count=3' in line
+
+
+def test_a_traceback_stays_below_its_escaped_line():
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        record = logging.LogRecord("ensemble.views", logging.ERROR, __file__, 1, "failed %s", ("\nforged",), sys.exc_info())
+    head, *traceback = TextFormatter().format(record).splitlines()
+    assert head.endswith("failed \\nforged") and traceback[0] == "Traceback (most recent call last):"
+
+
+def test_json_lines_are_one_line_and_give_back_the_hostile_text():
+    line = JsonFormatter().format(hostile_record())
+    assert len(line.splitlines()) == 1 and line.isprintable(), line
+    entry = json.loads(line)
+    assert entry["event"] == HOSTILE and entry["message"] == f"event {HOSTILE} refused" and entry["count"] == 3
 
 
 def test_no_payload_reaches_the_log(connect, caplog):

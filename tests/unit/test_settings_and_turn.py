@@ -57,6 +57,8 @@ def test_flask_run_always_serves_threaded():
         ({"UPLOAD_MAX_FILES": "0"}, "UPLOAD_MAX_FILES must be at least 1"),
         ({"UPLOAD_ROOM_FILES": "0"}, "UPLOAD_ROOM_FILES must be at least 1"),
         ({"UPLOAD_ROOM_BYTES": "1024"}, "UPLOAD_ROOM_BYTES must be at least UPLOAD_MAX_BYTES"),
+        ({"CONNECT_TIMEOUT_SECONDS": "0"}, "CONNECT_TIMEOUT_SECONDS must be more than 0"),
+        ({"MALFORMED_PACKETS": "0"}, "MALFORMED_PACKETS must be at least 1"),
     ],
 )
 def test_bad_settings_name_the_setting(environ, words):
