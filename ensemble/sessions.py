@@ -9,13 +9,16 @@ the packet class): one short log line, a count in /metrics, an `error` event nam
 session closed at once for binary data, after MALFORMED_PACKETS for the rest.
 """
 
+import io
 import json
 import logging
 import math
 import threading
 import time
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
+from engineio import payload
 from socketio import packet
 
 from .protocol import ProtocolError
@@ -28,6 +31,8 @@ LOG_LINES_PER_MINUTE = 10
 CLIENT_PACKETS = (packet.CONNECT, packet.DISCONNECT, packet.EVENT, packet.ACK)
 REFUSED_KEY = "ensemble.refused-session"
 MAX_INTEGER_DIGITS = 100
+# Where Flask-SocketIO serves Engine.IO (its default `path`).
+ENGINE_IO_PATH = "/socket.io/"
 
 
 class MalformedPacket(ValueError):
@@ -137,7 +142,9 @@ class Sessions:
         - a handshake refused by on_open is a 429 (python-engineio says 401), with the same body;
         - an Engine.IO packet a WebSocket cannot decode (empty, no type, bad base64) ends python-engineio's
           WebSocket loop with an exception, which the WSGI server would print with its traceback: it is
-          a malformed packet like the others, its WebSocket over.
+          a malformed packet like the others, its WebSocket over;
+        - a long-polling POST it cannot decode (python-engineio would log its traceback) is a
+          malformed packet of its session, answered 400 (see _refused_post).
         Flask-SocketIO hands python-engineio a copy of the environ: the list in it is the same."""
 
         def serve(environ, start_response):
@@ -149,6 +156,11 @@ class Sessions:
                 return start_response(status, headers, *exc_info)
 
             if environ.get("HTTP_UPGRADE", "").lower() != "websocket":
+                polling = environ.get("REQUEST_METHOD") == "POST" and environ.get("PATH_INFO", "").startswith(ENGINE_IO_PATH)
+                refused = self._refused_post(environ) if polling else None
+                if refused is not None:
+                    start_response("400 BAD REQUEST", [("Content-Type", "text/plain")])
+                    return [refused]
                 return app(environ, start)
             try:
                 return app(environ, start)
@@ -159,6 +171,33 @@ class Sessions:
                 return []
 
         return serve
+
+    def _refused_post(self, environ):
+        """The 400 answer's body for a long-polling POST python-engineio must not see, else None:
+        - one to no open session: a session closed by _drop stays in python-engineio's table until
+          its next request, and a POST then raises inside python-engineio (a 500 with a traceback);
+        - one whose payload python-engineio cannot decode (not UTF-8, a packet without a type,
+          nesting past the decoder's depth), a malformed packet of its session.
+        The body, at most max_http_buffer_size (python-engineio refuses longer ones itself), is read
+        here and put back for python-engineio."""
+        eio_sid = parse_qs(environ.get("QUERY_STRING", "")).get("sid", [None])[0]
+        with self._lock:
+            if eio_sid not in self._sessions:
+                return b"No such session"
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return None
+        if length > self._eio.max_http_buffer_size:
+            return None
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            payload.Payload(encoded_payload=body.decode())
+        except (ValueError, RecursionError, IndexError):  # UnicodeDecodeError and binascii.Error are ValueErrors
+            self._refuse(eio_sid, MalformedPacket("undecodable Engine.IO payload"), length)
+            return b"Malformed packet"
+        return None
 
     # --- the Engine.IO events -----------------------------------------------------------------
 

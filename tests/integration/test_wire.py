@@ -6,6 +6,7 @@ disturb another client."""
 import json
 import re
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -181,6 +182,34 @@ def test_an_undecodable_engine_io_packet_closes_its_websocket_with_one_line(memb
     eventually(lambda: metric(server, "ensemble_malformed_packets_total", kind="text") == 1)
     lines = server.log()[len(before):].splitlines()
     assert len(lines) == 1 and "malformed packet" in lines[0] and len(lines[0]) < 300, lines
+    assert round_trip_works(bystander)
+
+
+def polled(server, sid, body):
+    """The status of a long-polling POST of `body` to session `sid`."""
+    request = urllib.request.Request(f"{server.url}/socket.io/?EIO=4&transport=polling&sid={sid}", data=body, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+@pytest.mark.parametrize(
+    "body", [b"\xff\xfe", b"x", b"4" + b"[" * 5000, b"2\x1ey\x1e4"], ids=["not-utf8", "no-type", "nested", "second-packet-bad"]
+)
+def test_an_undecodable_polling_payload_is_refused_with_one_line(member, body):
+    """A long-polling POST python-engineio cannot decode: 400, one line, counted (python-engineio
+    logged each with its traceback); the third closes the session."""
+    server, bystander = member
+    before = server.log()
+    status, opened = polling_handshake(server.url)
+    sid = json.loads(opened[1:])["sid"]
+    assert [polled(server, sid, body) for _ in range(3)] == [400, 400, 400]
+    eventually(lambda: metric(server, "ensemble_malformed_packets_total", kind="text") == 3)
+    assert polled(server, sid, b"2") == 400  # closed: python-engineio knows the session no more
+    lines = server.log()[len(before):].splitlines()
+    assert len(lines) == 3 and all("malformed packet" in line and len(line) < 300 for line in lines), lines
     assert round_trip_works(bystander)
 
 
