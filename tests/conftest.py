@@ -11,6 +11,21 @@ def make_settings(**changes):
     return load_settings(environ={}, dotenv_path=None, async_mode="threading", **changes)
 
 
+class Clock:
+    """A clock the test moves by setting `now`."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
 @pytest.fixture
 def settings(tmp_path):
     return make_settings(upload_folder=str(tmp_path / "uploads"))

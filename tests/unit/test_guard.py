@@ -14,19 +14,6 @@ from tests.conftest import make_settings
 BASE, LOCK = 1.0, 60.0
 
 
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
 @pytest.fixture(params=["memory", "redis"])
 def lockouts(request, clock):
     """`lockouts(table, limit, base, lock)` of each kind: in this process (on the fake clock),

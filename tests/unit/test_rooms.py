@@ -6,20 +6,6 @@ from ensemble.rooms import RoomFull, RoomLimits, VersionConflict, WrongPassword,
 from ensemble.rooms.memory import MemoryRegistry
 from ensemble.rooms.redis import RedisRegistry
 
-
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
 LIMITS = RoomLimits(max_peers=3, grace_seconds=60, chat_history=5)
 
 
