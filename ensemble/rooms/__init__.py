@@ -104,10 +104,6 @@ class RoomLimits:
 class RoomRegistry(ABC):
     """Every operation is atomic: concurrent joins never overfill a room."""
 
-    # `lockouts(table, limit, base_seconds, lock_seconds)`: the guard's wrong-password table kept with the rooms,
-    # shared by the processes that share them; None keeps them in each process.
-    lockouts = None
-
     @abstractmethod
     def join(
         self, peer_id, room, name, password=None, audio=True, video=True, replaces=None, *, token="", resume_token=None
@@ -147,6 +143,11 @@ class RoomRegistry(ABC):
     @abstractmethod
     def served(self) -> tuple[int, int]:
         """(rooms, peers) with members connected to this process."""
+
+    @abstractmethod
+    def lockouts(self, table, limit, base_seconds, lock_seconds):
+        """The guard's wrong-password table `table` (guard.Lockouts' `wait(key)` and `fail(key)`),
+        kept where the rooms are: the processes that share the rooms count failures together."""
 
     # A registry shared by several processes overrides these.
     upkeep_seconds: float | None = None  # how often `upkeep` wants to run; None: never

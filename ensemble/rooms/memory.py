@@ -6,6 +6,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field, replace
 
+from ..guard import Lockouts
 from . import (
     Joined,
     NotJoined,
@@ -116,6 +117,9 @@ class MemoryRegistry(RoomRegistry):
     def served(self):
         with self._lock:
             return sum(1 for state in self._rooms.values() if state.peers), len(self._peers)
+
+    def lockouts(self, table, limit, base_seconds, lock_seconds):
+        return Lockouts(limit, base_seconds, lock_seconds, self._clock)
 
     def _check_entry(self, state, replaces, digest):
         if not state.admits(digest):
