@@ -6,11 +6,12 @@ package keeps room state.
 """
 
 import hashlib
+import hmac
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-from ..protocol import ProtocolError, name_skeleton
+from ..protocol import ProtocolError, member_credential, name_skeleton
 
 
 class RoomFull(ProtocolError):
@@ -172,6 +173,21 @@ class RoomRegistry(ABC):
     def others_alive(self) -> dict[str, float]:
         """Other server processes and the age of their last heartbeat in seconds."""
         return {}
+
+
+def holds_token(peer, token):
+    """Whether `token` is the membership's own (a peer without one proves nothing)."""
+    return peer is not None and bool(peer.token) and hmac.compare_digest(peer.token.encode(), token.encode())
+
+
+def member_by_credential(registry, credential):
+    """The member whose join reply gave `credential` ("<id>:<token>", as a page sends it in
+    X-Ensemble-Member to prove it may upload or get TURN credentials), or ProtocolError."""
+    peer_id, token = member_credential(credential) or ("", "")
+    peer = registry.peer(peer_id) if peer_id else None
+    if not holds_token(peer, token):
+        raise ProtocolError("not_joined", "Only a member of a room may do this: send X-Ensemble-Member.", status=403)
+    return peer
 
 
 def name_candidates(name, limit=40):

@@ -18,6 +18,7 @@ from . import (
     VersionConflict,
     WrongPassword,
     hash_password,
+    holds_token,
     unique_name,
 )
 
@@ -128,8 +129,7 @@ class MemoryRegistry(RoomRegistry):
             raise RoomFull(self._limits.max_peers)
 
     def _owns(self, peer_id, token):
-        peer = self._peers.get(peer_id)
-        return peer is not None and bool(peer.token) and hmac.compare_digest(peer.token.encode(), token.encode())
+        return holds_token(self._peers.get(peer_id), token)
 
     def _member(self, peer_id):
         peer = self._peers.get(peer_id)

@@ -1,3 +1,4 @@
+import dataclasses
 import logging
 import os
 import re
@@ -178,7 +179,7 @@ class BrokenExamples:
 
 
 def test_an_unexpected_failure_of_an_api_is_logged_and_answered_internal_in_json(app, caplog):
-    app.extensions["ensemble.scenes"] = BrokenExamples()
+    app.extensions["ensemble"] = dataclasses.replace(app.extensions["ensemble"], scenes=BrokenExamples())
     assert error_of(app.test_client().get("/api/scenes"), 500) == "internal"
     [record] = [record for record in caplog.records if record.levelno >= logging.ERROR]
     assert record.name == "ensemble.views" and record.fields == {"method": "GET", "path": "/api/scenes"}
@@ -236,3 +237,28 @@ def test_csp_reports_from_one_address_are_limited(app):
     client = app.test_client()
     answers = [client.post("/api/csp-reports", json={"csp-report": {}}).status_code for _ in range(31)]
     assert answers == [204] * 30 + [429]
+
+
+# --- what the views are handed ----------------------------------------------------------
+
+
+def test_the_views_services_are_one_object_made_by_create_app(app):
+    from ensemble.services import Services, services
+
+    with app.app_context():
+        handed = services()
+    assert isinstance(handed, Services) and handed is app.extensions["ensemble"]
+    assert handed.settings is app.config["ENSEMBLE_SETTINGS"] and handed.socketio is app.extensions["socketio"]
+
+
+def test_membership_is_proven_against_the_registry_alone(clock):
+    from ensemble.rooms import member_by_credential
+    from ensemble.rooms.memory import MemoryRegistry
+
+    registry = MemoryRegistry(clock=clock)
+    peer = registry.join("p1", "r", "Ada", token="t0k3n").peer
+    assert member_by_credential(registry, "p1:t0k3n") == peer
+    for credential in (None, "", "p1", "p1:wrong", "p2:t0k3n", "p1:t0k3n:x"):
+        with pytest.raises(ProtocolError) as refused:
+            member_by_credential(registry, credential)
+        assert refused.value.code == "not_joined" and refused.value.status == 403
