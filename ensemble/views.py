@@ -56,7 +56,9 @@ def answer_failure(error):
 @blueprint.after_app_request
 def secure_headers(response):
     """The headers of every response (ensemble/headers.py says why each is there)."""
-    headers = security_headers(request.host, request.path, request.args.get("engine"), request.args.get("workers"))
+    headers = security_headers(
+        request.host, request.path, request.args.get("engine"), request.args.get("workers"), request.headers.get("Sec-Fetch-Dest")
+    )
     for name, value in headers.items():
         response.headers.setdefault(name, value)
     return response

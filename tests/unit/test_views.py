@@ -134,13 +134,27 @@ def policy_of(response):
     return dict(directive.split(" ", 1) for directive in response.headers["Content-Security-Policy"].split("; "))
 
 
-def test_the_analysis_worker_may_run_blob_scripts_and_eval_only_for_bodypix(app):
+WORKER = {"Sec-Fetch-Dest": "worker"}
+
+
+@pytest.mark.parametrize("path", ["/static/js/effects/worker.js", "/static/js/analysis/worker.js"])
+def test_the_analysis_worker_may_run_blob_scripts_and_eval_only_for_bodypix(app, path):
+    """The analysis worker is told by what the browser fetches (a worker, naming its engine), not
+    by where its file is."""
     client = app.test_client()
-    for query, evaluates in [("", True), ("?engine=bodypix", True), ("?engine=selfie", False), ("?engine=faces", False)]:
-        policy = policy_of(client.get(f"/static/js/effects/worker.js{query}"))
+    for query, evaluates in [("?engine=bodypix", True), ("?engine=selfie", False), ("?engine=faces", False)]:
+        policy = policy_of(client.get(f"{path}{query}", headers=WORKER))
         assert policy["worker-src"] == "'self' blob:"
         assert policy["script-src"] == "'self' 'wasm-unsafe-eval' blob:" + (" 'unsafe-eval'" if evaluates else "")
+    assert policy_of(client.get(path, headers=WORKER))["script-src"] == "'self' 'wasm-unsafe-eval'", "a worker naming no engine"
+    assert policy_of(client.get(f"{path}?engine=bodypix"))["script-src"] == "'self' 'wasm-unsafe-eval'", "a script, not a worker"
     assert "'unsafe-eval'" not in policy_of(client.get("/static/js/effects/runner.js?engine=bodypix"))["script-src"].split()
+
+
+def test_the_server_names_no_browser_file():
+    from ensemble import headers
+
+    assert "/static/js/" not in open(headers.__file__, encoding="utf-8").read()
 
 
 def test_a_room_page_analysing_on_its_main_thread_may_start_blob_workers_but_never_eval(app):
