@@ -1,7 +1,6 @@
 """Ensemble: rooms and WebRTC signaling for a composed multi-person video chat."""
 
 import functools
-import secrets
 
 from flask import Flask
 from flask_socketio import SocketIO
@@ -36,7 +35,6 @@ def create_app(settings=None, registry=None):
         static_folder=str(ROOT / "static"),
     )
     app.config.update(
-        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
         ENSEMBLE_SETTINGS=settings,
         # Room for the multipart wrapping around the largest picture allowed.
         MAX_CONTENT_LENGTH=settings.upload_max_bytes + 64 * 1024,
