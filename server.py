@@ -5,6 +5,9 @@ Settings come from the environment, `.env` and config/defaults.env; see the READ
 
 import os
 import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
 
 
 def _patch_standard_library(mode):
@@ -19,21 +22,36 @@ def _patch_standard_library(mode):
         eventlet.monkey_patch()
 
 
-def _async_mode_before_imports():
-    # Read without python-dotenv, which imports logging (and so threading) too early.
+def async_mode_before_imports(root=HERE):
+    """ASYNC_MODE from the environment, else `.env`, else config/defaults.env, as ensemble.settings
+    reads it, with the same parser. python-dotenv imports logging and threading before the
+    patching; that is safe: gevent's patch_all and eventlet's monkey_patch green the locks
+    logging made (checked: `logging._lock` is the patched RLock after either), and no thread is
+    running yet. Sockets, ssl and the rest are imported only after it."""
+    from dotenv import dotenv_values
+
     mode = os.environ.get("ASYNC_MODE")
-    for path in (".env", "config/defaults.env"):
-        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), path)
-        if mode or not os.path.exists(path):
-            continue
-        with open(path, encoding="utf-8") as lines:
-            found = [line.split("=", 1)[1].strip() for line in lines if line.startswith("ASYNC_MODE=")]
-        mode = found[-1] if found else None
+    for name in (".env", "config/defaults.env"):
+        mode = mode or dotenv_values(root / name).get("ASYNC_MODE")
     return mode
 
 
+def _run_options(settings):
+    """How Flask-SocketIO's `run` serves: under threading that is Werkzeug's development server
+    (as `flask run`), allowed and said so in the log; gevent and eventlet serve with their own."""
+    if settings.async_mode != "threading":
+        return {}
+    import logging
+
+    logging.getLogger("ensemble").warning(
+        "ASYNC_MODE=threading serves with Werkzeug's development server: for development only "
+        "(production: gevent, the default, behind config/gunicorn.conf.py)"
+    )
+    return {"allow_unsafe_werkzeug": True}
+
+
 def main():
-    _patch_standard_library(_async_mode_before_imports())
+    _patch_standard_library(async_mode_before_imports())
 
     import logging
 
@@ -57,9 +75,7 @@ def main():
         "serving on http://%s:%d (%s, rooms %s)", settings.host, settings.port, settings.async_mode,
         "in Redis" if settings.redis_url else "in memory",
     )
-    app.extensions["socketio"].run(
-        app, host=settings.host, port=settings.port, allow_unsafe_werkzeug=True, log_output=False
-    )
+    app.extensions["socketio"].run(app, host=settings.host, port=settings.port, log_output=False, **_run_options(settings))
 
 
 if __name__ == "__main__":

@@ -1,20 +1,13 @@
-"""Child processes for benchmarks: servers and redis on free loopback ports, and their CPU and memory.
-
-Every child runs in its own process group, writes its output to a log file in a
-temporary folder, and is stopped (SIGTERM, then SIGKILL) by `stop()` or on leaving
-a `with` block.
+"""Child processes for benchmarks: servers and redis on free loopback ports (started and
+stopped by harness.servers, their logs in a temporary folder), and their CPU and memory.
 """
 
 import os
-import signal
 import socket
-import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
-from harness.servers import free_port
+from harness.servers import RedisProcess, ServerProcess
 
 HOST = "127.0.0.1"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -55,73 +48,27 @@ def machine_busy_seconds():
     return (sum(ticks[:8]) - idle) / CLOCK_TICKS
 
 
-class ChildProcess:
-    """One command listening on `port`; started by `start()`, ready once the port accepts."""
+class RelayProcess(ServerProcess):
+    """bench/minimal_relay.py answers no /healthz: ready once its port accepts connections."""
 
-    def __init__(self, name, command, port, *, cwd=None, env=None, start_timeout=15.0):
-        self.name = name
-        self.port = port
-        self._command = command
-        self._cwd = cwd
-        self._env = env
-        self._start_timeout = start_timeout
-        self._process = None
-        self.log_path = Path(tempfile.mkdtemp(prefix="ensemble-bench-")) / f"{name}.log"
-
-    @property
-    def pid(self):
-        return self._process.pid
-
-    def start(self):
-        with open(self.log_path, "wb") as log:
-            self._process = subprocess.Popen(
-                self._command, cwd=self._cwd, env=self._env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
-            )
-        deadline = time.monotonic() + self._start_timeout
-        while not accepts_connections(self.port):
-            if self._process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self._process.returncode}:\n{self.log_tail()}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"{self.name} did not listen on {self.port} within {self._start_timeout} s")
-            time.sleep(0.05)
-        return self
-
-    def usage(self):
-        return Usage.of(self.pid)
-
-    def log_tail(self, lines=20):
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self, timeout=5.0):
-        if self._process is None or self._process.poll() is not None:
-            return
-        os.killpg(self._process.pid, signal.SIGTERM)
-        try:
-            self._process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self._process.pid, signal.SIGKILL)
-            self._process.wait(timeout)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+    def answers(self):
+        return accepts_connections(self.port)
 
 
-def python_server(name, script, python, *, cwd, settings):
-    """`python <script>` with settings (HOST, PORT, ...) in its environment, on a free port."""
-    port = free_port()
-    env = {**os.environ, **{key: str(value) for key, value in settings.items()}, "HOST": HOST, "PORT": str(port)}
-    env.pop("PYTHONPATH", None)
-    return ChildProcess(name, [python, script], port, cwd=cwd, env=env)
+def _log_folder():
+    return tempfile.mkdtemp(prefix="ensemble-bench-")
 
 
-def redis_server(name="redis"):
-    """Debian's redis-server without persistence, on a free loopback port."""
-    port = free_port()
-    command = ["redis-server", "--bind", HOST, "--port", str(port), "--save", "", "--appendonly", "no",
-               "--protected-mode", "yes", "--loglevel", "warning"]
-    return ChildProcess(name, command, port)
+def python_server(script, python, *, root, settings):
+    """`python <script>` of the checkout at `root` (server.py, or bench/minimal_relay.py) with
+    `settings` (upper-case names) in its environment, on a free port; harness.servers runs it.
+    The per-address limits are the settings' own: a benchmark of the limits keeps their defaults."""
+    settings = dict(settings)
+    async_mode = settings.pop("ASYNC_MODE", "gevent")
+    kind = RelayProcess if script.endswith("minimal_relay.py") else ServerProcess
+    return kind(_log_folder(), async_mode, root=root, python=python, script=script, limits={}, **settings)
+
+
+def redis_server():
+    """Debian's redis-server without persistence, on a free loopback port (harness.servers)."""
+    return RedisProcess(_log_folder())

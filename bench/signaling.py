@@ -47,7 +47,7 @@ from bench.processes import Usage, machine_busy_seconds, python_server, redis_se
 from bench.signaling_peers import LoadPlan, run_worker  # noqa: E402
 
 TARGETS = ("minimal", "minimal-redis", "memory", "redis", "redis2", "limits")
-SERVER_SETTINGS = {"ASYNC_MODE": "gevent", "LOG_LEVEL": "WARNING", "SECRET_KEY": "bench-signaling"}
+SERVER_SETTINGS = {"ASYNC_MODE": "gevent", "LOG_LEVEL": "WARNING"}
 # Every peer of the generator comes from 127.0.0.1: per-address limits out of the way.
 LOOPBACK_LIMITS = {"CONNECTIONS_PER_IP": "100000", "JOINS_PER_IP_PER_MINUTE": "100000", "UPLOADS_PER_IP_PER_MINUTE": "100000"}
 READY_TIMEOUT = 120.0
@@ -78,12 +78,10 @@ class Target:
             redis = stack.enter_context(redis_server())
             settings["REDIS_URL"] = f"redis://127.0.0.1:{redis.port}/0"
         if self.kind.startswith("minimal"):
-            script = str(ROOT / "bench" / "minimal_relay.py")
-            relay = python_server(self.kind, script, python, cwd=ROOT, settings=settings)
+            relay = python_server("bench/minimal_relay.py", python, root=ROOT, settings=settings)
             return [stack.enter_context(relay)], redis
         count = 2 if self.kind == "redis2" else 1
-        servers = [python_server(f"ensemble-{i}", "server.py", python, cwd=self.root, settings=settings)
-                   for i in range(count)]
+        servers = [python_server("server.py", python, root=self.root, settings=settings) for _ in range(count)]
         return [stack.enter_context(server) for server in servers], redis
 
 

@@ -1,7 +1,6 @@
 """Ensemble: rooms and WebRTC signaling for a composed multi-person video chat."""
 
 import functools
-import secrets
 
 from flask import Flask
 from flask_socketio import SocketIO
@@ -14,6 +13,7 @@ from .rooms import RoomLimits, hash_password
 from .rooms.memory import MemoryRegistry
 from .rooms.redis import RedisRegistry, StoreHealth
 from .scenes import SceneSchema
+from .services import EXTENSION, Services
 from .sessions import Sessions
 from .settings import ROOT, load_settings
 from .signaling import AckAwarePacket, Signaling
@@ -35,7 +35,6 @@ def create_app(settings=None, registry=None):
         static_folder=str(ROOT / "static"),
     )
     app.config.update(
-        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
         ENSEMBLE_SETTINGS=settings,
         # Room for the multipart wrapping around the largest picture allowed.
         MAX_CONTENT_LENGTH=settings.upload_max_bytes + 64 * 1024,
@@ -65,17 +64,16 @@ def create_app(settings=None, registry=None):
     scenes = SceneSchema(run=os_thread_runner(settings.async_mode))
     # Wrong passwords are counted where the rooms are, so several processes count them together.
     guard = Guard(settings, lockouts=registry.lockouts)
-    app.extensions["ensemble"] = Signaling(socketio, registry, settings, scenes, guard)
-    sessions = Sessions(socketio, guard, app.extensions["ensemble"].metrics, settings)
+    signaling = Signaling(socketio, registry, settings, scenes, guard)
+    sessions = Sessions(socketio, guard, signaling.metrics, settings)
     # Outermost first: the client's address and scheme, then the Socket.IO middleware.
     app.wsgi_app = behind_proxies(ClosingWebSockets(sessions.wsgi(app.wsgi_app)), settings.trusted_proxy_hops)
-    app.extensions["ensemble.scenes"] = scenes
-    app.extensions["ensemble.guard"] = guard
-    app.extensions["ensemble.images"] = ImageStore(
+    images = ImageStore(
         settings.upload_path, settings.upload_max_bytes, settings.upload_quota_bytes, settings.upload_max_pixels,
         quota_files=settings.upload_max_files, room_bytes=settings.upload_room_bytes, room_files=settings.upload_room_files,
         # Decoding a picture (up to a second of CPU) runs in OS threads too, a few at once.
         decoders=settings.upload_decoders, run=os_thread_runner(settings.async_mode, settings.upload_decoders),
     )
+    app.extensions[EXTENSION] = Services(settings, socketio, registry, guard, scenes, images, signaling.metrics)
     app.register_blueprint(views.blueprint)
     return app

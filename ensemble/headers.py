@@ -6,12 +6,15 @@ so the policy allows our own origin and nothing else, plus what the page makes i
 canvases), `blob:` and `mediastream:` media (cameras, recordings), and the Socket.IO
 WebSocket back to this host. Pages never run eval or inline script.
 
-The analysis worker (static/js/effects/worker.js) gets the policy of its own response,
-and the workers it starts inherit it. Its WASM backends start their threads as workers
-made from a `blob:` of their own script, which load further `blob:` scripts; BodyPix's
-builds are classic scripts that a module worker can only run through eval. So the
-worker's policy adds `blob:` scripts and workers, and 'unsafe-eval' unless the worker's
-URL names another engine (`worker.js?engine=selfie`): eval stays out of the page.
+The analysis worker gets the policy of its own response, and the workers it starts
+inherit it. Its WASM backends start their threads as workers made from a `blob:` of their
+own script, which load further `blob:` scripts; BodyPix's builds are classic scripts that
+a module worker can only run through eval. The browser says what it fetches
+(`Sec-Fetch-Dest: worker`) and the page names the engine in the worker's URL
+(`?engine=selfie`), so the analysis worker is known by that, wherever its file lives: a
+worker naming an engine gets `blob:` scripts and workers, and 'unsafe-eval' only for
+`bodypix`. Eval stays out of the page and of every other worker. (Browsers send
+Sec-Fetch-Dest to secure origins, the only ones where the pages get a camera at all.)
 A room page asked to analyse on its main thread (`?workers=off`) starts those threads
 itself, so it gets the `blob:` scripts and workers too (never eval).
 """
@@ -20,7 +23,6 @@ import re
 
 # A Host header fit to be written into a header of ours (else `'self'` alone covers it).
 HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
-ANALYSIS_WORKER = "/static/js/effects/worker.js"
 
 CONTENT_SECURITY_POLICY = {
     "default-src": "'self'",
@@ -40,13 +42,18 @@ CONTENT_SECURITY_POLICY = {
 }
 
 
-def content_security_policy(host, path="/", engine=None, workers=None):
+# Engines whose builds only run through eval in a module worker.
+EVALUATING_ENGINES = {"bodypix"}
+
+
+def content_security_policy(host, path="/", engine=None, workers=None, destination=None):
     """The policy for a response to `path` on `host` (its WebSocket is ws:// or wss:// of it);
-    `engine` is the analysis worker's `engine` query parameter, `workers` a page's, if any."""
+    `engine` and `workers` are the request's query parameters of those names, if any, and
+    `destination` its Sec-Fetch-Dest header."""
     policy = dict(CONTENT_SECURITY_POLICY)
     policy["connect-src"] = "'self'" + (f" ws://{host} wss://{host}" if HOST.fullmatch(host or "") else "")
-    if path == ANALYSIS_WORKER:
-        policy["script-src"] += " blob:" + (" 'unsafe-eval'" if engine in (None, "bodypix") else "")
+    if destination == "worker" and engine is not None:  # the analysis worker
+        policy["script-src"] += " blob:" + (" 'unsafe-eval'" if engine in EVALUATING_ENGINES else "")
         policy["worker-src"] += " blob:"
     elif path.startswith("/r/") and workers == "off":
         policy["script-src"] += " blob:"
@@ -54,9 +61,9 @@ def content_security_policy(host, path="/", engine=None, workers=None):
     return "; ".join(f"{name} {value}" for name, value in policy.items())
 
 
-def security_headers(host, path="/", engine=None, workers=None):
+def security_headers(host, path="/", engine=None, workers=None, destination=None):
     return {
-        "Content-Security-Policy": content_security_policy(host, path, engine, workers),
+        "Content-Security-Policy": content_security_policy(host, path, engine, workers, destination),
         "X-Content-Type-Options": "nosniff",
         # Room names and ?name= are in the page's address: never send it elsewhere.
         "Referrer-Policy": "no-referrer",

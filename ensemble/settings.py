@@ -40,7 +40,6 @@ class Settings:
     host: str
     port: int
     async_mode: str
-    secret_key: str
     log_level: str
     max_peers_per_room: int
     room_grace_seconds: float
@@ -118,7 +117,7 @@ class Settings:
         self._refuse_placeholders()
 
     def _refuse_placeholders(self):
-        for name in ("secret_key", "turn_secret", "turn_password"):
+        for name in ("turn_secret", "turn_password"):
             if getattr(self, name) == SECRET_PLACEHOLDER:
                 same = ", the same as coturn's static-auth-secret" if name == "turn_secret" else ""
                 raise SettingsError(f"{name.upper()} is the placeholder of config/turnserver.conf: set a long random string{same}")

@@ -5,7 +5,6 @@ Every handler answers through the acknowledgement with `{"ok": true, ...}` or
 acknowledgement gets errors as an `error` event instead (see docs/protocol.md).
 """
 
-import hmac
 import logging
 import secrets
 import time
@@ -19,7 +18,7 @@ from . import protocol
 from .metrics import Metrics
 from .protocol import ProtocolError
 from .ratelimit import TokenBucket
-from .rooms import NotJoined, WrongPassword
+from .rooms import NotJoined, WrongPassword, holds_token
 from .sessions import MalformedPacket, StrictJson, check_shape, decode_strictly
 from .turn import WITHHELD_RETRY_SECONDS, ice_servers, limits_turn, renew_seconds
 
@@ -84,11 +83,6 @@ class Signaling:
         if registry.upkeep_seconds:
             socketio.start_background_task(self._keep_up)
 
-    def health(self):
-        """What /healthz says: the room store's state and what this process serves."""
-        rooms, peers = self._registry.served()
-        return {**self._registry.health(), "rooms": rooms, "peers": peers}
-
     # --- connection lifecycle -------------------------------------------------
 
     def on_connect(self, auth=None):
@@ -118,15 +112,6 @@ class Signaling:
         if connection.peer_id is not None:
             self._leave(connection)
 
-    def member(self, credential):
-        """The member whose join reply gave `credential` ("<id>:<token>", as the page sends it
-        in X-Ensemble-Member to prove it may upload), or ProtocolError."""
-        peer_id, token = protocol.member_credential(credential) or ("", "")
-        peer = self._registry.peer(peer_id) if peer_id else None
-        if peer is None or not peer.token or not hmac.compare_digest(peer.token.encode(), token.encode()):
-            raise ProtocolError("not_joined", "Only a member of a room may do this: send X-Ensemble-Member.", status=403)
-        return peer
-
     def _proves_membership(self, connection, join):
         """Whether this join comes back to a membership of the same room: the same connection,
         or the id and token of a join reply."""
@@ -136,10 +121,7 @@ class Signaling:
         if join.resume is None:
             return False
         peer = self._registry.peer(join.resume.id)
-        return (
-            peer is not None and peer.room == join.room and bool(peer.token)
-            and hmac.compare_digest(peer.token.encode(), join.resume.token.encode())
-        )
+        return holds_token(peer, join.resume.token) and peer.room == join.room
 
     # --- events -------------------------------------------------------------
 

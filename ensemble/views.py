@@ -11,12 +11,13 @@ import os
 import secrets
 import time
 
-from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, send_file
+from flask import Blueprint, Response, abort, jsonify, render_template, request, send_file
 from prometheus_client import CONTENT_TYPE_LATEST
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .headers import security_headers
 from .protocol import ROOM_NAME, ProtocolError
+from .services import services
 from .turn import ice_servers, limits_turn
 
 blueprint = Blueprint("views", __name__)
@@ -29,14 +30,6 @@ HTTP_ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allow
 MEMBER_HEADER = "X-Ensemble-Member"
 # What of a CSP report goes into the log line (each cut to 200 characters).
 CSP_REPORT_FIELDS = ("document-uri", "violated-directive", "blocked-uri", "source-file", "line-number")
-
-
-def _settings():
-    return current_app.config["ENSEMBLE_SETTINGS"]
-
-
-def _signaling():
-    return current_app.extensions["ensemble"]
 
 
 def _is_api(path):
@@ -63,7 +56,9 @@ def answer_failure(error):
 @blueprint.after_app_request
 def secure_headers(response):
     """The headers of every response (ensemble/headers.py says why each is there)."""
-    headers = security_headers(request.host, request.path, request.args.get("engine"), request.args.get("workers"))
+    headers = security_headers(
+        request.host, request.path, request.args.get("engine"), request.args.get("workers"), request.headers.get("Sec-Fetch-Dest")
+    )
     for name, value in headers.items():
         response.headers.setdefault(name, value)
     return response
@@ -84,47 +79,48 @@ def room(room):
 @blueprint.get("/healthz")
 def healthz():
     """200 while this process can serve its rooms, 503 (saying why) while it cannot."""
-    socketio = current_app.extensions["socketio"]
-    health = current_app.extensions["ensemble"].health()
+    health = services().health()
     if not health["ok"]:
         health = {**health, **ProtocolError("unavailable", health["error"]).reply()}
-    return jsonify(pid=os.getpid(), asyncMode=socketio.async_mode, **health), 200 if health["ok"] else 503
+    return jsonify(pid=os.getpid(), asyncMode=services().socketio.async_mode, **health), 200 if health["ok"] else 503
 
 
 @blueprint.get("/metrics")
 def metrics():
-    return Response(current_app.extensions["ensemble"].metrics.render(), mimetype=CONTENT_TYPE_LATEST)
+    return Response(services().metrics.render(), mimetype=CONTENT_TYPE_LATEST)
 
 
 @blueprint.get("/api/ice-servers")
 def api_ice_servers():
     """STUN for anyone; TURN credentials only for a member (X-Ensemble-Member), as in its join reply."""
-    settings = _settings()
+    handed = services()
+    settings = handed.settings
     credential = request.headers.get(MEMBER_HEADER)
-    member = _signaling().member(credential) if credential is not None else None
-    with_turn = member is not None and (not limits_turn(settings) or current_app.extensions["ensemble.guard"].turn(request.remote_addr or ""))
+    member = handed.member(credential) if credential is not None else None
+    with_turn = member is not None and (not limits_turn(settings) or handed.guard.turn(request.remote_addr or ""))
     servers = ice_servers(settings, member.id if member else secrets.token_urlsafe(9), time.time(), with_turn=with_turn)
     return jsonify(iceServers=servers, iceTransportPolicy=settings.ice_transport_policy)
 
 
 @blueprint.get("/api/scene-schema")
 def api_scene_schema():
-    return jsonify(current_app.extensions["ensemble.scenes"].schema)
+    return jsonify(services().scenes.schema)
 
 
 @blueprint.get("/api/scenes")
 def api_scenes():
     """The example scenes from config/scenes/, by name."""
-    return jsonify(scenes=current_app.extensions["ensemble.scenes"].examples())
+    return jsonify(scenes=services().scenes.examples())
 
 
 @blueprint.post("/api/backgrounds")
 def api_upload_background():
     """One picture in the form field `image` from a member of a room (X-Ensemble-Member);
     answers its URL, or a structured error."""
-    store = current_app.extensions["ensemble.images"]
-    member = _signaling().member(request.headers.get(MEMBER_HEADER))
-    current_app.extensions["ensemble.guard"].upload(request.remote_addr or "", member.id)
+    handed = services()
+    store = handed.images
+    member = handed.member(request.headers.get(MEMBER_HEADER))
+    handed.guard.upload(request.remote_addr or "", member.id)
     try:
         upload = request.files.get("image")
     except RequestEntityTooLarge:
@@ -140,7 +136,7 @@ def api_upload_background():
 def api_csp_report():
     """A browser's report of something the Content-Security-Policy blocked: one log line
     (what was blocked, by which directive, on which page), a few a minute per address."""
-    current_app.extensions["ensemble.guard"].report(request.remote_addr or "")
+    services().guard.report(request.remote_addr or "")
     report = request.get_json(force=True, silent=True)
     report = report.get("csp-report") if isinstance(report, dict) else None
     if not isinstance(report, dict):
@@ -152,7 +148,7 @@ def api_csp_report():
 
 @blueprint.get("/uploads/<name>")
 def uploaded(name):
-    images = current_app.extensions["ensemble.images"]
+    images = services().images
     path = images.path(name)
     if path is None:
         abort(404)

@@ -55,6 +55,10 @@ class ChildProcess:
     stop_seconds = 5
     _process = None
 
+    @property
+    def pid(self):
+        return self._process.pid
+
     def command(self):
         raise NotImplementedError
 
@@ -119,15 +123,22 @@ LOOPBACK_LIMITS = {
 
 class ServerProcess(ChildProcess):
     """`python server.py` in a child process; its log is kept for inspection. The per-address
-    limits are LOOPBACK_LIMITS unless `settings` say otherwise."""
+    limits are `limits` (LOOPBACK_LIMITS) unless `settings` say otherwise. Benchmarks run
+    another checkout (`root`), another interpreter (`python`) or another script of the same
+    settings (`script`, relative to `root`); such a child gets no PYTHONPATH of ours."""
 
     name = "server"
 
-    def __init__(self, log_dir, async_mode="gevent", port=None, **settings):
-        settings = {**LOOPBACK_LIMITS, **settings}
+    def __init__(
+        self, log_dir, async_mode="gevent", port=None, *, root=ROOT, python=sys.executable, script="server.py",
+        limits=LOOPBACK_LIMITS, **settings,
+    ):
+        settings = {**limits, **settings}
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = Path(log_dir) / f"server-{async_mode}-{self.port}.log"
+        self.log_path = Path(log_dir) / f"{Path(script).stem}-{async_mode}-{self.port}.log"
+        self._root = Path(root)
+        self._command = [str(python), str(self._root / script)]
         self._env = {
             **os.environ,
             "HOST": "127.0.0.1",
@@ -136,12 +147,14 @@ class ServerProcess(ChildProcess):
             "PYTHONUNBUFFERED": "1",
             **{key.upper(): str(value) for key, value in settings.items()},
         }
+        if self._command != [sys.executable, str(ROOT / "server.py")]:
+            self._env.pop("PYTHONPATH", None)
 
     def command(self):
-        return [sys.executable, str(ROOT / "server.py")]
+        return self._command
 
     def start(self, timeout=15):
-        return super().start(timeout, cwd=ROOT, env=self._env)
+        return super().start(timeout, cwd=self._root, env=self._env)
 
     def answers(self):
         try:

@@ -6,11 +6,12 @@ package keeps room state.
 """
 
 import hashlib
+import hmac
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-from ..protocol import ProtocolError, name_skeleton
+from ..protocol import ProtocolError, member_credential, name_skeleton
 
 
 class RoomFull(ProtocolError):
@@ -104,10 +105,6 @@ class RoomLimits:
 class RoomRegistry(ABC):
     """Every operation is atomic: concurrent joins never overfill a room."""
 
-    # `lockouts(table, limit, base_seconds, lock_seconds)`: the guard's wrong-password table kept with the rooms,
-    # shared by the processes that share them; None keeps them in each process.
-    lockouts = None
-
     @abstractmethod
     def join(
         self, peer_id, room, name, password=None, audio=True, video=True, replaces=None, *, token="", resume_token=None
@@ -148,6 +145,11 @@ class RoomRegistry(ABC):
     def served(self) -> tuple[int, int]:
         """(rooms, peers) with members connected to this process."""
 
+    @abstractmethod
+    def lockouts(self, table, limit, base_seconds, lock_seconds):
+        """The guard's wrong-password table `table` (guard.Lockouts' `wait(key)` and `fail(key)`),
+        kept where the rooms are: the processes that share the rooms count failures together."""
+
     # A registry shared by several processes overrides these.
     upkeep_seconds: float | None = None  # how often `upkeep` wants to run; None: never
 
@@ -171,6 +173,21 @@ class RoomRegistry(ABC):
     def others_alive(self) -> dict[str, float]:
         """Other server processes and the age of their last heartbeat in seconds."""
         return {}
+
+
+def holds_token(peer, token):
+    """Whether `token` is the membership's own (a peer without one proves nothing)."""
+    return peer is not None and bool(peer.token) and hmac.compare_digest(peer.token.encode(), token.encode())
+
+
+def member_by_credential(registry, credential):
+    """The member whose join reply gave `credential` ("<id>:<token>", as a page sends it in
+    X-Ensemble-Member to prove it may upload or get TURN credentials), or ProtocolError."""
+    peer_id, token = member_credential(credential) or ("", "")
+    peer = registry.peer(peer_id) if peer_id else None
+    if not holds_token(peer, token):
+        raise ProtocolError("not_joined", "Only a member of a room may do this: send X-Ensemble-Member.", status=403)
+    return peer
 
 
 def name_candidates(name, limit=40):

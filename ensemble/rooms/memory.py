@@ -6,6 +6,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field, replace
 
+from ..guard import Lockouts
 from . import (
     Joined,
     NotJoined,
@@ -17,6 +18,7 @@ from . import (
     VersionConflict,
     WrongPassword,
     hash_password,
+    holds_token,
     unique_name,
 )
 
@@ -117,6 +119,9 @@ class MemoryRegistry(RoomRegistry):
         with self._lock:
             return sum(1 for state in self._rooms.values() if state.peers), len(self._peers)
 
+    def lockouts(self, table, limit, base_seconds, lock_seconds):
+        return Lockouts(limit, base_seconds, lock_seconds, self._clock)
+
     def _check_entry(self, state, replaces, digest):
         if not state.admits(digest):
             raise WrongPassword()
@@ -124,8 +129,7 @@ class MemoryRegistry(RoomRegistry):
             raise RoomFull(self._limits.max_peers)
 
     def _owns(self, peer_id, token):
-        peer = self._peers.get(peer_id)
-        return peer is not None and bool(peer.token) and hmac.compare_digest(peer.token.encode(), token.encode())
+        return holds_token(self._peers.get(peer_id), token)
 
     def _member(self, peer_id):
         peer = self._peers.get(peer_id)

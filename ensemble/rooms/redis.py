@@ -14,7 +14,7 @@ import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import redis
@@ -134,6 +134,48 @@ def _decode(raw):
     return Peer(data["id"], data["room"], data["name"], data["audio"], data["video"], data["token"], data.get("screen", False))
 
 
+@dataclass(frozen=True)
+class JoinReply:
+    """What the `join` script answers, by name: `status` "ok" (the fields below), "salt" (hash the
+    password with the room's `salt` and try again) or "error" (`error` is the code)."""
+
+    status: str
+    error: str = ""
+    peer: str = ""  # the new peer's JSON
+    left: str = ""  # the JSON of the membership it replaced, "" if none
+    others: list = field(default_factory=list)  # the other peers' JSON (false for one gone meanwhile)
+    chat: list = field(default_factory=list)  # messages' JSON, oldest first
+    scene: str = ""  # JSON, "" for none
+    version: int = 0
+    by: str = ""
+    salt: str = ""  # hex, "" without a password
+    digest: str = ""
+
+
+@dataclass(frozen=True)
+class SceneReply:
+    """What the `scene` script answers: "ok" with the new `version`, or "conflict" with the room's scene."""
+
+    status: str
+    version: int = 0
+    scene: str = ""
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class FailReply:
+    """What the `fail` script answers: "slowed" or "locked", the failures counted, the wait in ms."""
+
+    state: str
+    count: int
+    wait_ms: int
+
+
+def _record(kind, raw):
+    """A script's JSON reply as the record `kind`, by field name (Lua's cjson writes an empty list as {})."""
+    return kind(**{name: [] if value == {} else value for name, value in json.loads(raw).items()})
+
+
 class RedisRegistry(RoomRegistry):
     upkeep_seconds = HEARTBEAT_SECONDS
 
@@ -201,10 +243,10 @@ class RedisRegistry(RoomRegistry):
         self._run("chat", room, _json(message), self._limits.chat_history)
 
     def set_scene(self, room, scene, base_version, by):
-        reply = self._run("scene", room, _json(scene), base_version, by)
-        if reply[0] == "conflict":
-            raise VersionConflict(SceneState(json.loads(reply[1]) if reply[1] else None, int(reply[2]), reply[3] or None))
-        return SceneState(scene, int(reply[1]), by)
+        reply = _record(SceneReply, self._run("scene", room, _json(scene), base_version, by))
+        if reply.status == "conflict":
+            raise VersionConflict(SceneState(json.loads(reply.scene) if reply.scene else None, reply.version, reply.by or None))
+        return SceneState(scene, reply.version, by)
 
     def room_count(self):
         def count():
@@ -266,28 +308,31 @@ class RedisRegistry(RoomRegistry):
         salt = next((bytes.fromhex(member.salt) for member in list(self._members.values()) if member.peer.room == room and member.salt), None)
         for _ in range(2):
             salt, digest = self._hasher(password, salt) if password else (b"", b"")
-            reply = self._run(
+            reply = _record(JoinReply, self._run(
                 "join", room, peer_id, self.process_id, *self._grace_args(), self._limits.max_peers,
                 replaces or "", resume_token or "", salt.hex(), digest.hex(), self._heartbeat_expiry_ms, *candidates,
-            )
-            if reply[0] != "salt":
+            ))
+            if reply.status != "salt":
                 break
             if not password:
                 raise WrongPassword()
-            salt = bytes.fromhex(reply[1])
-        if reply[0] == "error":
-            raise WrongPassword() if reply[1] == "wrong_password" else RoomFull(self._limits.max_peers)
-        status, raw, left, others, chat, scene, version, by, room_salt, room_digest = reply
-        peer = _decode(raw)
-        left_peer = _decode(left) if left else None
+            salt = bytes.fromhex(reply.salt)
+        if reply.status == "error":
+            raise WrongPassword() if reply.error == "wrong_password" else RoomFull(self._limits.max_peers)
+        return self._joined(reply)
+
+    def _joined(self, reply):
+        """Remember the new member of a `join` reply (and forget the one it replaced) and say what it joined."""
+        peer = _decode(reply.peer)
+        left_peer = _decode(reply.left) if reply.left else None
         if left_peer is not None:
             self._members.pop(left_peer.id, None)
-        self._members[peer_id] = _Member(peer, json.loads(raw)["fold"], room_salt, room_digest)
+        self._members[peer.id] = _Member(peer, json.loads(reply.peer)["fold"], reply.salt, reply.digest)
         return Joined(
             peer,
-            [_decode(other) for other in others if other],
-            [json.loads(message) for message in chat],
-            SceneState(json.loads(scene) if scene else None, int(version), by or None),
+            [_decode(other) for other in reply.others if other],
+            [json.loads(message) for message in reply.chat],
+            SceneState(json.loads(reply.scene) if reply.scene else None, reply.version, reply.by or None),
             left_peer,
         )
 
@@ -375,8 +420,8 @@ class SharedLockouts:
         return max(0, self._wait_ms(key)) / 1000  # PTTL: -2 without the key
 
     def fail(self, key):
-        state, count, ms = self._fail(key, self._limit, self._base_ms, self._lock_ms)
-        return Penalty(int(count), int(ms) / 1000, state == "locked")
+        reply = _record(FailReply, self._fail(key, self._limit, self._base_ms, self._lock_ms))
+        return Penalty(reply.count, reply.wait_ms / 1000, reply.state == "locked")
 
     def __len__(self):
         return 0  # nothing of it in this process's memory

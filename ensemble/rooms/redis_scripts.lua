@@ -90,8 +90,10 @@ end
 -- ARGV: prefix, room, id, process, now, grace_ms, max_peers, replaces, resume token
 --       ("" for this connection's own membership), salt, digest, heartbeat expiry (ms),
 --       then (fold, peer JSON) for each name to try, the plain name first.
--- Returns {"ok", peer, left or "", {others}, {chat}, scene, version, by, salt, digest},
--- {"salt", salt} when the password must be hashed with the room's salt, or {"error", code}.
+-- Returns a JSON object (redis.py JoinReply): {status = "ok", peer, left ("" if none),
+-- others (peers' JSON, false for one gone meanwhile), chat (messages' JSON), scene, version,
+-- by, salt, digest}; {status = "salt", salt} when the password must be hashed with the
+-- room's salt; or {status = "error", error = code}.
 local room, id, process = ARGV[2], ARGV[3], ARGV[4]
 local now, grace_ms, max_peers = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local replaces, resume_token, salt, digest = ARGV[8], ARGV[9], ARGV[10], ARGV[11]
@@ -110,10 +112,10 @@ if redis.call("EXISTS", key) == 1 then
   local stored_salt, stored_digest = unpack(redis.call("HMGET", key, "salt", "digest"))
   if stored_digest and stored_digest ~= "" then
     if salt ~= stored_salt then
-      return {"salt", stored_salt}
+      return cjson.encode({status = "salt", salt = stored_salt})
     end
     if digest ~= stored_digest then
-      return {"error", "wrong_password"}
+      return cjson.encode({status = "error", error = "wrong_password"})
     end
   end
   local count = redis.call("ZCARD", key .. ":peers")
@@ -121,7 +123,7 @@ if redis.call("EXISTS", key) == 1 then
     count = count - 1
   end
   if count >= max_peers then
-    return {"error", "room_full"}
+    return cjson.encode({status = "error", error = "room_full"})
   end
 end
 local left = ""
@@ -142,9 +144,13 @@ end
 for i = 13, #ARGV, 2 do
   if redis.call("HEXISTS", key .. ":names", ARGV[i]) == 0 then
     add(room, id, ARGV[i], ARGV[i + 1], process, now, tonumber(ARGV[12]))
-    local room_state = redis.call("HMGET", key, "scene", "version", "by", "salt", "digest")
-    local chat = redis.call("LRANGE", key .. ":chat", 0, -1)
-    return {"ok", ARGV[i + 1], left, other_peers, chat, unpack(room_state)}
+    local state = redis.call("HMGET", key, "scene", "version", "by", "salt", "digest")
+    return cjson.encode({
+      status = "ok", peer = ARGV[i + 1], left = left, others = other_peers,
+      chat = redis.call("LRANGE", key .. ":chat", 0, -1),
+      scene = state[1] or "", version = tonumber(state[2]) or 0, by = state[3] or "",
+      salt = state[4] or "", digest = state[5] or "",
+    })
   end
 end
 return redis.error_reply("no free name among the candidates")
@@ -169,16 +175,17 @@ return raw
 
 --[[ scene ]]
 -- ARGV: prefix, room, scene JSON, base version, by.
--- Returns {"ok", version} or {"conflict", scene, version, by}.
+-- Returns a JSON object (redis.py SceneReply): {status = "ok", version} or
+-- {status = "conflict", scene, version, by}.
 -- A room Redis lost (until upkeep puts it back) is at version 0 with no scene.
 local key = room_key(ARGV[2])
 local current = redis.call("HMGET", key, "scene", "version", "by")
 if redis.call("EXISTS", key) == 0 or tonumber(current[2]) ~= tonumber(ARGV[4]) then
-  return {"conflict", current[1] or "", current[2] or "0", current[3] or ""}
+  return cjson.encode({status = "conflict", scene = current[1] or "", version = tonumber(current[2]) or 0, by = current[3] or ""})
 end
 local version = tonumber(ARGV[4]) + 1
 redis.call("HSET", key, "scene", ARGV[3], "version", version, "by", ARGV[5])
-return {"ok", version}
+return cjson.encode({status = "ok", version = version})
 
 --[[ chat ]]
 -- ARGV: prefix, room, message JSON, history length. A room Redis lost keeps nothing.
@@ -235,7 +242,8 @@ return removed
 -- that lock the key, ARGV[5]: the first failure's wait (ms), ARGV[6]: the lockout (ms).
 -- The n-th failure makes the key wait ARGV[5] * 2^(n-1) ms, never more than the
 -- lockout, which the ARGV[4]-th starts. Failures are forgotten a lockout after the
--- last one. Returns {"slowed" or "locked", failures, wait in ms}.
+-- last one. Returns a JSON object (redis.py FailReply): {state = "slowed" or "locked",
+-- count = failures, wait_ms}.
 local fails = P .. "fails:" .. ARGV[2] .. ":" .. ARGV[3]
 local lock_ms = tonumber(ARGV[6])
 local count = redis.call("INCR", fails)
@@ -248,4 +256,4 @@ ms = math.floor(ms)
 if ms > 0 then
   redis.call("SET", P .. "wait:" .. ARGV[2] .. ":" .. ARGV[3], count, "PX", ms)
 end
-return {state, count, ms}
+return cjson.encode({state = state, count = count, wait_ms = ms})

@@ -95,3 +95,10 @@ def test_room_passwords_are_checked_off_the_event_loop_in_every_mode(clients):
         guesser.join("vault", "Guesser", password="guess")
     assert refused.value.code == "wrong_password"
     assert friend.join("vault", "Friend", password="sesame")["name"] == "Friend"
+
+
+def test_only_threading_mode_says_it_is_werkzeugs_development_server(server):
+    """`python server.py` under ASYNC_MODE=threading serves with Werkzeug's development server
+    (as `flask run` does), and says so in its log; gevent and eventlet say nothing of it."""
+    mode = server.log_path.name.split("-")[1]
+    assert ("development server" in server.log()) == (mode == "threading"), server.log()

@@ -62,7 +62,7 @@ def test_metrics_show_redis_errors_and_other_processes_heartbeats(tmp_path):
     with RedisProcess(tmp_path) as store:
         other = RedisRegistry(store.url, RoomLimits())
         app = create_app(make_settings(redis_url=store.url, upload_folder=str(tmp_path)))
-        registry = app.extensions["ensemble"]._registry
+        registry = app.extensions["ensemble"].registry
         other.upkeep()
         registry.upkeep()
         ages = metrics(app)

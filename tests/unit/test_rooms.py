@@ -205,3 +205,38 @@ def test_redis_rooms_set_does_not_grow_with_every_room_name_ever_used(redis_regi
         registry.leave(f"p{number}")
         clock.now += 30  # each room is gone two rooms later
     assert store.zcard(f"{prefix}rooms") <= 2
+
+
+# --- the guard's wrong-password table, kept where the rooms are ----------------------------
+
+
+def test_every_registry_keeps_a_wrong_password_table_for_the_guard(registry):
+    guesses = registry.lockouts("address", 2, 0, 60)
+    assert guesses.wait("203.0.113.9") == 0
+    assert guesses.fail("203.0.113.9").locked is False
+    assert guesses.fail("203.0.113.9").locked is True and guesses.wait("203.0.113.9") > 0
+    assert guesses.wait("203.0.113.10") == 0
+
+
+# --- the Lua scripts answer with named fields ------------------------------------------
+
+
+def test_the_redis_scripts_answer_records_of_named_fields(redis_registry):
+    """Python and Lua agree on names, not positions: each reply is a JSON object with exactly
+    the fields of its record in ensemble/rooms/redis.py."""
+    import json
+    from dataclasses import fields
+
+    from ensemble.rooms.redis import FailReply, JoinReply, SceneReply
+
+    registry, _, _ = redis_registry
+    replies = []
+    script = registry._scripts["join"]
+    registry._scripts["join"] = lambda **call: replies.append(script(**call)) or replies[-1]
+    registry.join("p1", "r", "Ada", password="sesame")
+    registry.join("p2", "r", "Bob", password="sesame")
+    names = {record: {field.name for field in fields(record)} for record in (JoinReply, SceneReply, FailReply)}
+    assert set(json.loads(replies[-1])) == names[JoinReply] - {"error"}
+    assert json.loads(registry._run("scene", "r", "null", 0, "p1")) == {"status": "ok", "version": 1}
+    assert set(json.loads(registry._run("scene", "r", "null", 0, "p1"))) == names[SceneReply], "a conflict"
+    assert set(json.loads(registry._run("fail", "address", "203.0.113.9", 3, 1000, 60000))) == names[FailReply]

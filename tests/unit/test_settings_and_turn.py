@@ -87,3 +87,30 @@ def test_turn_with_fixed_credentials():
 def test_config_example_env_copied_unchanged_is_refused_at_start():
     with pytest.raises(SettingsError, match="STUN_URLS names example.org"):
         load_settings(environ={}, dotenv_path=ROOT / "config" / "example.env")
+
+
+def test_an_old_env_file_that_still_sets_secret_key_loads_and_signs_nothing(tmp_path):
+    """SECRET_KEY signed Flask sessions, which Ensemble never used: the setting is gone, and a
+    .env (or environment) that still sets it is read as if it did not."""
+    from ensemble import create_app
+
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("SECRET_KEY=from-an-old-install\nPORT=6000\n")
+    settings = load_settings(environ={"SECRET_KEY": "also-old"}, dotenv_path=dotenv, async_mode="threading", upload_folder=str(tmp_path))
+    assert settings.port == 6000 and not hasattr(settings, "secret_key")
+    assert create_app(settings).config["SECRET_KEY"] is None
+
+
+def test_server_py_reads_async_mode_before_patching_as_the_settings_do(tmp_path, monkeypatch):
+    """server.py picks gevent or eventlet before importing anything else, from the same sources
+    and with the same .env syntax (quotes, comments, `export`) as ensemble.settings."""
+    import server
+
+    monkeypatch.delenv("ASYNC_MODE", raising=False)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "defaults.env").write_text("ASYNC_MODE=gevent\n")
+    assert server.async_mode_before_imports(tmp_path) == "gevent"
+    (tmp_path / ".env").write_text('# a comment\nexport ASYNC_MODE="eventlet"  # the second choice\n')
+    assert server.async_mode_before_imports(tmp_path) == "eventlet"
+    monkeypatch.setenv("ASYNC_MODE", "threading")
+    assert server.async_mode_before_imports(tmp_path) == "threading"

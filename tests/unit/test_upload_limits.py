@@ -280,7 +280,7 @@ def test_at_most_the_allowed_number_of_pictures_are_decoded_at_once(tmp_path):
 
 def test_the_busy_refusal_is_a_structured_429(app_with):
     app = app_with(upload_decoders=1)
-    store = app.extensions["ensemble.images"]
+    store = app.extensions["ensemble"].images
     store._decoders.acquire()  # another upload is being decoded
     store._decode_wait = 0.01
     try:

@@ -1,3 +1,4 @@
+import dataclasses
 import logging
 import os
 import re
@@ -133,13 +134,27 @@ def policy_of(response):
     return dict(directive.split(" ", 1) for directive in response.headers["Content-Security-Policy"].split("; "))
 
 
-def test_the_analysis_worker_may_run_blob_scripts_and_eval_only_for_bodypix(app):
+WORKER = {"Sec-Fetch-Dest": "worker"}
+
+
+@pytest.mark.parametrize("path", ["/static/js/effects/worker.js", "/static/js/analysis/worker.js"])
+def test_the_analysis_worker_may_run_blob_scripts_and_eval_only_for_bodypix(app, path):
+    """The analysis worker is told by what the browser fetches (a worker, naming its engine), not
+    by where its file is."""
     client = app.test_client()
-    for query, evaluates in [("", True), ("?engine=bodypix", True), ("?engine=selfie", False), ("?engine=faces", False)]:
-        policy = policy_of(client.get(f"/static/js/effects/worker.js{query}"))
+    for query, evaluates in [("?engine=bodypix", True), ("?engine=selfie", False), ("?engine=faces", False)]:
+        policy = policy_of(client.get(f"{path}{query}", headers=WORKER))
         assert policy["worker-src"] == "'self' blob:"
         assert policy["script-src"] == "'self' 'wasm-unsafe-eval' blob:" + (" 'unsafe-eval'" if evaluates else "")
+    assert policy_of(client.get(path, headers=WORKER))["script-src"] == "'self' 'wasm-unsafe-eval'", "a worker naming no engine"
+    assert policy_of(client.get(f"{path}?engine=bodypix"))["script-src"] == "'self' 'wasm-unsafe-eval'", "a script, not a worker"
     assert "'unsafe-eval'" not in policy_of(client.get("/static/js/effects/runner.js?engine=bodypix"))["script-src"].split()
+
+
+def test_the_server_names_no_browser_file():
+    from ensemble import headers
+
+    assert "/static/js/" not in open(headers.__file__, encoding="utf-8").read()
 
 
 def test_a_room_page_analysing_on_its_main_thread_may_start_blob_workers_but_never_eval(app):
@@ -178,7 +193,7 @@ class BrokenExamples:
 
 
 def test_an_unexpected_failure_of_an_api_is_logged_and_answered_internal_in_json(app, caplog):
-    app.extensions["ensemble.scenes"] = BrokenExamples()
+    app.extensions["ensemble"] = dataclasses.replace(app.extensions["ensemble"], scenes=BrokenExamples())
     assert error_of(app.test_client().get("/api/scenes"), 500) == "internal"
     [record] = [record for record in caplog.records if record.levelno >= logging.ERROR]
     assert record.name == "ensemble.views" and record.fields == {"method": "GET", "path": "/api/scenes"}
@@ -236,3 +251,28 @@ def test_csp_reports_from_one_address_are_limited(app):
     client = app.test_client()
     answers = [client.post("/api/csp-reports", json={"csp-report": {}}).status_code for _ in range(31)]
     assert answers == [204] * 30 + [429]
+
+
+# --- what the views are handed ----------------------------------------------------------
+
+
+def test_the_views_services_are_one_object_made_by_create_app(app):
+    from ensemble.services import Services, services
+
+    with app.app_context():
+        handed = services()
+    assert isinstance(handed, Services) and handed is app.extensions["ensemble"]
+    assert handed.settings is app.config["ENSEMBLE_SETTINGS"] and handed.socketio is app.extensions["socketio"]
+
+
+def test_membership_is_proven_against_the_registry_alone(clock):
+    from ensemble.rooms import member_by_credential
+    from ensemble.rooms.memory import MemoryRegistry
+
+    registry = MemoryRegistry(clock=clock)
+    peer = registry.join("p1", "r", "Ada", token="t0k3n").peer
+    assert member_by_credential(registry, "p1:t0k3n") == peer
+    for credential in (None, "", "p1", "p1:wrong", "p2:t0k3n", "p1:t0k3n:x"):
+        with pytest.raises(ProtocolError) as refused:
+            member_by_credential(registry, credential)
+        assert refused.value.code == "not_joined" and refused.value.status == 403
