@@ -6,7 +6,7 @@ so the policy allows our own origin and nothing else, plus what the page makes i
 canvases), `blob:` and `mediastream:` media (cameras, recordings), and the Socket.IO
 WebSocket back to this host. Pages never run eval or inline script.
 
-The analysis worker (static/js/effects/worker.js) gets the policy of its own response,
+The analysis worker (static/js/analysis/worker.js) gets the policy of its own response,
 and the workers it starts inherit it. Its WASM backends start their threads as workers
 made from a `blob:` of their own script, which load further `blob:` scripts; BodyPix's
 builds are classic scripts that a module worker can only run through eval. So the
@@ -20,7 +20,7 @@ import re
 
 # A Host header fit to be written into a header of ours (else `'self'` alone covers it).
 HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
-ANALYSIS_WORKER = "/static/js/effects/worker.js"
+ANALYSIS_WORKER = "/static/js/analysis/worker.js"
 
 CONTENT_SECURITY_POLICY = {
     "default-src": "'self'",

@@ -136,10 +136,10 @@ def policy_of(response):
 def test_the_analysis_worker_may_run_blob_scripts_and_eval_only_for_bodypix(app):
     client = app.test_client()
     for query, evaluates in [("", True), ("?engine=bodypix", True), ("?engine=selfie", False), ("?engine=faces", False)]:
-        policy = policy_of(client.get(f"/static/js/effects/worker.js{query}"))
+        policy = policy_of(client.get(f"/static/js/analysis/worker.js{query}"))
         assert policy["worker-src"] == "'self' blob:"
         assert policy["script-src"] == "'self' 'wasm-unsafe-eval' blob:" + (" 'unsafe-eval'" if evaluates else "")
-    assert "'unsafe-eval'" not in policy_of(client.get("/static/js/effects/runner.js?engine=bodypix"))["script-src"].split()
+    assert "'unsafe-eval'" not in policy_of(client.get("/static/js/analysis/runner.js?engine=bodypix"))["script-src"].split()
 
 
 def test_a_room_page_analysing_on_its_main_thread_may_start_blob_workers_but_never_eval(app):

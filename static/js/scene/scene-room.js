@@ -1,6 +1,6 @@
-import { Emitter } from "../emitter.js";
-import { STICKERS } from "../effects/face-drawing.js";
-import { asFailure, Failure } from "../failure.js";
+import { Emitter } from "../lib/emitter.js";
+import { STICKERS } from "../draw/face-drawing.js";
+import { asFailure, Failure } from "../lib/failure.js";
 import { withDefaults } from "./layout.js";
 
 /**
@@ -17,7 +17,7 @@ import { withDefaults } from "./layout.js";
  * recording), `error(failure)`.
  *
  * @typedef {import("./layout.js").Scene} Scene
- * @typedef {import("../signaling.js").SceneState} SceneState
+ * @typedef {import("../call/signaling.js").SceneState} SceneState
  * @typedef {{isPrivate: boolean, alignFaces: boolean, aspect: string}} ViewState
  * @typedef {{
  *   shown: [shown: boolean], state: [state: ViewState], recording: [recording: boolean], share: [track: MediaStreamTrack | null],
@@ -46,7 +46,7 @@ export class SceneRoom extends Emitter {
   /**
    * @param {{compositor: import("./compositor.js").SceneCompositor, editor: import("./editor.js").SceneEditor,
    *   sync: import("./sync.js").SceneSync, recorder: import("./recorder.js").SceneRecorder,
-   *   analysis: import("../effects/analysis.js").Analysis, analyse: () => void}} parts
+   *   analysis: import("../analysis/analysis.js").Analysis, analyse: () => void}} parts
    *   `analyse` starts the analysis engines (once)
    */
   constructor({ compositor, editor, sync, recorder, analysis, analyse }) {

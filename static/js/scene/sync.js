@@ -1,4 +1,4 @@
-import { Emitter } from "../emitter.js";
+import { Emitter } from "../lib/emitter.js";
 import { DEFAULT_SCENE } from "./layout.js";
 
 const MAX_RETRIES = 3;
@@ -18,10 +18,10 @@ const MAX_RETRIES = 3;
  * back to the room's).
  *
  * @typedef {import("./layout.js").Scene} Scene
- * @typedef {import("../signaling.js").SceneState} SceneState
+ * @typedef {import("../call/signaling.js").SceneState} SceneState
  * @typedef {(scene: Scene) => Scene} Edit
  */
-/** @extends {Emitter<{change: [scene: Scene, info: {by: string | null}], error: [failure: import("../failure.js").Failure]}>} */
+/** @extends {Emitter<{change: [scene: Scene, info: {by: string | null}], error: [failure: import("../lib/failure.js").Failure]}>} */
 export class SceneSync extends Emitter {
   #send;
   /** @type {SceneState} */
@@ -109,7 +109,7 @@ export class SceneSync extends Emitter {
       if (version > this.#shared.version) this.#shared = { scene, version, by: "self" };
       retries = 0;
     } catch (caught) {
-      const error = /** @type {import("../failure.js").Failure} */ (caught); // what `send` rejects with
+      const error = /** @type {import("../lib/failure.js").Failure} */ (caught); // what `send` rejects with
       // Someone else's edit came first: take theirs, and apply ours on top unless we tried enough.
       if (error.code === "version_conflict") this.#shared = { scene: error.reply.scene, version: error.reply.version, by: null };
       if (error.code === "version_conflict" && retries < MAX_RETRIES) {

@@ -1,4 +1,4 @@
-import { epochMs } from "../effects/timing.js";
+import { epochMs } from "../lib/timing.js";
 import { Fingerprinter } from "./fingerprint.js";
 
 /**
@@ -16,7 +16,7 @@ import { Fingerprinter } from "./fingerprint.js";
  * few frames; a mask also carries the frame's fingerprint, by which a
  * receiver finds the very frame among those around it.
  *
- * @typedef {import("../effects/analysis.js").Wants} Wants
+ * @typedef {import("../analysis/analysis.js").Wants} Wants
  */
 export class OwnShare {
   #analysis;
@@ -36,7 +36,7 @@ export class OwnShare {
   #fingerprinter = new Fingerprinter();
 
   /**
-   * @param {{analysis: import("../effects/analysis.js").Analysis, transport: import("./transport.js").SharingTransport,
+   * @param {{analysis: import("../analysis/analysis.js").Analysis, transport: import("./transport.js").SharingTransport,
    *   analyse: () => void, enabled: boolean}} parts `analyse` starts the analysis engines (once);
    *   `enabled: false`: this page analyses nothing of its own for peers (it still reads what they share)
    */

@@ -15,11 +15,11 @@
  *
  * Messages from the page: `{type: "result", mask, faces, fingerprint, detail, capturedAt}`
  * (one model's result of one camera frame, encoded here; capturedAt: ms since
- * the epoch, effects/timing.js `epochMs`). To the page: `{type:
+ * the epoch, lib/timing.js `epochMs`). To the page: `{type:
  * "received", peer, frame, packet}`, `{type: "damaged", peer, error}` and once
  * a second `{type: "sent", bytes, packets}` (bytes of trailers to all peers).
  */
-import { epochMs } from "../effects/timing.js";
+import { epochMs } from "../lib/timing.js";
 import { appendTrailer, decodePacket, encodePacket, PacketError, splitTrailers, TRAILERS_PER_FRAME, withAge } from "./packet.js";
 
 const RTP_HZ = 90; // video RTP clock ticks a millisecond

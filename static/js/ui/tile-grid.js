@@ -1,4 +1,4 @@
-import { Emitter } from "../emitter.js";
+import { Emitter } from "../lib/emitter.js";
 import { fitTiles, floatingBox, spotlight } from "./grid-layout.js";
 import { Tile } from "./tiles.js";
 

@@ -4,8 +4,8 @@
  * speaking and how each link fares. Connects events only; main.js creates
  * every object.
  */
-import { asFailure, Failure } from "../failure.js";
-import { inviteLink, rememberName, rememberedName, rememberedPassword, rememberPassword } from "../rooms.js";
+import { asFailure, Failure } from "../lib/failure.js";
+import { inviteLink, rememberName, rememberedName, rememberedPassword, rememberPassword } from "../call/rooms.js";
 
 const QUALITY_POLL_MS = 2000;
 /** From this width the chat opens beside the call at first; narrower, it waits to be asked for. */
@@ -117,7 +117,7 @@ export function wireLocalMedia({ media, mesh, tiles, controls, session, scene, f
 }
 
 /**
- * @param {import("../mesh.js").Mesh} mesh @param {import("../ui/failures.js").Failures} failures
+ * @param {import("../call/mesh.js").Mesh} mesh @param {import("../ui/failures.js").Failures} failures
  * @param {"audio" | "video"} kind @param {MediaStreamTrack | null} track
  */
 export function sendTrack(mesh, failures, kind, track) {

@@ -1,5 +1,5 @@
-import { Emitter } from "./emitter.js";
-import { Failure } from "./failure.js";
+import { Emitter } from "../lib/emitter.js";
+import { Failure } from "../lib/failure.js";
 
 /** What a person is told when their camera or microphone cannot start, by failure code. */
 const MESSAGES = {

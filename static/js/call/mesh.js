@@ -1,4 +1,4 @@
-import { Emitter } from "./emitter.js";
+import { Emitter } from "../lib/emitter.js";
 import { PeerLink } from "./peer.js";
 
 /**
@@ -9,7 +9,7 @@ import { PeerLink } from "./peer.js";
  * @typedef {{
  *   "peer-added": [peer: PeerInfo], "peer-updated": [peer: PeerInfo], "peer-removed": [id: string],
  *   stream: [id: string, stream: MediaStream], connection: [id: string, state: RTCPeerConnectionState | "closed"],
- *   signal: [to: string, kind: SignalKind, data: SignalData], error: [id: string, failure: import("./failure.js").Failure],
+ *   signal: [to: string, kind: SignalKind, data: SignalData], error: [id: string, failure: import("../lib/failure.js").Failure],
  *   "relay-unusable": [id: string, report: {url: string, problem: string}],
  *   message: [id: string, message: unknown], "channel-open": [id: string],
  * }} MeshEvents

@@ -1,12 +1,12 @@
-import { Emitter } from "./emitter.js";
-import { asFailure } from "./failure.js";
+import { Emitter } from "../lib/emitter.js";
+import { asFailure } from "../lib/failure.js";
 
 /**
  * @typedef {"offer" | "answer" | "candidate"} SignalKind
  * @typedef {RTCSessionDescriptionInit | RTCIceCandidateInit} SignalData a description (offer, answer) or a candidate, as JSON
  * @typedef {{
  *   signal: [kind: SignalKind, data: SignalData], track: [stream: MediaStream], state: [state: RTCPeerConnectionState | "closed"],
- *   error: [failure: import("./failure.js").Failure], "relay-unusable": [report: {url: string, problem: string}],
+ *   error: [failure: import("../lib/failure.js").Failure], "relay-unusable": [report: {url: string, problem: string}],
  *   message: [message: unknown], "channel-open": [],
  * }} PeerEvents
  * @typedef {{sender: (sender: RTCRtpSender) => void, receiver: (receiver: RTCRtpReceiver) => void}} Transforms
