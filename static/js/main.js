@@ -8,7 +8,7 @@
 import { Analysis } from "./analysis/analysis.js";
 import { FrameMonitor } from "./analysis/frame-monitor.js";
 import { Failure } from "./lib/failure.js";
-import { LocalMedia } from "./call/media.js";
+import { LocalMedia, SELF } from "./call/media.js";
 import { Mesh } from "./call/mesh.js";
 import { rememberedPassword } from "./call/rooms.js";
 import { SceneCompositor } from "./scene/compositor.js";
@@ -120,7 +120,7 @@ function createParts(page, failures, params) {
   /** @type {SpeakingDetector} */
   const speaking = new SpeakingDetector(() => {
     const levels = new Map(tiles.remoteIds().map((id) => [id, mesh.audioLevel(id)]));
-    if (tiles.get("self")) levels.set("self", ownLevel.level(media.stream));
+    if (tiles.get(SELF)) levels.set(SELF, ownLevel.level(media.stream));
     return levels;
   });
   return {

@@ -1,6 +1,9 @@
 import { Emitter } from "../lib/emitter.js";
 import { Failure } from "../lib/failure.js";
 
+/** The id your own camera goes by wherever peers' streams are kept by id: tiles, analysis, the scene, changes made. */
+export const SELF = "self";
+
 /** What a person is told when their camera or microphone cannot start, by failure code. */
 const MESSAGES = {
   "media-denied": "Camera and microphone access was denied. Allow it in the browser's site settings and reload, or join without them.",

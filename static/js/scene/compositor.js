@@ -4,6 +4,7 @@ import { median } from "../lib/timing.js";
 import { FrameHistory } from "../sharing/frame-history.js";
 import { paintMask } from "../draw/mask-painting.js";
 import { largestFace, OVERLAY_SCALE, placePeople, withDefaults } from "./layout.js";
+import { SELF } from "../call/media.js";
 
 /**
  * @typedef {import("./layout.js").Placement} Placement
@@ -134,7 +135,7 @@ export class SceneCompositor extends Emitter {
       .filter(({ video }) => video.videoWidth > 0)
       .map(({ id, name, video }) => ({ id, name, aspect: video.videoHeight / video.videoWidth, face: largestFace(this.#latest(id)?.results.faces?.faces) }));
     this.#placements = placePeople(scene, people);
-    for (const { id } of this.#placements) if (id !== "self") this.#history.watch(id, /** @type {Drawn} */ (this.#sources.get(id)).video);
+    for (const { id } of this.#placements) if (id !== SELF) this.#history.watch(id, /** @type {Drawn} */ (this.#sources.get(id)).video);
     this.#history.keepOnly(new Set(this.#placements.map(({ id }) => id)));
 
     const layers = [

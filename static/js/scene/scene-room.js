@@ -2,6 +2,7 @@ import { Emitter } from "../lib/emitter.js";
 import { STICKERS } from "../draw/face-drawing.js";
 import { asFailure, Failure } from "../lib/failure.js";
 import { withDefaults } from "./layout.js";
+import { SELF } from "../call/media.js";
 
 /**
  * The composed scene of one room: what is on show (the shared scene, or a
@@ -244,13 +245,13 @@ export class SceneRoom extends Emitter {
 
   /** Analyse your own camera while the scene shows you, and ask the face model for what the scene draws. */
   #updateAnalysis() {
-    const self = this.#sources.find((source) => source.id === "self");
+    const self = this.#sources.find((source) => source.id === SELF);
     const wanted = this.#compositor.running && self ? self.video : null;
     if (wanted && !this.#analysingSelf) {
-      this.#analysis.addStream("self", wanted, "scene");
+      this.#analysis.addStream(SELF, wanted, "scene");
       this.#analyse();
     } else if (!wanted && this.#analysingSelf) {
-      this.#analysis.removeStream("self", "scene");
+      this.#analysis.removeStream(SELF, "scene");
     }
     this.#analysingSelf = wanted !== null;
     const scene = withDefaults(this.#sync.scene);

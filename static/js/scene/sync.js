@@ -1,5 +1,6 @@
 import { Emitter } from "../lib/emitter.js";
 import { DEFAULT_SCENE } from "./layout.js";
+import { SELF } from "../call/media.js";
 
 const MAX_RETRIES = 3;
 
@@ -62,11 +63,11 @@ export class SceneSync extends Emitter {
   edit(edit) {
     if (this.isPrivate) {
       this.#private = edit(/** @type {Scene} */ (this.#private));
-      this.emit("change", this.#private, { by: "self" });
+      this.emit("change", this.#private, { by: SELF });
       return;
     }
     this.#pending.push(edit);
-    this.emit("change", this.scene, { by: "self" });
+    this.emit("change", this.scene, { by: SELF });
     this.#flush();
   }
 
@@ -74,7 +75,7 @@ export class SceneSync extends Emitter {
   setPrivate(on) {
     if (on === this.isPrivate) return;
     this.#private = on ? structuredClone(this.scene) : null;
-    this.emit("change", this.scene, { by: "self" });
+    this.emit("change", this.scene, { by: SELF });
   }
 
   /**
@@ -106,7 +107,7 @@ export class SceneSync extends Emitter {
       const { version } = await this.#send(scene, base.version);
       this.#pending = this.#pending.slice(edits.length);
       // A newer scene from someone else may have arrived while this one was on its way.
-      if (version > this.#shared.version) this.#shared = { scene, version, by: "self" };
+      if (version > this.#shared.version) this.#shared = { scene, version, by: SELF };
       retries = 0;
     } catch (caught) {
       const error = /** @type {import("../lib/failure.js").Failure} */ (caught); // what `send` rejects with

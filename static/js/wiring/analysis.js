@@ -3,6 +3,8 @@
  * overlay, and analysis shared with the room (what each peer wants, your own
  * camera analysed for them, what they share). Connects events only.
  */
+import { SELF } from "../call/media.js";
+
 const STATS_REFRESH_MS = 500;
 
 /** @typedef {import("../main.js").Parts} Parts */
@@ -25,7 +27,7 @@ export function wireAnalysis({ analysis, roomEffects, controls, failures, stats,
       longTasks: monitor.longTasks,
       delays: analysis.delays(),
       engines: analysis.engines(),
-      streams: analysis.streamIds().map((id) => ({ name: id === "self" ? "You" : (names.get(id) ?? id), analysis: analysis.describe(id) })),
+      streams: analysis.streamIds().map((id) => ({ name: id === SELF ? "You" : (names.get(id) ?? id), analysis: analysis.describe(id) })),
       sharing: ownShare.describe(),
     });
   }, STATS_REFRESH_MS);
@@ -45,7 +47,7 @@ export function wireSharing({ transport, ownShare, analysis, mesh, media, scene,
   // frames keep arriving damaged is dropped: its stream is analysed here (SourcePicker).
   transport.on("damaged", (peer) => analysis.damaged(peer));
   analysis.on("wants", (id, wants) => {
-    if (id !== "self") mesh.send(id, { type: "wants", ...wants });
+    if (id !== SELF) mesh.send(id, { type: "wants", ...wants });
   });
   mesh.on("channel-open", (id) => mesh.send(id, { type: "wants", ...analysis.wants(id) }));
   mesh.on("message", (id, message) => {
@@ -58,6 +60,6 @@ export function wireSharing({ transport, ownShare, analysis, mesh, media, scene,
   const sendingCamera = () => ownShare.setSendingCamera(!media.state.screen && !scene.sharing);
   media.on("state", sendingCamera);
   scene.on("share", sendingCamera);
-  session.on("joined", () => ownShare.setVideo(tiles.get("self")?.video ?? null));
+  session.on("joined", () => ownShare.setVideo(tiles.get(SELF)?.video ?? null));
   session.on("left", () => ownShare.setVideo(null));
 }
