@@ -13,7 +13,7 @@ import { PeerLink } from "./peer.js";
  *   "relay-unusable": [id: string, report: {url: string, problem: string}],
  *   message: [id: string, message: unknown], "channel-open": [id: string],
  * }} MeshEvents
- * @typedef {{sender: (sender: RTCRtpSender, peer: string) => void, receiver: (receiver: RTCRtpReceiver, peer: string) => void}} Transforms
+ * @typedef {{codecs: readonly string[], sender: (sender: RTCRtpSender, peer: string) => void, receiver: (receiver: RTCRtpReceiver, peer: string) => void}} Transforms
  */
 
 /**
@@ -165,7 +165,7 @@ export class Mesh extends Emitter {
       configuration: this.#configuration,
       localStream: this.#localStream,
       initiate,
-      transforms: transforms && { sender: (sender) => transforms.sender(sender, id), receiver: (receiver) => transforms.receiver(receiver, id) },
+      transforms: transforms && { codecs: transforms.codecs, sender: (sender) => transforms.sender(sender, id), receiver: (receiver) => transforms.receiver(receiver, id) },
     });
     link.on("message", (message) => this.emit("message", id, message));
     link.on("channel-open", () => this.emit("channel-open", id));

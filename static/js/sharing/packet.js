@@ -38,6 +38,8 @@
 import { summariseMask } from "../analysis/masks.js";
 
 export const MAGIC = [0x45, 0x6e, 0x73, 0x41]; // "EnsA"
+/** Codecs whose decoders skip bytes after a frame, so frames can carry trailers (an H.264 or AV1 decoder does not). */
+export const TRAILER_CODECS = ["video/VP8", "video/VP9"];
 export const VERSION = 2;
 /** The most trailers a frame carries, as many as a sender has models (docs/protocol.md); more make the frame damaged. */
 export const TRAILERS_PER_FRAME = 2;

@@ -1,4 +1,5 @@
 import { Emitter } from "../lib/emitter.js";
+import { TRAILER_CODECS } from "./packet.js";
 
 /**
  * Shared analysis on the wire: one worker (transform.js) through which every
@@ -54,11 +55,12 @@ export class SharingTransport extends Emitter {
     return { ...this.#received };
   }
 
-  /** For Mesh: installs the worker on every video sender and receiver (nothing when disabled). */
+  /** For Mesh: installs the worker on every video sender and receiver, and names the codecs it works with (nothing when disabled). */
   get transforms() {
     const worker = this.#worker;
     if (!worker) return null;
     return {
+      codecs: TRAILER_CODECS,
       sender: (/** @type {RTCRtpSender} */ sender, /** @type {string} */ peer) => {
         sender.transform = new RTCRtpScriptTransform(worker, { side: "send", peer });
         this.#senders.set(sender, peer);
