@@ -4,6 +4,7 @@
  * camera analysed for them, what they share). Connects events only.
  */
 import { SELF } from "../call/media.js";
+import { wantsIn, wantsMessage } from "../sharing/wants.js";
 
 const STATS_REFRESH_MS = 500;
 
@@ -47,11 +48,12 @@ export function wireSharing({ transport, ownShare, analysis, mesh, media, scene,
   // frames keep arriving damaged is dropped: its stream is analysed here (SourcePicker).
   transport.on("damaged", (peer) => analysis.damaged(peer));
   analysis.on("wants", (id, wants) => {
-    if (id !== SELF) mesh.send(id, { type: "wants", ...wants });
+    if (id !== SELF) mesh.send(id, wantsMessage(wants));
   });
-  mesh.on("channel-open", (id) => mesh.send(id, { type: "wants", ...analysis.wants(id) }));
+  mesh.on("channel-open", (id) => mesh.send(id, wantsMessage(analysis.wants(id))));
   mesh.on("message", (id, message) => {
-    if (/** @type {{type?: unknown}} */ (message)?.type === "wants") ownShare.setWants(id, message);
+    const wants = wantsIn(message);
+    if (wants) ownShare.setWants(id, wants);
   });
   mesh.on("peer-removed", (id) => {
     ownShare.forget(id);
