@@ -39,7 +39,7 @@ export function wireAnalysis({ analysis, roomEffects, controls, failures, stats,
  * stream, analyses its own camera for those who want it, and takes what peers share.
  * @param {Parts} parts
  */
-export function wireSharing({ transport, ownShare, analysis, mesh, media, scene, tiles, session }) {
+export function wireSharing({ transport, ownShare, analysis, mesh, media, scene, tiles }) {
   transport.on("received", (peer, { frame, packet }) => {
     if (packet.mask) analysis.receive(peer, "mask", { mask: packet.mask, fingerprint: packet.fingerprint ?? null }, frame);
     if (packet.faces) analysis.receive(peer, "faces", { faces: packet.faces }, frame);
@@ -62,6 +62,8 @@ export function wireSharing({ transport, ownShare, analysis, mesh, media, scene,
   const sendingCamera = () => ownShare.setSendingCamera(!media.state.screen && !scene.sharing);
   media.on("state", sendingCamera);
   scene.on("share", sendingCamera);
-  session.on("joined", () => ownShare.setVideo(tiles.get(SELF)?.video ?? null));
-  session.on("left", () => ownShare.setVideo(null));
+  // Your own tile's video is what is analysed for your peers, from when the tile is made to when it goes:
+  // whichever handler of `joined` or `left` runs first.
+  tiles.on("added", (id, tile) => id === SELF && ownShare.setVideo(tile.video));
+  tiles.on("removed", (id) => id === SELF && ownShare.setVideo(null));
 }
