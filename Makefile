@@ -11,7 +11,7 @@ SYSTEM_PACKAGES := chromium ffmpeg coturn redis-server nginx openssl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Static checks, one target each: `make lint` runs them all, and `make test` runs it
 # before any test, stopping at the first that fails. Add a checker by adding its target here.
-LINT := lint-js lint-python
+LINT := lint-js lint-python lint-floors
 
 .PHONY: setup run lint $(LINT) test unit jsunit integration e2e bench bodypix system-packages clean soak hypothesis
 
@@ -55,6 +55,10 @@ lint: $(LINT)
 # The browser modules' JSDoc types (tsconfig.json says what is checked).
 lint-js: node_modules/.installed
 	node_modules/.bin/tsc -p tsconfig.json
+
+# static/js/floors.json: every browser module imports only from its own folder or one below (tools/floors.mjs).
+lint-floors:
+	node tools/floors.mjs
 
 # ruff.toml says what is checked.
 lint-python: $(VENV)/.installed

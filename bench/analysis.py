@@ -58,7 +58,7 @@ from harness.servers import ServerProcess  # noqa: E402
 PICTURES = {"close-ups": sorted(CLOSE_UPS), "groups": sorted(PHOTO_FACES)}
 
 ENGINE_TIMES = """async ([engine, options, runs, wanted]) => {
-    const { startEngine } = await import('/static/js/effects/runner.js');
+    const { startEngine } = await import('/static/js/analysis/runner.js');
     const { runner, info } = await startEngine(engine, options);
     const photo = await (await fetch('/bench-photo.jpg')).blob();
     const times = [];
@@ -100,7 +100,7 @@ BACKENDS_CHOSEN = "() => ['mask', 'faces'].every(model => ['measured', 'remember
 
 # The naive way: on the main thread, for every displayed frame, segment and find faces in every stream in turn.
 NAIVE = """async () => {
-    const { InlineRunner } = await import('/static/js/effects/runner.js');
+    const { InlineRunner } = await import('/static/js/analysis/runner.js');
     const mask = new InlineRunner('selfie'), faces = new InlineRunner('faces');
     const maskInfo = await mask.init({ delegate: 'CPU' });
     const faceInfo = await faces.init({ detector: 'tiny', inputSize: 224, backend: 'wasm' });
@@ -183,7 +183,7 @@ def streams_row(driver, server, folder, count, seconds, fps, pictures):
 # sender's scheduler feeds them (the mask model at its input, faces at the preset's width and the
 # picture's shape); each result becomes a packet of its own (age 0) with its trailer's tail.
 PREPARE = """async ([pictures, faceOptions]) => {
-    const { startEngine } = await import('/static/js/effects/runner.js');
+    const { startEngine } = await import('/static/js/analysis/runner.js');
     const { appendTrailer, encodePacket } = await import('/static/js/sharing/packet.js');
     const { Fingerprinter } = await import('/static/js/sharing/fingerprint.js');
     const fingerprints = new Fingerprinter();

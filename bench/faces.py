@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/faces.py [--frames 4] [--sizes 160 224 320 416 512] [--no-ssd]
 
-Runs the app's faces engine (static/js/effects/engines/faces.js, in its worker,
+Runs the app's faces engine (static/js/analysis/engines/faces.js, in its worker,
 WASM backend, the detector alone) in real Chromium, off the app's own server, on
 pictures made here with Pillow from the face-api demo photos, whose faces are
 marked by hand in harness/browsers.py:
@@ -33,7 +33,7 @@ right / detections, recall = right / marked. "Exactly one": of the frames of a
 single-person picture (one marked face, none at an edge), the share with one
 detection, the right one (and how many of the others missed the face, how
 many had a wrong detection besides). Then each picture's frames go, a quarter of a second
-apart, through FaceTracker (static/js/effects/face-tracks.js) and the same
+apart, through FaceTracker (static/js/analysis/face-tracks.js) and the same
 figures are taken of what it shows from its second result on, against the
 detector's own results on those frames.
 """
@@ -199,7 +199,7 @@ def make_patterns(folder):
 
 
 START = """async ([sizes, ssd]) => {
-    const { startEngine } = await import('/static/js/effects/runner.js');
+    const { startEngine } = await import('/static/js/analysis/runner.js');
     const quiet = { landmarks: false, expressions: false, backend: 'wasm', minScore: 0.3 };
     const engines = { tiny: await startEngine('faces', { ...quiet, detector: 'tiny', inputSize: Math.max(...sizes) }) };
     if (ssd) engines.ssd = await startEngine('faces', { ...quiet, detector: 'ssd' });
@@ -229,7 +229,7 @@ DETECT = """async ([urls]) => {
 
 # Each picture's frames through FaceTracker, a quarter of a second apart: what it shows after each.
 TRACK = """async ([runs, sureScores]) => {
-    const { FaceTracker } = await import('/static/js/effects/face-tracks.js');
+    const { FaceTracker } = await import('/static/js/analysis/face-tracks.js');
     return runs.map(frames => sureScores.map(sure => {
         const tracker = new FaceTracker({ sureScore: sure ?? Infinity });
         return frames.map((faces, index) => tracker.update(faces, index * 250));

@@ -172,7 +172,7 @@ class RelayMember:
         link = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         drop = MediaBlackhole()
         if self._wants:
-            # The page's one data channel (static/js/peer.js): negotiated, id 0, small JSON messages.
+            # The page's one data channel (static/js/call/peer.js): negotiated, id 0, small JSON messages.
             channel = link.createDataChannel("ensemble", negotiated=True, id=0)
             wants = {"type": "wants", **{want: want in self._wants for want in ("mask", "faces", "landmarks", "expressions")}}
             channel.on("open", lambda: channel.send(json.dumps(wants)))

@@ -43,7 +43,7 @@ HTTP_STATUS = {
 }
 
 # The one room-name pattern: the home page's room field carries it (views.home) and
-# static/js/rooms.js reads it from there. "\-" keeps it valid as an HTML pattern (v flag).
+# static/js/call/rooms.js reads it from there. "\-" keeps it valid as an HTML pattern (v flag).
 ROOM_NAME = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 NAME_MAX = 40
 PASSWORD_MAX = 128

@@ -1,5 +1,5 @@
 /** The home page: suggest an unguessable room name, create or join a room. */
-import { roomFromInput, suggestRoomName, rememberName, rememberedName, rememberPassword } from "./rooms.js";
+import { roomFromInput, suggestRoomName, rememberName, rememberedName, rememberPassword } from "./call/rooms.js";
 
 const createForm = /** @type {HTMLFormElement} */ (document.getElementById("create-form"));
 const joinForm = /** @type {HTMLFormElement} */ (document.getElementById("join-form"));

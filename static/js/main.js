@@ -5,12 +5,12 @@
  * it through its own methods and says so by an event; every failure goes to
  * `failures`, which decides what the person sees.
  */
-import { Analysis } from "./effects/analysis.js";
-import { FrameMonitor } from "./effects/frame-monitor.js";
-import { Failure } from "./failure.js";
-import { LocalMedia } from "./media.js";
-import { Mesh } from "./mesh.js";
-import { rememberedPassword } from "./rooms.js";
+import { Analysis } from "./analysis/analysis.js";
+import { FrameMonitor } from "./analysis/frame-monitor.js";
+import { Failure } from "./lib/failure.js";
+import { LocalMedia, SELF } from "./call/media.js";
+import { Mesh } from "./call/mesh.js";
+import { rememberedPassword } from "./call/rooms.js";
 import { SceneCompositor } from "./scene/compositor.js";
 import { SceneEditor } from "./scene/editor.js";
 import { SceneRecorder } from "./scene/recorder.js";
@@ -18,8 +18,9 @@ import { SceneRoom } from "./scene/scene-room.js";
 import { SceneSync } from "./scene/sync.js";
 import { OwnShare } from "./sharing/own-share.js";
 import { SharingTransport } from "./sharing/transport.js";
-import { RoomSession } from "./session.js";
-import { SignalingClient } from "./signaling.js";
+import { SourcePicker } from "./sharing/source-picker.js";
+import { RoomSession } from "./call/session.js";
+import { SignalingClient } from "./call/signaling.js";
 import { Announcer } from "./ui/announcer.js";
 import { ChatPanel } from "./ui/chat.js";
 import { Controls } from "./ui/controls.js";
@@ -93,7 +94,7 @@ function createParts(page, failures, params) {
   const mesh = new Mesh(media.stream, { transforms: transport.transforms });
   const prejoin = new PreJoin(part(page, "prejoin"));
   const monitor = new FrameMonitor();
-  const analysis = new Analysis({ monitor });
+  const analysis = new Analysis({ monitor, newSourceChoice: () => new SourcePicker() });
   const analyse = params.get("analysis") !== "off";
   const roomEffects = new RoomEffects(analysis, {
     segmentation: params.get("segmentation") === "bodypix" ? "bodypix" : "selfie",
@@ -119,7 +120,7 @@ function createParts(page, failures, params) {
   /** @type {SpeakingDetector} */
   const speaking = new SpeakingDetector(() => {
     const levels = new Map(tiles.remoteIds().map((id) => [id, mesh.audioLevel(id)]));
-    if (tiles.get("self")) levels.set("self", ownLevel.level(media.stream));
+    if (tiles.get(SELF)) levels.set(SELF, ownLevel.level(media.stream));
     return levels;
   });
   return {

@@ -137,7 +137,7 @@ def test_frames_reach_the_models_in_the_colours_the_browser_shows(server, open_p
     page = open_page(server.url + "/", "bars")
     compared = page.evaluate(
         """async () => {
-            const { fitFrame } = await import('/static/js/effects/frames.js');
+            const { fitFrame } = await import('/static/js/analysis/frames.js');
             const stream = await navigator.mediaDevices.getUserMedia({ video: true });
             const video = Object.assign(document.createElement('video'), { muted: true, srcObject: stream });
             await video.play();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { beforeEach, test } from "node:test";
 
-import { BackendMemory, graphicsRenderer } from "/static/js/effects/backend-memory.js";
+import { BackendMemory, graphicsRenderer } from "/static/js/analysis/backend-memory.js";
 
 /** The Web Storage API, in memory (Node 20 has no localStorage). */
 class MemoryStorage {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { Emitter } from "/static/js/emitter.js";
+import { Emitter } from "/static/js/lib/emitter.js";
 
 /**
  * The errors that reach the process as uncaught while `action` runs and its microtasks

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { anchorPlacement, eyeCentres, faceBox, STICKERS, toCanvas } from "/static/js/effects/face-drawing.js";
+import { anchorPlacement, eyeCentres, faceBox, STICKERS, toCanvas } from "/static/js/draw/face-drawing.js";
 
 const RECT = { x: 100, y: 50, width: 400, height: 300 };
 const FACE = { x: 0.1, y: 0.2, width: 0.25, height: 0.3 };

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { FaceTracker } from "/static/js/effects/face-tracks.js";
+import { FaceTracker } from "/static/js/analysis/face-tracks.js";
 
 /** A face box 0.2 wide at (x, y), as the detector reports it. */
 const face = (x, y, score = 0.6) => ({ x, y, width: 0.2, height: 0.25, score });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { fitFrame } from "/static/js/effects/frames.js";
+import { fitFrame } from "/static/js/analysis/frames.js";
 
 // Browser classes Node does not have, as far as frames.js uses them.
 globalThis.ImageData = class ImageData {

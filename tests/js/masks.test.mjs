@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { summariseMask } from "/static/js/effects/masks.js";
+import { summariseMask } from "/static/js/analysis/masks.js";
 
 /** A confidence map of `width` × `height` that is `inside` where `isPerson(x, y)` and `outside` elsewhere. */
 function confidence(width, height, isPerson, inside = 0.9, outside = 0.1) {

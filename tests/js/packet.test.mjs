@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { summariseMask } from "/static/js/effects/masks.js";
+import { summariseMask } from "/static/js/analysis/masks.js";
 import { FINGERPRINT, fingerprintDistance } from "/static/js/sharing/fingerprint.js";
 import { appendTrailer, decodePacket, encodePacket, MAGIC, PacketError, splitTrailers, TRAILERS_PER_FRAME, VERSION, withAge } from "/static/js/sharing/packet.js";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { rateQuality } from "/static/js/peer.js";
+import { rateQuality } from "/static/js/call/peer.js";
 
 test("a link's quality, as the tile's badge shows it, from round-trip time and packet loss", () => {
   const cases = [

@@ -26,7 +26,7 @@ beforeEach(() => {
   globalThis.sessionStorage = new MemoryStorage();
 });
 
-const { inviteLink, rememberedName, rememberedPassword, rememberName, rememberPassword, roomFromInput, roomPattern, suggestRoomName } = await import("/static/js/rooms.js");
+const { inviteLink, rememberedName, rememberedPassword, rememberName, rememberPassword, roomFromInput, roomPattern, suggestRoomName } = await import("/static/js/call/rooms.js");
 
 test("room names follow the pattern the page carries, matched whole", () => {
   const pattern = roomPattern(HOME_PAGE);

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { AnalysisScheduler, StreamState } from "/static/js/effects/scheduler.js";
-import { fixedSize } from "/static/js/effects/sizers.js";
+import { AnalysisScheduler, StreamState } from "/static/js/analysis/scheduler.js";
+import { fixedSize } from "/static/js/analysis/sizers.js";
 import { fakeClock } from "./clock.mjs";
 
 // The browser's side of a frame, the only part not run for real: Node has neither VideoFrame

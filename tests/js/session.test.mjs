@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { Emitter } from "/static/js/emitter.js";
-import { Failure } from "/static/js/failure.js";
-import { RoomSession } from "/static/js/session.js";
+import { Emitter } from "/static/js/lib/emitter.js";
+import { Failure } from "/static/js/lib/failure.js";
+import { RoomSession } from "/static/js/call/session.js";
 import { fakeClock, settled } from "./clock.mjs";
 
 /**

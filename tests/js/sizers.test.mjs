@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { inputSize } from "/static/js/effects/frames.js";
-import { FaceInputSizer, fixedSize } from "/static/js/effects/sizers.js";
+import { inputSize } from "/static/js/analysis/frames.js";
+import { FaceInputSizer, fixedSize } from "/static/js/analysis/sizers.js";
 
 /** A stream of a 640×480 camera, as the scheduler hands it to a sizer. */
 function stream(videoWidth = 640, videoHeight = 480) {

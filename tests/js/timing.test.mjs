@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { medianMs } from "/static/js/effects/timing.js";
+import { medianMs } from "/static/js/lib/timing.js";
 
 test("a backend's time is the median of its runs, after a warm-up run that does not count", async (t) => {
   let now = 0;

@@ -148,7 +148,7 @@ def test_the_analysis_worker_may_run_blob_scripts_and_eval_only_for_bodypix(app,
         assert policy["script-src"] == "'self' 'wasm-unsafe-eval' blob:" + (" 'unsafe-eval'" if evaluates else "")
     assert policy_of(client.get(path, headers=WORKER))["script-src"] == "'self' 'wasm-unsafe-eval'", "a worker naming no engine"
     assert policy_of(client.get(f"{path}?engine=bodypix"))["script-src"] == "'self' 'wasm-unsafe-eval'", "a script, not a worker"
-    assert "'unsafe-eval'" not in policy_of(client.get("/static/js/effects/runner.js?engine=bodypix"))["script-src"].split()
+    assert "'unsafe-eval'" not in policy_of(client.get("/static/js/analysis/runner.js?engine=bodypix"))["script-src"].split()
 
 
 def test_the_server_names_no_browser_file():

@@ -1,14 +1,15 @@
-import { drawAnchored, drawFace, sharedImage } from "../effects/face-drawing.js";
-import { Emitter } from "../emitter.js";
-import { median } from "../effects/timing.js";
-import { FrameHistory } from "../effects/frame-history.js";
-import { paintMask } from "../effects/masks.js";
+import { drawAnchored, drawFace, sharedImage } from "../draw/face-drawing.js";
+import { Emitter } from "../lib/emitter.js";
+import { median } from "../lib/timing.js";
+import { FrameHistory } from "../sharing/frame-history.js";
+import { paintMask } from "../draw/mask-painting.js";
 import { largestFace, OVERLAY_SCALE, placePeople, withDefaults } from "./layout.js";
+import { SELF } from "../call/media.js";
 
 /**
  * @typedef {import("./layout.js").Placement} Placement
- * @typedef {import("../effects/masks.js").PersonMask} PersonMask
- * @typedef {import("../effects/face-drawing.js").Rect} Rect
+ * @typedef {import("../analysis/masks.js").PersonMask} PersonMask
+ * @typedef {import("../draw/face-drawing.js").Rect} Rect
  */
 
 /** How wide an anchored overlay is at scale 1, in multiples of its anchor's size. */
@@ -30,7 +31,7 @@ const MAX_FPS = 30;
  * @typedef {{id: string, name: string, video: HTMLVideoElement}} Source
  * @typedef {Source & {mask: PersonMask | null, maskCanvas: HTMLCanvasElement, cut: HTMLCanvasElement, picture: string}} Drawn
  *   a source and what was last cut out of it
- * @typedef {{results: import("../effects/scheduler.js").Results,
+ * @typedef {{results: import("../analysis/scheduler.js").Results,
  *   recent?: {mask?: Array<{frame: number, result: {mask: PersonMask, fingerprint?: import("../sharing/packet.js").Fingerprint | null}}>}}} Latest
  *   a stream's analysis so far; `recent`: its last masks that name their frame (by RTP time), oldest first
  * @typedef {{frame: number | null, named: number | null, centroid: {x: number, y: number} | null}} DrawnFrame
@@ -134,7 +135,7 @@ export class SceneCompositor extends Emitter {
       .filter(({ video }) => video.videoWidth > 0)
       .map(({ id, name, video }) => ({ id, name, aspect: video.videoHeight / video.videoWidth, face: largestFace(this.#latest(id)?.results.faces?.faces) }));
     this.#placements = placePeople(scene, people);
-    for (const { id } of this.#placements) if (id !== "self") this.#history.watch(id, /** @type {Drawn} */ (this.#sources.get(id)).video);
+    for (const { id } of this.#placements) if (id !== SELF) this.#history.watch(id, /** @type {Drawn} */ (this.#sources.get(id)).video);
     this.#history.keepOnly(new Set(this.#placements.map(({ id }) => id)));
 
     const layers = [

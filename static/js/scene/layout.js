@@ -1,10 +1,10 @@
-import { median } from "../effects/timing.js";
+import { median } from "../lib/timing.js";
 
 /**
  * Where everyone goes on the composed canvas: pure functions from a scene and
  * the people in the room to rectangles in canvas pixels. Nothing here draws.
  *
- * @typedef {import("../effects/face-drawing.js").Face} Face
+ * @typedef {import("../draw/face-drawing.js").Face} Face
  * @typedef {{id: string, name: string, aspect: number, face?: Face | null}} Person
  *   `aspect` is the video's height / width; `face` the largest face found in it
  * @typedef {{id: string, name: string, x: number, y: number, width: number, height: number,
@@ -21,7 +21,7 @@ import { median } from "../effects/timing.js";
  * @typedef {{name: string, x?: number, y?: number, scale?: number, z?: number, mirror?: boolean, opacity?: number,
  *   hidden?: boolean, effects?: Partial<Effects>}} Participant a participant's entry, found by name
  * @typedef {{removeBackground: boolean, faceBoxes: boolean, landmarks: boolean, expression: boolean,
- *   sticker: string | null}} Effects `sticker`: a name of STICKERS (effects/face-drawing.js)
+ *   sticker: string | null}} Effects `sticker`: a name of STICKERS (draw/face-drawing.js)
  * @typedef {{image: string, x?: number, y?: number, scale?: number, z?: number, opacity?: number,
  *   anchor?: {participant: string, to: "face" | "eyes" | "head"}}} Overlay at `x`, `y`, or anchored to a participant
  * @typedef {Omit<Required<Scene>, "name"> & Pick<Scene, "name">} FullScene a scene with every default filled in

@@ -1,5 +1,5 @@
-import { Failure } from "../failure.js";
-import { Emitter } from "../emitter.js";
+import { Failure } from "../lib/failure.js";
+import { Emitter } from "../lib/emitter.js";
 
 const TYPES = ["video/webm;codecs=vp9", "video/webm;codecs=vp8", "video/webm"];
 

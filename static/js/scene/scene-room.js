@@ -1,7 +1,8 @@
-import { Emitter } from "../emitter.js";
-import { STICKERS } from "../effects/face-drawing.js";
-import { asFailure, Failure } from "../failure.js";
+import { Emitter } from "../lib/emitter.js";
+import { STICKERS } from "../draw/face-drawing.js";
+import { asFailure, Failure } from "../lib/failure.js";
 import { withDefaults } from "./layout.js";
+import { SELF } from "../call/media.js";
 
 /**
  * The composed scene of one room: what is on show (the shared scene, or a
@@ -17,7 +18,7 @@ import { withDefaults } from "./layout.js";
  * recording), `error(failure)`.
  *
  * @typedef {import("./layout.js").Scene} Scene
- * @typedef {import("../signaling.js").SceneState} SceneState
+ * @typedef {import("../call/signaling.js").SceneState} SceneState
  * @typedef {{isPrivate: boolean, alignFaces: boolean, aspect: string}} ViewState
  * @typedef {{
  *   shown: [shown: boolean], state: [state: ViewState], recording: [recording: boolean], share: [track: MediaStreamTrack | null],
@@ -46,7 +47,7 @@ export class SceneRoom extends Emitter {
   /**
    * @param {{compositor: import("./compositor.js").SceneCompositor, editor: import("./editor.js").SceneEditor,
    *   sync: import("./sync.js").SceneSync, recorder: import("./recorder.js").SceneRecorder,
-   *   analysis: import("../effects/analysis.js").Analysis, analyse: () => void}} parts
+   *   analysis: import("../analysis/analysis.js").Analysis, analyse: () => void}} parts
    *   `analyse` starts the analysis engines (once)
    */
   constructor({ compositor, editor, sync, recorder, analysis, analyse }) {
@@ -244,13 +245,13 @@ export class SceneRoom extends Emitter {
 
   /** Analyse your own camera while the scene shows you, and ask the face model for what the scene draws. */
   #updateAnalysis() {
-    const self = this.#sources.find((source) => source.id === "self");
+    const self = this.#sources.find((source) => source.id === SELF);
     const wanted = this.#compositor.running && self ? self.video : null;
     if (wanted && !this.#analysingSelf) {
-      this.#analysis.addStream("self", wanted, "scene");
+      this.#analysis.addStream(SELF, wanted, "scene");
       this.#analyse();
     } else if (!wanted && this.#analysingSelf) {
-      this.#analysis.removeStream("self", "scene");
+      this.#analysis.removeStream(SELF, "scene");
     }
     this.#analysingSelf = wanted !== null;
     const scene = withDefaults(this.#sync.scene);

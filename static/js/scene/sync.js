@@ -1,5 +1,6 @@
-import { Emitter } from "../emitter.js";
+import { Emitter } from "../lib/emitter.js";
 import { DEFAULT_SCENE } from "./layout.js";
+import { SELF } from "../call/media.js";
 
 const MAX_RETRIES = 3;
 
@@ -18,10 +19,10 @@ const MAX_RETRIES = 3;
  * back to the room's).
  *
  * @typedef {import("./layout.js").Scene} Scene
- * @typedef {import("../signaling.js").SceneState} SceneState
+ * @typedef {import("../call/signaling.js").SceneState} SceneState
  * @typedef {(scene: Scene) => Scene} Edit
  */
-/** @extends {Emitter<{change: [scene: Scene, info: {by: string | null}], error: [failure: import("../failure.js").Failure]}>} */
+/** @extends {Emitter<{change: [scene: Scene, info: {by: string | null}], error: [failure: import("../lib/failure.js").Failure]}>} */
 export class SceneSync extends Emitter {
   #send;
   /** @type {SceneState} */
@@ -62,11 +63,11 @@ export class SceneSync extends Emitter {
   edit(edit) {
     if (this.isPrivate) {
       this.#private = edit(/** @type {Scene} */ (this.#private));
-      this.emit("change", this.#private, { by: "self" });
+      this.emit("change", this.#private, { by: SELF });
       return;
     }
     this.#pending.push(edit);
-    this.emit("change", this.scene, { by: "self" });
+    this.emit("change", this.scene, { by: SELF });
     this.#flush();
   }
 
@@ -74,7 +75,7 @@ export class SceneSync extends Emitter {
   setPrivate(on) {
     if (on === this.isPrivate) return;
     this.#private = on ? structuredClone(this.scene) : null;
-    this.emit("change", this.scene, { by: "self" });
+    this.emit("change", this.scene, { by: SELF });
   }
 
   /**
@@ -106,10 +107,10 @@ export class SceneSync extends Emitter {
       const { version } = await this.#send(scene, base.version);
       this.#pending = this.#pending.slice(edits.length);
       // A newer scene from someone else may have arrived while this one was on its way.
-      if (version > this.#shared.version) this.#shared = { scene, version, by: "self" };
+      if (version > this.#shared.version) this.#shared = { scene, version, by: SELF };
       retries = 0;
     } catch (caught) {
-      const error = /** @type {import("../failure.js").Failure} */ (caught); // what `send` rejects with
+      const error = /** @type {import("../lib/failure.js").Failure} */ (caught); // what `send` rejects with
       // Someone else's edit came first: take theirs, and apply ours on top unless we tried enough.
       if (error.code === "version_conflict") this.#shared = { scene: error.reply.scene, version: error.reply.version, by: null };
       if (error.code === "version_conflict" && retries < MAX_RETRIES) {

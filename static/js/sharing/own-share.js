@@ -1,5 +1,6 @@
-import { epochMs } from "../effects/timing.js";
+import { epochMs } from "../lib/timing.js";
 import { Fingerprinter } from "./fingerprint.js";
+import { SELF } from "../call/media.js";
 
 /**
  * Your own camera, analysed once here for everyone: while any peer wants a
@@ -16,7 +17,7 @@ import { Fingerprinter } from "./fingerprint.js";
  * few frames; a mask also carries the frame's fingerprint, by which a
  * receiver finds the very frame among those around it.
  *
- * @typedef {import("../effects/analysis.js").Wants} Wants
+ * @typedef {import("../analysis/analysis.js").Wants} Wants
  */
 export class OwnShare {
   #analysis;
@@ -36,7 +37,7 @@ export class OwnShare {
   #fingerprinter = new Fingerprinter();
 
   /**
-   * @param {{analysis: import("../effects/analysis.js").Analysis, transport: import("./transport.js").SharingTransport,
+   * @param {{analysis: import("../analysis/analysis.js").Analysis, transport: import("./transport.js").SharingTransport,
    *   analyse: () => void, enabled: boolean}} parts `analyse` starts the analysis engines (once);
    *   `enabled: false`: this page analyses nothing of its own for peers (it still reads what they share)
    */
@@ -46,7 +47,7 @@ export class OwnShare {
     this.#enabled = enabled;
     this.analyse = analyse;
     analysis.on("result", (id, model, frame) => {
-      if (id === "self" && this.#active && frame.timestamp !== null) this.#share(model, frame.timestamp, frame.fingerprint);
+      if (id === SELF && this.#active && frame.timestamp !== null) this.#share(model, frame.timestamp, frame.fingerprint);
     });
   }
 
@@ -84,7 +85,7 @@ export class OwnShare {
 
   /** What you share now and what it costs: `window.ensemble.sharing()`. */
   describe() {
-    const self = this.#active ? this.#analysis.describe("self") : null;
+    const self = this.#active ? this.#analysis.describe(SELF) : null;
     return {
       on: this.#enabled && this.#transport.enabled,
       active: this.#active,
@@ -108,12 +109,12 @@ export class OwnShare {
     const wanted = this.#wanted();
     const active = this.#enabled && this.#transport.enabled && this.#sendingCamera && this.#video !== null && (wanted.mask || wanted.faces);
     if (active && this.#video) {
-      this.#analysis.addStream("self", this.#video, "peers", { fingerprint: (frame) => (this.#active ? this.#fingerprinter.take(frame) : null) });
-      this.#analysis.setFaceDetail("self", { landmarks: wanted.landmarks, expressions: wanted.expressions }, "peers");
+      this.#analysis.addStream(SELF, this.#video, "peers", { fingerprint: (frame) => (this.#active ? this.#fingerprinter.take(frame) : null) });
+      this.#analysis.setFaceDetail(SELF, { landmarks: wanted.landmarks, expressions: wanted.expressions }, "peers");
       if (this.#watched !== this.#video) this.#watchFrames(this.#video);
       this.analyse();
     } else if (this.#active) {
-      this.#analysis.removeStream("self", "peers");
+      this.#analysis.removeStream(SELF, "peers");
     }
     this.#active = active;
   }
@@ -137,7 +138,7 @@ export class OwnShare {
    * @param {unknown} print the frame's fingerprint (masks only)
    */
   #share(model, timestamp, print) {
-    const result = this.#analysis.latest("self")?.results[model];
+    const result = this.#analysis.latest(SELF)?.results[model];
     if (!result || this.#captureOffset === null) return;
     const wanted = this.#wanted();
     if (!wanted[model]) return;

@@ -30,14 +30,16 @@
  * a 128×72 mask is ~150–400 bytes, about 3–6 % of a 500 kbps video at 15
  * masks a second, where its 8-bit form would be 9 KB.
  *
- * @typedef {import("../effects/masks.js").PersonMask} PersonMask
- * @typedef {import("../effects/face-drawing.js").Face & {expressionScore?: number}} Face
+ * @typedef {import("../analysis/masks.js").PersonMask} PersonMask
+ * @typedef {import("../analysis/engines/faces.js").Face & {expressionScore?: number}} Face
  * @typedef {{width: number, height: number, values: Uint8Array}} Fingerprint
  * @typedef {{age: number, mask: PersonMask | null, faces: Face[] | null, fingerprint?: Fingerprint | null}} Packet
  */
-import { summariseMask } from "../effects/masks.js";
+import { summariseMask } from "../analysis/masks.js";
 
 export const MAGIC = [0x45, 0x6e, 0x73, 0x41]; // "EnsA"
+/** Codecs whose decoders skip bytes after a frame, so frames can carry trailers (an H.264 or AV1 decoder does not). */
+export const TRAILER_CODECS = ["video/VP8", "video/VP9"];
 export const VERSION = 2;
 /** The most trailers a frame carries, as many as a sender has models (docs/protocol.md); more make the frame damaged. */
 export const TRAILERS_PER_FRAME = 2;

@@ -13,7 +13,7 @@
  * is dropped: the stream stays local for as long as this picker lives, that is
  * until the peer leaves; what it sends is not looked at again.
  *
- * @typedef {import("../effects/scheduler.js").Model} Model
+ * @typedef {import("../analysis/scheduler.js").Model} Model
  * @typedef {"sender" | "local"} Source
  */
 export class SourcePicker {

@@ -15,15 +15,14 @@
  *
  * Messages from the page: `{type: "result", mask, faces, fingerprint, detail, capturedAt}`
  * (one model's result of one camera frame, encoded here; capturedAt: ms since
- * the epoch, effects/timing.js `epochMs`). To the page: `{type:
+ * the epoch, lib/timing.js `epochMs`). To the page: `{type:
  * "received", peer, frame, packet}`, `{type: "damaged", peer, error}` and once
  * a second `{type: "sent", bytes, packets}` (bytes of trailers to all peers).
  */
-import { epochMs } from "../effects/timing.js";
-import { appendTrailer, decodePacket, encodePacket, PacketError, splitTrailers, TRAILERS_PER_FRAME, withAge } from "./packet.js";
+import { epochMs } from "../lib/timing.js";
+import { appendTrailer, decodePacket, encodePacket, PacketError, splitTrailers, TRAILER_CODECS, TRAILERS_PER_FRAME, withAge } from "./packet.js";
 
 const RTP_HZ = 90; // video RTP clock ticks a millisecond
-const CODECS = ["video/VP8", "video/VP9"];
 /** A packet is sent only this soon after its frame was captured; later it would mislead. */
 const FRESH_MS = 500;
 /** How far (ms) a frame's predicted RTP time may be from a frame sent for the two to be the same. */
@@ -73,7 +72,7 @@ function sendStep(clock) {
     const rtp = clock.saw(metadata.rtpTimestamp);
     const fresh = epochMs() - FRESH_MS;
     let carried = 0;
-    for (const packet of CODECS.includes(metadata.mimeType) ? pending : []) {
+    for (const packet of TRAILER_CODECS.includes(metadata.mimeType) ? pending : []) {
       if (packet.id <= sentId || packet.capturedAt < fresh) continue;
       const age = rtp - clock.frameAt(packet.capturedAt);
       if (age < 0 || carried === TRAILERS_PER_FRAME) break; // about a frame not sent yet, or the frame is full: a later frame carries it

@@ -1,4 +1,5 @@
-import { Emitter } from "../emitter.js";
+import { Emitter } from "../lib/emitter.js";
+import { TRAILER_CODECS } from "./packet.js";
 
 /**
  * Shared analysis on the wire: one worker (transform.js) through which every
@@ -13,7 +14,7 @@ import { Emitter } from "../emitter.js";
  * frame analysed), `damaged(peer, error)`.
  *
  * @typedef {import("./packet.js").Packet} Packet
- * @typedef {{mask?: import("../effects/masks.js").PersonMask, faces?: import("../effects/face-drawing.js").Face[]}} ModelResult
+ * @typedef {{mask?: import("../analysis/masks.js").PersonMask, faces?: import("../analysis/engines/faces.js").Face[]}} ModelResult
  */
 /** @extends {Emitter<{received: [peer: string, arrival: {frame: number, packet: Packet, bytes: number}], damaged: [peer: string, error: string]}>} */
 export class SharingTransport extends Emitter {
@@ -54,11 +55,12 @@ export class SharingTransport extends Emitter {
     return { ...this.#received };
   }
 
-  /** For Mesh: installs the worker on every video sender and receiver (nothing when disabled). */
+  /** For Mesh: installs the worker on every video sender and receiver, and names the codecs it works with (nothing when disabled). */
   get transforms() {
     const worker = this.#worker;
     if (!worker) return null;
     return {
+      codecs: TRAILER_CODECS,
       sender: (/** @type {RTCRtpSender} */ sender, /** @type {string} */ peer) => {
         sender.transform = new RTCRtpScriptTransform(worker, { side: "send", peer });
         this.#senders.set(sender, peer);
@@ -71,7 +73,7 @@ export class SharingTransport extends Emitter {
 
   /**
    * One model's result of one of your camera frames, for every peer.
-   * @param {ModelResult} result @param {number} capturedAt ms since the epoch (effects/timing.js `epochMs`)
+   * @param {ModelResult} result @param {number} capturedAt ms since the epoch (lib/timing.js `epochMs`)
    * @param {{landmarks: boolean, expressions: boolean}} detail what of each face to send
    * @param {import("./packet.js").Fingerprint | null} [fingerprint] of the frame analysed
    */

@@ -1,4 +1,4 @@
-import { Emitter } from "../emitter.js";
+import { Emitter } from "../lib/emitter.js";
 
 /**
  * The chat panel: beside the call on a desktop, a sheet over it on a phone; it
@@ -34,7 +34,7 @@ export class ChatPanel extends Emitter {
     });
   }
 
-  /** @param {import("../signaling.js").ChatMessage} message @param {string} selfId */
+  /** @param {import("../call/signaling.js").ChatMessage} message @param {string} selfId */
   add(message, selfId) {
     if (this.#seen.has(message.id)) return; // history and live delivery may overlap after a rejoin
     this.#seen.add(message.id);

@@ -1,4 +1,4 @@
-import { Emitter } from "../emitter.js";
+import { Emitter } from "../lib/emitter.js";
 import { fillDeviceSelect } from "./devices.js";
 
 /**

@@ -1,5 +1,5 @@
-import { Emitter } from "../emitter.js";
-import { STICKERS } from "../effects/face-drawing.js";
+import { Emitter } from "../lib/emitter.js";
+import { STICKERS } from "../draw/face-drawing.js";
 import { DEFAULT_EFFECTS } from "./tile-effects.js";
 
 /**

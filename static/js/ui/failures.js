@@ -1,4 +1,4 @@
-import { FAILURE_CODES } from "../failure.js";
+import { FAILURE_CODES } from "../lib/failure.js";
 
 /**
  * The one place that decides what a person sees of a failure: every object's
@@ -20,7 +20,7 @@ const OWN_WORDS = new Set(["room_full", "wrong_password", "unreachable", "unavai
 
 export class Failures {
   #notice;
-  /** @type {Map<string, (failure: import("../failure.js").Failure) => void>} */
+  /** @type {Map<string, (failure: import("../lib/failure.js").Failure) => void>} */
   #places = new Map();
 
   /** @param {import("./notice.js").Notice} notice */
@@ -31,7 +31,7 @@ export class Failures {
   /**
    * Failures of one context are shown beside what failed instead of in the notice
    * (a chat message not sent: in the chat; an upload: in the scene's status line).
-   * @param {string} context @param {(failure: import("../failure.js").Failure) => void} show
+   * @param {string} context @param {(failure: import("../lib/failure.js").Failure) => void} show
    */
   showIn(context, show) {
     this.#places.set(context, show);
@@ -39,7 +39,7 @@ export class Failures {
 
   /**
    * Tell the person.
-   * @param {import("../failure.js").Failure} failure
+   * @param {import("../lib/failure.js").Failure} failure
    * @param {{context?: string, subject?: string, actions?: Array<{label: string, run: () => void}>}} [options]
    *   `context`: what failed, if it has a place of its own (`showIn`); `subject`: whom it is about,
    *   so that `clear` takes back only this one

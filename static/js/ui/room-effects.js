@@ -1,6 +1,6 @@
-import { Emitter } from "../emitter.js";
-import { STICKERS } from "../effects/face-drawing.js";
-import { asFailure } from "../failure.js";
+import { Emitter } from "../lib/emitter.js";
+import { STICKERS } from "../draw/face-drawing.js";
+import { asFailure } from "../lib/failure.js";
 import { EffectsMenu } from "./effects-menu.js";
 import { TileEffects } from "./tile-effects.js";
 
@@ -12,7 +12,7 @@ import { TileEffects } from "./tile-effects.js";
  *
  * Events: `error(failure)`.
  */
-/** @extends {Emitter<{error: [failure: import("../failure.js").Failure]}>} */
+/** @extends {Emitter<{error: [failure: import("../lib/failure.js").Failure]}>} */
 export class RoomEffects extends Emitter {
   #analysis;
   #choice;
@@ -20,7 +20,7 @@ export class RoomEffects extends Emitter {
   #tiles = new Map();
 
   /**
-   * @param {import("../effects/analysis.js").Analysis} analysis
+   * @param {import("../analysis/analysis.js").Analysis} analysis
    * @param {{segmentation?: "selfie" | "bodypix", faces?: string, workers?: boolean}} choice engines to start
    */
   constructor(analysis, choice) {

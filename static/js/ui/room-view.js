@@ -1,4 +1,4 @@
-import { Emitter } from "../emitter.js";
+import { Emitter } from "../lib/emitter.js";
 
 /**
  * The room page's frame: which part shows (the pre-join form, the call, the

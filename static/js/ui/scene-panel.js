@@ -1,4 +1,4 @@
-import { Emitter } from "../emitter.js";
+import { Emitter } from "../lib/emitter.js";
 
 /**
  * The scene's toolbar, JSON pane and canvas frame. Emits what the person asked

@@ -1,4 +1,4 @@
-import { Emitter } from "../emitter.js";
+import { Emitter } from "../lib/emitter.js";
 
 /**
  * Who is speaking, from microphone levels sampled several times a second: each

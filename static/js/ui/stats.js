@@ -3,8 +3,8 @@
  * (its sender, or this page's engine and backend), inference time and rate; and
  * what this page shares of its own camera.
  *
- * @typedef {import("../effects/analysis.js").ModelInfo} ModelInfo
- * @typedef {ReturnType<import("../effects/analysis.js").Analysis["describe"]>} StreamAnalysis
+ * @typedef {import("../analysis/analysis.js").ModelInfo} ModelInfo
+ * @typedef {ReturnType<import("../analysis/analysis.js").Analysis["describe"]>} StreamAnalysis
  */
 export class StatsOverlay {
   #element;
@@ -24,7 +24,7 @@ export class StatsOverlay {
   }
 
   /**
-   * @param {{fps: number, longTasks: number[], delays: Record<string, number>, engines: import("../effects/analysis.js").Engines,
+   * @param {{fps: number, longTasks: number[], delays: Record<string, number>, engines: import("../analysis/analysis.js").Engines,
    *   streams: Array<{name: string, analysis: StreamAnalysis}>, sharing: ReturnType<import("../sharing/own-share.js").OwnShare["describe"]>}} report
    */
   render({ fps, longTasks, delays, engines, streams, sharing }) {

@@ -1,5 +1,5 @@
-import { drawFace } from "../effects/face-drawing.js";
-import { paintMask } from "../effects/masks.js";
+import { drawFace } from "../draw/face-drawing.js";
+import { paintMask } from "../draw/mask-painting.js";
 
 export const DEFAULT_EFFECTS = {
   analyse: true,
@@ -28,12 +28,12 @@ export class TileEffects {
   #maskCanvas = document.createElement("canvas");
   #maskUrl = "";
   #encoding = false;
-  /** @type {import("../effects/masks.js").PersonMask | null} */
+  /** @type {import("../analysis/masks.js").PersonMask | null} */
   #pendingMask = null;
-  /** @type {import("../effects/face-drawing.js").Face[]} */
+  /** @type {import("../draw/face-drawing.js").Face[]} */
   #faces = [];
 
-  /** @param {import("../ui/tiles.js").Tile} tile */
+  /** @param {import("./tiles.js").Tile} tile */
   constructor(tile) {
     this.#tile = tile;
   }
@@ -49,7 +49,7 @@ export class TileEffects {
     this.#drawFaces();
   }
 
-  /** A new result for this tile. @param {{results: import("../effects/scheduler.js").Results}} latest @param {"mask" | "faces"} model */
+  /** A new result for this tile. @param {{results: import("../analysis/scheduler.js").Results}} latest @param {"mask" | "faces"} model */
   show(latest, model) {
     if (model === "mask") this.#updateMask(latest.results.mask?.mask ?? null);
     else {
@@ -71,7 +71,7 @@ export class TileEffects {
 
   /**
    * Turn the newest mask into the video's mask image; while one is being encoded, later ones replace each other.
-   * @param {import("../effects/masks.js").PersonMask | null} mask
+   * @param {import("../analysis/masks.js").PersonMask | null} mask
    */
   #updateMask(mask) {
     if (!mask || !this.replacingBackground) return;

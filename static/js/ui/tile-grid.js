@@ -1,4 +1,4 @@
-import { Emitter } from "../emitter.js";
+import { Emitter } from "../lib/emitter.js";
 import { fitTiles, floatingBox, spotlight } from "./grid-layout.js";
 import { Tile } from "./tiles.js";
 
@@ -11,9 +11,11 @@ const NARROW_PX = 600;
  * video's shape; redone when people come and go, the space changes or a video
  * changes shape. Once others are there your own picture floats small (drag it
  * anywhere); a pinned person (a shared screen, by default) takes the room and
- * the others line up in a strip. Emits `pinned(id | null)`.
+ * the others line up in a strip. Emits `pinned(id | null)`, and `added(id, tile)` and
+ * `removed(id)` as tiles come and go (so whoever needs a tile's video need not run after
+ * whoever adds it).
  */
-/** @extends {Emitter<{pinned: [id: string | null]}>} */
+/** @extends {Emitter<{pinned: [id: string | null], added: [id: string, tile: Tile], removed: [id: string]}>} */
 export class TileGrid extends Emitter {
   /** @type {Map<string, Tile>} */
   #tiles = new Map();
@@ -52,6 +54,7 @@ export class TileGrid extends Emitter {
     this.#tiles.set(options.id, tile);
     this.#container.append(tile.element);
     this.#layout();
+    this.emit("added", options.id, tile);
     return tile;
   }
 
@@ -66,6 +69,7 @@ export class TileGrid extends Emitter {
     if (!this.#tiles.delete(id)) return;
     if (this.#pinned === id) this.pin(null);
     this.#layout();
+    this.emit("removed", id);
   }
 
   /** Remove every remote tile (the own preview stays). */

@@ -3,6 +3,9 @@
  * overlay, and analysis shared with the room (what each peer wants, your own
  * camera analysed for them, what they share). Connects events only.
  */
+import { SELF } from "../call/media.js";
+import { wantsIn, wantsMessage } from "../sharing/wants.js";
+
 const STATS_REFRESH_MS = 500;
 
 /** @typedef {import("../main.js").Parts} Parts */
@@ -25,7 +28,7 @@ export function wireAnalysis({ analysis, roomEffects, controls, failures, stats,
       longTasks: monitor.longTasks,
       delays: analysis.delays(),
       engines: analysis.engines(),
-      streams: analysis.streamIds().map((id) => ({ name: id === "self" ? "You" : (names.get(id) ?? id), analysis: analysis.describe(id) })),
+      streams: analysis.streamIds().map((id) => ({ name: id === SELF ? "You" : (names.get(id) ?? id), analysis: analysis.describe(id) })),
       sharing: ownShare.describe(),
     });
   }, STATS_REFRESH_MS);
@@ -36,7 +39,7 @@ export function wireAnalysis({ analysis, roomEffects, controls, failures, stats,
  * stream, analyses its own camera for those who want it, and takes what peers share.
  * @param {Parts} parts
  */
-export function wireSharing({ transport, ownShare, analysis, mesh, media, scene, tiles, session }) {
+export function wireSharing({ transport, ownShare, analysis, mesh, media, scene, tiles }) {
   transport.on("received", (peer, { frame, packet }) => {
     if (packet.mask) analysis.receive(peer, "mask", { mask: packet.mask, fingerprint: packet.fingerprint ?? null }, frame);
     if (packet.faces) analysis.receive(peer, "faces", { faces: packet.faces }, frame);
@@ -45,11 +48,12 @@ export function wireSharing({ transport, ownShare, analysis, mesh, media, scene,
   // frames keep arriving damaged is dropped: its stream is analysed here (SourcePicker).
   transport.on("damaged", (peer) => analysis.damaged(peer));
   analysis.on("wants", (id, wants) => {
-    if (id !== "self") mesh.send(id, { type: "wants", ...wants });
+    if (id !== SELF) mesh.send(id, wantsMessage(wants));
   });
-  mesh.on("channel-open", (id) => mesh.send(id, { type: "wants", ...analysis.wants(id) }));
+  mesh.on("channel-open", (id) => mesh.send(id, wantsMessage(analysis.wants(id))));
   mesh.on("message", (id, message) => {
-    if (/** @type {{type?: unknown}} */ (message)?.type === "wants") ownShare.setWants(id, message);
+    const wants = wantsIn(message);
+    if (wants) ownShare.setWants(id, wants);
   });
   mesh.on("peer-removed", (id) => {
     ownShare.forget(id);
@@ -58,6 +62,8 @@ export function wireSharing({ transport, ownShare, analysis, mesh, media, scene,
   const sendingCamera = () => ownShare.setSendingCamera(!media.state.screen && !scene.sharing);
   media.on("state", sendingCamera);
   scene.on("share", sendingCamera);
-  session.on("joined", () => ownShare.setVideo(tiles.get("self")?.video ?? null));
-  session.on("left", () => ownShare.setVideo(null));
+  // Your own tile's video is what is analysed for your peers, from when the tile is made to when it goes:
+  // whichever handler of `joined` or `left` runs first.
+  tiles.on("added", (id, tile) => id === SELF && ownShare.setVideo(tile.video));
+  tiles.on("removed", (id) => id === SELF && ownShare.setVideo(null));
 }

@@ -4,8 +4,9 @@
  * speaking and how each link fares. Connects events only; main.js creates
  * every object.
  */
-import { asFailure, Failure } from "../failure.js";
-import { inviteLink, rememberName, rememberedName, rememberedPassword, rememberPassword } from "../rooms.js";
+import { asFailure, Failure } from "../lib/failure.js";
+import { inviteLink, rememberName, rememberedName, rememberedPassword, rememberPassword } from "../call/rooms.js";
+import { SELF } from "../call/media.js";
 
 const QUALITY_POLL_MS = 2000;
 /** From this width the chat opens beside the call at first; narrower, it waits to be asked for. */
@@ -105,11 +106,11 @@ export function wireLocalMedia({ media, mesh, tiles, controls, session, scene, f
   media.on("track", (kind, track) => {
     // While the scene is shared it goes out instead of the camera; your own tile keeps the camera.
     if (!(kind === "video" && scene.sharing)) sendTrack(mesh, failures, kind, track);
-    tiles.get("self")?.setStream(media.stream);
+    tiles.get(SELF)?.setStream(media.stream);
   });
   media.on("state", (state) => {
     controls.setState(state);
-    tiles.get("self")?.setMedia(state);
+    tiles.get(SELF)?.setMedia(state);
     session.sendMedia(state).catch(() => {
       // Sent again with the next change, and carried in the next (re)join.
     });
@@ -117,7 +118,7 @@ export function wireLocalMedia({ media, mesh, tiles, controls, session, scene, f
 }
 
 /**
- * @param {import("../mesh.js").Mesh} mesh @param {import("../ui/failures.js").Failures} failures
+ * @param {import("../call/mesh.js").Mesh} mesh @param {import("../ui/failures.js").Failures} failures
  * @param {"audio" | "video"} kind @param {MediaStreamTrack | null} track
  */
 export function sendTrack(mesh, failures, kind, track) {
@@ -132,7 +133,7 @@ export function wireJoining(parts) {
     view.show("call");
     view.setLinkState(null);
     chat.setEnabled(true);
-    const self = tiles.add({ id: "self", name: reply.name, self: true });
+    const self = tiles.add({ id: SELF, name: reply.name, self: true });
     self.setStream(media.stream);
     self.setMedia(media.state);
     scene.joined(reply.scene);
@@ -154,7 +155,7 @@ export function wireJoining(parts) {
   });
   session.on("left", (reason) => {
     tiles.clearRemote();
-    tiles.remove("self");
+    tiles.remove(SELF);
     scene.setMember(null);
     scene.reset();
     media.stop();
@@ -277,8 +278,8 @@ function updateSceneSources({ mesh, tiles, session, scene }) {
     const video = tiles.get(peer.id)?.video;
     return video ? [{ id: peer.id, name: peer.name, video }] : [];
   });
-  const self = tiles.get("self");
-  scene.setSources(self ? [{ id: "self", name: session.self.name, video: self.video }, ...remote] : remote);
+  const self = tiles.get(SELF);
+  scene.setSources(self ? [{ id: SELF, name: session.self.name, video: self.video }, ...remote] : remote);
 }
 
 /** Someone came or went. @param {Parts} parts */

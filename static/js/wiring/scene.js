@@ -2,7 +2,7 @@
  * The scene's wiring, by main.js: its toolbar, the example scenes, photos and
  * recordings saved, and its picture going into the call. Connects events only.
  */
-import { asFailure } from "../failure.js";
+import { asFailure } from "../lib/failure.js";
 import { download } from "../scene/recorder.js";
 import { SceneSchema } from "../scene/schema.js";
 import { sendTrack } from "./call.js";

@@ -1,4 +1,4 @@
-import { Failure } from "../failure.js";
+import { Failure } from "../lib/failure.js";
 import { fitFrame } from "./frames.js";
 
 /**

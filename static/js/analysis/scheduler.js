@@ -1,4 +1,4 @@
-import { Emitter } from "../emitter.js";
+import { Emitter } from "../lib/emitter.js";
 import { grab } from "./frames.js";
 
 /**
@@ -25,7 +25,7 @@ import { grab } from "./frames.js";
  * VideoFrame's, µs, where frames are VideoFrames), `error(model, error)`.
  *
  * @typedef {"mask" | "faces"} Model
- * @typedef {{mask?: {mask: import("./masks.js").PersonMask}, faces?: {faces: import("./face-drawing.js").Face[], inputSize?: number}}} Results
+ * @typedef {{mask?: {mask: import("./masks.js").PersonMask}, faces?: {faces: import("./engines/faces.js").Face[], inputSize?: number}}} Results
  *   the latest result of each model
  * @typedef {{run: (frame: VideoFrame | ImageBitmap, size: {width: number, height: number}, options?: object) => Promise<{result: any, ms: number}>,
  *   terminate?: () => void}} ModelRunner an engine's runner (runner.js)

@@ -1,4 +1,4 @@
-import { Emitter } from "./emitter.js";
+import { Emitter } from "../lib/emitter.js";
 
 /** How long to wait before asking again a server that could not reach its room store. */
 const UNAVAILABLE_RETRY_MS = 2000;
@@ -10,7 +10,7 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /**
  * @typedef {{audio: boolean, video: boolean, screen?: boolean}} MediaChoice
  * @typedef {{name: string, password: string | null, media: MediaChoice}} JoinRequest
- * @typedef {import("./failure.js").Failure} Failure
+ * @typedef {import("../lib/failure.js").Failure} Failure
  * @typedef {{joined: [reply: import("./signaling.js").JoinReply], left: [reason?: "replaced"], error: [failure: Failure, info: {retrying: boolean}]}} SessionEvents
  */
 

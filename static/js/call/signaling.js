@@ -1,6 +1,6 @@
 import { io } from "/static/vendor/socket.io.esm.min.js";
-import { Emitter } from "./emitter.js";
-import { Failure, FAILURE_CODES } from "./failure.js";
+import { Emitter } from "../lib/emitter.js";
+import { Failure, FAILURE_CODES } from "../lib/failure.js";
 
 /** Server events passed through unchanged (see docs/protocol.md). */
 export const SERVER_EVENTS = /** @type {const} */ (["peer-joined", "peer-left", "signal", "chat", "media", "scene", "restored", "replaced", "error"]);
@@ -10,7 +10,7 @@ export const SERVER_EVENTS = /** @type {const} */ (["peer-joined", "peer-left", 
  * @typedef {import("./mesh.js").MediaState} MediaState
  * @typedef {import("./mesh.js").PeerInfo} PeerInfo
  * @typedef {{id: string, from: string, name: string, text: string, ts: number}} ChatMessage
- * @typedef {{scene: import("./scene/layout.js").Scene | null, version: number, by: string | null}} SceneState
+ * @typedef {{scene: import("../scene/layout.js").Scene | null, version: number, by: string | null}} SceneState
  * @typedef {{ok: true, id: string, token: string, room: string, name: string, peers: PeerInfo[], chat: ChatMessage[],
  *   scene: SceneState} & IceConfiguration} JoinReply
  * @typedef {{iceServers: RTCIceServer[], iceTransportPolicy?: RTCIceTransportPolicy, iceRenewSeconds?: number | null}} IceConfiguration

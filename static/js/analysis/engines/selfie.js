@@ -5,7 +5,7 @@
  */
 import { FilesetResolver, ImageSegmenter } from "/static/vendor/tasks-vision/vision_bundle.mjs";
 import { summariseMask } from "../masks.js";
-import { medianMs } from "../timing.js";
+import { medianMs } from "../../lib/timing.js";
 
 const WASM = "/static/vendor/tasks-vision/wasm";
 export const SELFIE_MODELS = {

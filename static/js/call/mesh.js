@@ -1,4 +1,4 @@
-import { Emitter } from "./emitter.js";
+import { Emitter } from "../lib/emitter.js";
 import { PeerLink } from "./peer.js";
 
 /**
@@ -9,11 +9,11 @@ import { PeerLink } from "./peer.js";
  * @typedef {{
  *   "peer-added": [peer: PeerInfo], "peer-updated": [peer: PeerInfo], "peer-removed": [id: string],
  *   stream: [id: string, stream: MediaStream], connection: [id: string, state: RTCPeerConnectionState | "closed"],
- *   signal: [to: string, kind: SignalKind, data: SignalData], error: [id: string, failure: import("./failure.js").Failure],
+ *   signal: [to: string, kind: SignalKind, data: SignalData], error: [id: string, failure: import("../lib/failure.js").Failure],
  *   "relay-unusable": [id: string, report: {url: string, problem: string}],
  *   message: [id: string, message: unknown], "channel-open": [id: string],
  * }} MeshEvents
- * @typedef {{sender: (sender: RTCRtpSender, peer: string) => void, receiver: (receiver: RTCRtpReceiver, peer: string) => void}} Transforms
+ * @typedef {{codecs: readonly string[], sender: (sender: RTCRtpSender, peer: string) => void, receiver: (receiver: RTCRtpReceiver, peer: string) => void}} Transforms
  */
 
 /**
@@ -165,7 +165,7 @@ export class Mesh extends Emitter {
       configuration: this.#configuration,
       localStream: this.#localStream,
       initiate,
-      transforms: transforms && { sender: (sender) => transforms.sender(sender, id), receiver: (receiver) => transforms.receiver(receiver, id) },
+      transforms: transforms && { codecs: transforms.codecs, sender: (sender) => transforms.sender(sender, id), receiver: (receiver) => transforms.receiver(receiver, id) },
     });
     link.on("message", (message) => this.emit("message", id, message));
     link.on("channel-open", () => this.emit("channel-open", id));

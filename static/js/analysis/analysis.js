@@ -1,12 +1,11 @@
-import { Failure } from "../failure.js";
-import { Emitter } from "../emitter.js";
+import { Failure } from "../lib/failure.js";
+import { Emitter } from "../lib/emitter.js";
 import { BackendMemory } from "./backend-memory.js";
 import { FaceTracker } from "./face-tracks.js";
 import { MISSING_WEIGHTS } from "./engines/bodypix.js";
 import { startEngine } from "./runner.js";
 import { AnalysisScheduler } from "./scheduler.js";
 import { FaceInputSizer, fixedSize } from "./sizers.js";
-import { SourcePicker } from "../sharing/source-picker.js";
 
 /**
  * @typedef {import("./runner.js").EngineName} EngineName
@@ -14,6 +13,10 @@ import { SourcePicker } from "../sharing/source-picker.js";
  * @typedef {import("./runner.js").StartedEngine} StartedEngine
  * @typedef {import("./scheduler.js").Model} Model
  * @typedef {import("./backend-memory.js").BackendChoice} BackendChoice
+ * @typedef {{readonly dropped: boolean, arrived: (model: Model, now: number) => void, damaged: (now: number) => void,
+ *   rate: (model: Model, now: number) => number, pick: (needs: Record<Model, boolean>, now: number) => "sender" | "local"}} SourceChoice
+ *   where one remote stream's results come from (sharing/source-picker.js SourcePicker, handed in by main.js:
+ *   the choice belongs to sharing, a floor above this one)
  * @typedef {{options: Record<string, unknown>, label: string, gpu?: boolean}} Backend
  * @typedef {{choice: "remembered" | "measuring" | "measured", tried: Record<string, number | string>, measuredAt?: string | null}} Choice
  * @typedef {EngineInfo & {where: string, fallbackFrom?: string} & Choice} ModelInfo
@@ -102,12 +105,14 @@ export class Analysis extends Emitter {
   #memory;
   /** @type {Map<string, Set<string>>} per stream, who asked for it (addStream's `user`) */
   #users = new Map();
-  /** @type {Map<string, SourcePicker>} per remote stream whose sender has shared something */
+  /** @type {() => SourceChoice} */
+  #newSourceChoice;
+  /** @type {Map<string, SourceChoice>} per remote stream whose sender has shared something */
   #pickers = new Map();
   /** @type {Map<string, string>} per stream, the wants last announced (as JSON) */
   #announced = new Map();
   #sourceTimer = 0;
-  /** @type {Map<string, FaceTracker<import("../effects/face-drawing.js").Face>>} per stream analysed here */
+  /** @type {Map<string, FaceTracker<import("./engines/faces.js").Face>>} per stream analysed here */
   #trackers = new Map();
   /** @type {Promise<Engines> | null} */
   #started = null;
@@ -116,9 +121,13 @@ export class Analysis extends Emitter {
   /** @type {Engines} */
   #info = {};
 
-  /** @param {{monitor: import("./frame-monitor.js").FrameMonitor, memory?: BackendMemory}} parts */
-  constructor({ monitor, memory = new BackendMemory() }) {
+  /**
+   * @param {{monitor: import("./frame-monitor.js").FrameMonitor, newSourceChoice: () => SourceChoice, memory?: BackendMemory}} parts
+   *   `newSourceChoice` makes the choice for one remote stream, when its sender first shares something
+   */
+  constructor({ monitor, newSourceChoice, memory = new BackendMemory() }) {
     super();
+    this.#newSourceChoice = newSourceChoice;
     this.#memory = memory;
     this.#scheduler = new AnalysisScheduler({ monitor });
     this.#scheduler.on("result", (id, model, result, frame) => {
@@ -224,7 +233,7 @@ export class Analysis extends Emitter {
 
   /** @param {string} id a stream shown here */
   #picker(id) {
-    const picker = this.#pickers.get(id) ?? new SourcePicker();
+    const picker = this.#pickers.get(id) ?? this.#newSourceChoice();
     this.#pickers.set(id, picker);
     return picker;
   }
@@ -269,7 +278,7 @@ export class Analysis extends Emitter {
    * @param {string} id
    */
   #sharedRates(id) {
-    const picker = /** @type {SourcePicker} */ (this.#pickers.get(id)); // a stream has a sender source only through its picker
+    const picker = /** @type {SourceChoice} */ (this.#pickers.get(id)); // a stream has a sender source only through its picker
     const now = performance.now();
     return { mask: picker.rate("mask", now), faces: picker.rate("faces", now) };
   }

@@ -1,17 +1,18 @@
-import { Emitter } from "./emitter.js";
-import { asFailure } from "./failure.js";
+import { Emitter } from "../lib/emitter.js";
+import { asFailure } from "../lib/failure.js";
 
 /**
  * @typedef {"offer" | "answer" | "candidate"} SignalKind
  * @typedef {RTCSessionDescriptionInit | RTCIceCandidateInit} SignalData a description (offer, answer) or a candidate, as JSON
  * @typedef {{
  *   signal: [kind: SignalKind, data: SignalData], track: [stream: MediaStream], state: [state: RTCPeerConnectionState | "closed"],
- *   error: [failure: import("./failure.js").Failure], "relay-unusable": [report: {url: string, problem: string}],
+ *   error: [failure: import("../lib/failure.js").Failure], "relay-unusable": [report: {url: string, problem: string}],
  *   message: [message: unknown], "channel-open": [],
  * }} PeerEvents
- * @typedef {{sender: (sender: RTCRtpSender) => void, receiver: (receiver: RTCRtpReceiver) => void}} Transforms
+ * @typedef {{codecs: readonly string[], sender: (sender: RTCRtpSender) => void, receiver: (receiver: RTCRtpReceiver) => void}} Transforms
  *   installs an encoded transform on a video sender or receiver; called in the task that created it
- *   (Chromium never runs a transform assigned later)
+ *   (Chromium never runs a transform assigned later); `codecs`: the video codecs (MIME types) the
+ *   transforms work with (sharing/packet.js TRAILER_CODECS), put first
  */
 
 const CONNECT_TIMEOUT_MS = 5000;
@@ -20,8 +21,6 @@ const CONNECT_TIMEOUT_MS = 5000;
 const ANSWER_TIMEOUT_MS = 2500;
 const MAX_ANSWER_WAIT_MS = 20_000;
 const STALLED_STATES = ["new", "disconnected"];
-/** Codecs whose decoders skip bytes after a frame, so frames can carry shared analysis (sharing/). */
-const TRAILER_CODECS = ["video/VP8", "video/VP9"];
 /** The longest data-channel message read: ours are a few dozen bytes. */
 const MAX_MESSAGE = 4096;
 const isTurnUrl = (/** @type {string | undefined} */ url) => /^turns?:/.test(url ?? "");
@@ -164,10 +163,11 @@ export class PeerLink extends Emitter {
    */
   #transform(transceiver) {
     if (!this.#transforms || !transceiver || transceiver.receiver.track.kind !== "video" || transceiver.receiver.transform) return;
-    this.#transforms.sender(transceiver.sender);
-    this.#transforms.receiver(transceiver.receiver);
+    const transforms = this.#transforms;
+    transforms.sender(transceiver.sender);
+    transforms.receiver(transceiver.receiver);
     const codecs = RTCRtpReceiver.getCapabilities("video")?.codecs ?? [];
-    const first = codecs.filter((codec) => TRAILER_CODECS.includes(codec.mimeType));
+    const first = codecs.filter((codec) => transforms.codecs.includes(codec.mimeType));
     if (first.length) transceiver.setCodecPreferences([...first, ...codecs.filter((codec) => !first.includes(codec))]);
   }
 

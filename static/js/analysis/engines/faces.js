@@ -4,7 +4,7 @@
  * WASM (SIMD, threads when the page is cross-origin isolated) against WebGL.
  */
 import * as faceapi from "/static/vendor/face-api/face-api.esm.js";
-import { medianMs } from "../timing.js";
+import { medianMs } from "../../lib/timing.js";
 
 const MODELS = "/static/models/face-api";
 const WASM = "/static/vendor/tfjs-wasm/";
@@ -15,7 +15,9 @@ const WASM = "/static/vendor/tfjs-wasm/";
  *   & {setWasmPaths: typeof import("@tensorflow/tfjs-backend-wasm").setWasmPaths}} BundledTf
  * @typedef {(width?: number) => faceapi.TinyFaceDetectorOptions | faceapi.SsdMobilenetv1Options} DetectorOptions
  *   the detector's options for an input of this width (the preset's without one)
- * @typedef {import("../face-drawing.js").Face & {expressionScore?: number}} FoundFace
+ * @typedef {{x: number, y: number, width: number, height: number, score?: number,
+ *   landmarks?: number[][], expression?: string}} Face a face found, normalised to 0..1 of the frame
+ * @typedef {Face & {expressionScore?: number}} FoundFace
  */
 const tf = /** @type {BundledTf} */ (faceapi.tf);
 const PROBE = { width: 160, height: 120 };

@@ -1,4 +1,4 @@
-import { Fingerprinter, fingerprintDistance } from "../sharing/fingerprint.js";
+import { Fingerprinter, fingerprintDistance } from "./fingerprint.js";
 
 /**
  * The last few frames each remote video showed, by RTP time, so that a person
@@ -6,7 +6,7 @@ import { Fingerprinter, fingerprintDistance } from "../sharing/fingerprint.js";
  * comes a little before or a few frames after its frame is shown). A frame is
  * kept as a VideoFrame: a handle to the decoded picture, no pixels copied.
  *
- * @typedef {import("../sharing/packet.js").Fingerprint} Fingerprint
+ * @typedef {import("./packet.js").Fingerprint} Fingerprint
  * @typedef {{rtp: number, frame: VideoFrame, print?: Fingerprint | null | Promise<unknown>}} Kept
  *   `print`: undefined until asked for, a promise while it is taken
  */

@@ -5,8 +5,7 @@
  * rectangle of a canvas (mirrored when the picture is).
  *
  * @typedef {{x: number, y: number, width: number, height: number, mirror?: boolean}} Rect
- * @typedef {{x: number, y: number, width: number, height: number, score?: number,
- *   landmarks?: number[][], expression?: string}} Face
+ * @typedef {import("../analysis/engines/faces.js").Face} Face
  * @typedef {{src: string, anchor: "eyes" | "head" | "face", width: number, aspect?: number}} Sticker
  *   `aspect` (height / width) defaults to the image's own
  */

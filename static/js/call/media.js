@@ -1,5 +1,8 @@
-import { Emitter } from "./emitter.js";
-import { Failure } from "./failure.js";
+import { Emitter } from "../lib/emitter.js";
+import { Failure } from "../lib/failure.js";
+
+/** The id your own camera goes by wherever peers' streams are kept by id: tiles, analysis, the scene, changes made. */
+export const SELF = "self";
 
 /** What a person is told when their camera or microphone cannot start, by failure code. */
 const MESSAGES = {
