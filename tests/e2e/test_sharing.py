@@ -89,9 +89,6 @@ def test_each_person_is_analysed_once_by_their_own_browser_and_everyone_gets_the
         assert sharing["peersWanting"] == 2, sharing
         assert not sharing["shares"]["landmarks"], sharing  # nobody shows them
         assert 0 < sharing["bytesPerSecond"] < 20_000, sharing
-    # How often each stream changed source for each viewer since the room started (for the log).
-    changes = {name: [analysis_of(page, peer_id)["sourceChanges"] for peer_id in peer_ids(page).values()] for name, page in room.items()}
-    print("source changes", changes)
 
 
 def test_landmarks_travel_once_someone_shows_them(room):

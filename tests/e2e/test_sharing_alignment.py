@@ -106,7 +106,6 @@ def test_shared_masks_follow_a_moving_person_frame_by_frame_and_a_peer_that_does
         assert after["keyFramesAsked"] - before["keyFramesAsked"] <= 2, (before, after)
         shared, old = alignment(viewers["Shared"], mover_id), alignment(viewers["Old"], mover_id)
         assert shared["draws"] >= 100 and old["draws"] >= 100, (shared, old)
-        print("alignment", {"shared": shared, "local": old})
         # The sharing viewer draws (nearly) every cut-out on a kept frame found for its shared mask; the old one on
         # the live frame.
         assert shared["named"] >= 0.9 * shared["draws"] and old["named"] == 0, (shared, old)
