@@ -1,9 +1,27 @@
+from collections import defaultdict
+
 import pytest
 
 from ensemble import create_app
 from ensemble.settings import load_settings
 from ensemble_client import EnsembleClient
 from harness.servers import RedisProcess, ServerProcess
+
+# Seconds each test file took (setup, call and teardown of its tests), for the run's last lines.
+SECONDS_PER_FILE = defaultdict(float)
+
+
+def pytest_runtest_logreport(report):
+    SECONDS_PER_FILE[report.nodeid.split("::")[0]] += report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How long each test file took, the slowest first: where the suite's time goes."""
+    if not SECONDS_PER_FILE:
+        return
+    terminalreporter.write_sep("=", "seconds per test file")
+    for path, seconds in sorted(SECONDS_PER_FILE.items(), key=lambda item: -item[1]):
+        terminalreporter.write_line(f"{seconds:8.1f} s  {path}")
 
 
 def make_settings(**changes):

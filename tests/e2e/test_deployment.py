@@ -4,13 +4,13 @@ on its own gunicorn process, the room in a real Redis, see each other's video; w
 the processes stops, its page joins again through the other and the call comes back."""
 
 import json
-import time
 import urllib.request
 
 import pytest
 
 from harness.servers import Deployment
 from tests.e2e.helpers import room_url, state, wait_connected, wait_videos_playing
+from tests.waiting import eventually
 
 
 @pytest.fixture(scope="module")
@@ -99,13 +99,10 @@ def one_page_moved(site, open_site_page):
 
 def wait_for_rejoin(before, timeout=20):
     """The page (of `before`: page → member id) that has joined again under a new id."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for page, old_id in before.items():
-            if state(page)["self"]["id"] not in ("", old_id):
-                return page
-        time.sleep(0.2)
-    raise AssertionError(f"no page joined again within {timeout} s: {[state(page) for page in before]}")
+    def rejoined():
+        return next((page for page, old_id in before.items() if state(page)["self"]["id"] not in ("", old_id)), None)
+
+    return eventually(rejoined, timeout, every=0.2, what="a page joined again under a new id")
 
 
 def test_when_a_process_stops_its_page_joins_again_through_the_other_and_the_call_comes_back(site, one_page_moved):

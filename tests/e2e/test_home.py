@@ -1,6 +1,7 @@
 """The home page in Chromium, and the suite's own guard against uncaught errors in pages."""
 
 from ensemble.protocol import ROOM_NAME
+from tests.waiting import eventually
 
 
 def test_room_names_are_checked_with_the_servers_pattern_when_creating_and_joining(server, open_page):
@@ -28,10 +29,5 @@ def test_an_unhandled_rejection_in_a_page_is_reported_as_an_error_of_the_test(se
     (The test takes the report itself, so the guard does not fail it.)"""
     page = open_page(server.url + "/")
     page.evaluate("() => { setTimeout(() => Promise.reject(new Error('nobody catches this'))); }")
-    reported = []
-    for _ in range(50):
-        reported += watched_page_errors.take()
-        if reported:
-            break
-        page.wait_for_timeout(100)
+    reported = eventually(watched_page_errors.take, what="the rejection reported")
     assert len(reported) == 1 and "nobody catches this" in reported[0] and server.url in reported[0], reported

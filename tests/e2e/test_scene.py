@@ -287,7 +287,6 @@ def test_an_edit_shows_on_everyone_elses_canvas_within_a_second(server, open_pag
     ada.keyboard.press("]")
     scaled_in = drawn_after(bea, f"p => p.width > {moved['width']} * 1.2 && p.z >= 1", scaled)
     assert scaled_in < 1000, scaled_in
-    print("edits drawn on Bea's page after", {"move": moved_in, "scale": scaled_in}, "ms")
     assert scene_of(bea)["placements"][-1]["name"] == "Bea"  # drawn last: in front
 
 

@@ -21,6 +21,7 @@ from tests.e2e.helpers import (
     wait_for_analysis,
     wait_frames,
 )
+from tests.waiting import eventually
 
 # Recorded from the first script on, before any of the page's own.
 RECORD_VIOLATIONS = """
@@ -70,11 +71,10 @@ def test_the_room_page_runs_analysis_scene_recording_and_uploads_without_a_viola
             viewer.set_input_files(
                 "input[data-scene=upload]", files=[{"name": "green.png", "mimeType": "image/png", "buffer": picture((0, 200, 0))}]
             )
-        # 403 until main.js hands the scene its membership (SceneRoom.setMember); either way the
-        # request went out and came back under the policy.
-        assert response.value.status in (201, 403)
-        if response.value.status == 201:
-            viewer.wait_for_function("() => window.ensemble.scene().scene?.background?.image?.startsWith('/uploads/')")
+        # The page proves its membership with its join reply (SceneRoom.setMember, as it joins),
+        # so the picture is taken and put behind everyone.
+        assert response.value.status == 201
+        viewer.wait_for_function("() => window.ensemble.scene().scene?.background?.image?.startsWith('/uploads/')")
 
         # A picture a member uploads over HTTP and puts behind everyone: drawn from /uploads/.
         with EnsembleClient(server.url) as member:
@@ -106,10 +106,7 @@ def test_the_room_page_runs_analysis_scene_recording_and_uploads_without_a_viola
         viewer.evaluate(INLINE_SCRIPT)
         viewer.wait_for_function("() => window.__violations.some((v) => v.blocked === 'inline')")
         assert viewer.evaluate("() => window.__inlineRan") is None
-        for _ in range(200):
-            if any("blocked-uri=inline" in line for line in csp_lines(server)):
-                break
-            viewer.wait_for_timeout(50)
+        eventually(lambda: any("blocked-uri=inline" in line for line in csp_lines(server)), timeout=10, what="the inline script's report logged")
         violations = [v for v in viewer.evaluate(VIOLATIONS) if v["blocked"] != "inline"] + other.evaluate(VIOLATIONS)
         assert violations == []
         assert [line for line in csp_lines(server) if "blocked-uri=inline" not in line and TELEMETRY not in line] == []

@@ -3,6 +3,7 @@ travel with its video frames; receivers use them instead of analysing the stream
 
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from harness.browsers import (
     CLOSE_UPS,
@@ -14,32 +15,37 @@ from tests.e2e.helpers import ANALYSIS_START_MS, analysis_of, choose_from_more, 
 PEOPLE = {"Ada": "sample1-left", "Grace": "sample1-right", "Linus": "sample3-middle"}
 
 
-def more_results(page, peer_id, model, count, timeout=20_000):
-    """Until `count` more results of `model` came for the stream; what is known then."""
-    before = analysis_of(page, peer_id)["results"][model]
-    page.wait_for_function(
-        "([id, model, n]) => window.ensemble.analysis(id).results[model] >= n",
-        arg=[peer_id, model, before + count],
-        timeout=timeout,
-    )
-    return analysis_of(page, peer_id)
+# A window in which the stream stayed with its sender (no change of source) while `masks` more masks
+# and `faces` more faces came; its start and end, read in one go. A window in which the stream goes
+# local (its sender slowed down for two seconds, as a busy machine running three browsers can)
+# says nothing about a shared stream: the window starts again when it is back with its sender.
+SHARED_WINDOW = """([id, masks, faces]) => {
+    const now = window.ensemble.analysis(id);
+    const windows = (window.__sharedWindows ??= {});
+    const start = windows[id];
+    if (!now || now.source !== 'sender' || (start && start.sourceChanges !== now.sourceChanges)) {
+        delete windows[id];
+        return false;
+    }
+    if (!start) {  // from a sender sharing at its steady rate (4 masks a second or more)
+        if (now.hz.mask >= 4) windows[id] = now;
+        return false;
+    }
+    if (now.results.mask < start.results.mask + masks || now.results.faces < start.results.faces + faces) return false;
+    delete windows[id];
+    return { before: start, after: now };
+}"""
 
 
-def shared_window(page, peer_id, masks, faces=0, tries=5):
-    """What is known of the stream before and after `masks` more masks (and `faces` more faces) came while it
-    stayed with its sender. A window in which it went local (its sender slowed down for two seconds, as a
-    busy machine running three browsers can) says nothing about a shared stream: it is watched again."""
-    for _ in range(tries):
-        wait_source(page, peer_id, "sender", timeout=30_000)
-        before = analysis_of(page, peer_id)
-        if before["source"] != "sender":  # it left again between the two looks
-            continue
-        after = more_results(page, peer_id, "mask", masks)
-        if faces:
-            after = more_results(page, peer_id, "faces", faces)
-        if after["sourceChanges"] == before["sourceChanges"]:
-            return before, after
-    pytest.fail(f"the stream left its sender in each of {tries} windows: {analysis_of(page, peer_id)}")
+def shared_window(page, peer_id, masks, faces=0, timeout=120_000):
+    """What is known of the stream at the start and at the end of a window of `masks` more masks
+    (and `faces` more faces) in which it stayed with its sender."""
+    page.evaluate("id => { delete window.__sharedWindows?.[id]; }", peer_id)
+    try:
+        window = page.wait_for_function(SHARED_WINDOW, arg=[peer_id, masks, faces], timeout=timeout).json_value()
+    except PlaywrightTimeoutError:
+        raise AssertionError(f"no window of {masks} masks shared by the sender within {timeout} ms: {analysis_of(page, peer_id)}") from None
+    return window["before"], window["after"]
 
 
 @pytest.fixture(scope="module")
@@ -89,9 +95,6 @@ def test_each_person_is_analysed_once_by_their_own_browser_and_everyone_gets_the
         assert sharing["peersWanting"] == 2, sharing
         assert not sharing["shares"]["landmarks"], sharing  # nobody shows them
         assert 0 < sharing["bytesPerSecond"] < 20_000, sharing
-    # How often each stream changed source for each viewer since the room started (for the log).
-    changes = {name: [analysis_of(page, peer_id)["sourceChanges"] for peer_id in peer_ids(page).values()] for name, page in room.items()}
-    print("source changes", changes)
 
 
 def test_landmarks_travel_once_someone_shows_them(room):

@@ -88,7 +88,6 @@ def test_a_peer_stacking_trailers_neither_slows_the_other_videos_nor_keeps_its_a
         timeout=30_000,
     )
     during = frame_rate(victim)
-    print(f"Hon's video at Vic's: {before:.1f} fps, then {during:.1f} with Mal's frames stacked")
     assert during >= 0.8 * before, (before, during)
 
     # Mal's shared analysis is dropped: its stream is analysed here, and the page says why.

@@ -79,7 +79,6 @@ def test_lost_packets_cost_frames_not_the_shared_masks_and_an_outage_falls_back_
         wait_source(viewer, sender_id, "sender", timeout=30_000)
         after = counters(viewer, sender_id)
         assert after["damaged"] == 0, after
-        print("loss", {"before": before, "lossy": lossy, "after": after, "dropped": forwarder.dropped, "forwarded": forwarder.forwarded})
         assert sender.evaluate("() => window.ensemble.sharing().active")
     finally:
         for page in pages.values():

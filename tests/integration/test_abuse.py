@@ -14,6 +14,7 @@ import socketio
 from ensemble_client import EnsembleClient, ProtocolReplyError
 from harness.servers import ServerProcess
 from tests.unit.test_scene_limits import LARGEST_VALID, LARGEST_WRONG
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -65,22 +66,6 @@ def code_of(client, event, payload):
     with pytest.raises(ProtocolReplyError) as refused:
         client.request(event, payload)
     return refused.value.code
-
-
-def eventually(check, timeout=5.0, every=0.05):
-    """Poll `check()` every `every` seconds until it returns something true; that value, or the last failure."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            result = check()
-            if result:
-                return result
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {check}")
-        time.sleep(every)
 
 
 # --- connections per address ------------------------------------------------------------------

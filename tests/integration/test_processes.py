@@ -14,6 +14,7 @@ import pytest
 
 from ensemble_client import EnsembleClient, ProtocolReplyError
 from harness.servers import ROOT, RedisProcess, ServerProcess, free_port
+from tests.waiting import eventually
 
 # The registry's heartbeat expiry (10 s) plus one upkeep round (2 s) and slack: the documented bound.
 SWEEP_BOUND_SECONDS = 15
@@ -38,15 +39,6 @@ def health(server):
             return response.status, json.load(response)
     except urllib.error.HTTPError as error:
         return error.code, json.load(error)
-
-
-def wait_until(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout} s: {what}")
 
 
 def test_two_rooms_over_three_processes_reach_exactly_their_own_members(clients):
@@ -171,7 +163,7 @@ def test_lost_redis_answers_unavailable_and_members_reach_each_other_after_it_re
         assert status == 503 and answer["ok"] is False and "error" in answer
     finally:
         own_redis.start()  # empty: no persistence
-    wait_until(lambda: health(servers[0])[0] == 200, RESTORE_BOUND_SECONDS, "healthz is 200 again")
+    eventually(lambda: health(servers[0])[0] == 200, RESTORE_BOUND_SECONDS, every=0.1, what="healthz is 200 again")
     for client in (ada, bob, cy):
         client.wait_for("restored", timeout=RESTORE_BOUND_SECONDS)
 
@@ -183,7 +175,7 @@ def test_lost_redis_answers_unavailable_and_members_reach_each_other_after_it_re
         except ProtocolReplyError:
             return False
 
-    wait_until(signal_gets_through, RESTORE_BOUND_SECONDS, "members signal each other without rejoining")
+    eventually(signal_gets_through, RESTORE_BOUND_SECONDS, every=0.1, what="members signal each other without rejoining")
     assert bob.wait_for("signal", match=lambda s: s["data"]["sdp"] == "after")["from"] == ada.id
     assert ada.wait_for("signal", match=lambda s: s["data"]["sdp"] == "after")["from"] == cy.id
     late = clients(1)[0]

@@ -5,7 +5,6 @@ disturb another client."""
 
 import json
 import re
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from ensemble_client import EnsembleClient
 from harness.servers import ServerProcess
 from harness.wire import RawSession, polling_handshake
+from tests.waiting import eventually
 
 # python-engineio's own logging says nothing at this level; every line is ours.
 LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ")
@@ -45,13 +45,6 @@ def member(start):
     client.join("bystanders", "Ada")
     yield server, client
     client.close()
-
-
-def eventually(check, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"not within {timeout} s"
-        time.sleep(0.05)
 
 
 def round_trip_works(client):

@@ -11,6 +11,7 @@ import pytest
 from ensemble.rooms import RoomFull, RoomLimits, Unavailable
 from ensemble.rooms.redis import RedisRegistry, StoreUnreachable, redacted
 from harness.servers import RedisProcess, free_port
+from tests.waiting import eventually
 
 LIMITS = RoomLimits(max_peers=3, grace_seconds=60, chat_history=5)
 
@@ -85,11 +86,13 @@ def test_a_stopped_process_is_swept_by_the_others(processes):
     alive.upkeep()
     stopping.upkeep()
     assert alive.upkeep().gone == []
-    deadline = time.monotonic() + 5
     gone = []
-    while time.monotonic() < deadline and len(gone) < 2:
-        gone += alive.upkeep().gone  # `stopping` beats no more, as after kill -9
-        time.sleep(0.1)
+
+    def both_swept():
+        gone.extend(alive.upkeep().gone)  # `stopping` beats no more, as after kill -9
+        return len(gone) >= 2
+
+    eventually(both_swept, every=0.1)
     assert sorted((peer.id, peer.room) for peer in gone) == [("p2", "r"), ("p3", "other")]
     assert alive.peer("p2") is None
     assert alive.join("p4", "r", "Bob").peer.name == "Bob"  # the name is free again
@@ -99,11 +102,7 @@ def test_a_stopped_process_is_swept_by_the_others(processes):
 def test_a_process_that_dies_before_its_first_upkeep_is_swept_too(processes):
     alive, short_lived = processes(2, heartbeat_expiry=0.5)
     short_lived.join("p1", "r", "Ada")  # and never runs upkeep: killed right after start
-    deadline = time.monotonic() + 5
-    gone = []
-    while time.monotonic() < deadline and not gone:
-        gone = alive.upkeep().gone
-        time.sleep(0.1)
+    gone = eventually(lambda: alive.upkeep().gone, every=0.1)
     assert [peer.id for peer in gone] == ["p1"]
 
 
@@ -194,8 +193,5 @@ def test_wrong_passwords_counted_on_two_processes_slow_then_lock_the_key_on_both
     assert first.fail("203.0.113.9").locked  # the third
     assert 0.3 < second.wait("203.0.113.9") <= 0.5
     assert second.wait("203.0.113.10") == 0  # only that address
-    deadline = time.monotonic() + 5
-    while second.wait("203.0.113.9"):
-        assert time.monotonic() < deadline, "the lock did not end"
-        time.sleep(0.05)
+    eventually(lambda: not second.wait("203.0.113.9"), what="the lock ended")
     assert first.fail("203.0.113.9") == (1, 0.1, False)  # and counting starts over
