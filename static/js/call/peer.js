@@ -1,5 +1,7 @@
 import { Emitter } from "../lib/emitter.js";
 import { asFailure } from "../lib/failure.js";
+import { IceWatchdog } from "./ice-watchdog.js";
+import { LinkQuality } from "./link-quality.js";
 
 /**
  * @typedef {"offer" | "answer" | "candidate"} SignalKind
@@ -15,30 +17,12 @@ import { asFailure } from "../lib/failure.js";
  *   transforms work with (sharing/packet.js TRAILER_CODECS), put first
  */
 
-const CONNECT_TIMEOUT_MS = 5000;
 /** An offer unanswered this long was lost on its way, or its answer was: send it again,
  * sooner than the other side's watchdog would start an offer of its own. */
 const ANSWER_TIMEOUT_MS = 2500;
 const MAX_ANSWER_WAIT_MS = 20_000;
-const STALLED_STATES = ["new", "disconnected"];
 /** The longest data-channel message read: ours are a few dozen bytes. */
 const MAX_MESSAGE = 4096;
-const isTurnUrl = (/** @type {string | undefined} */ url) => /^turns?:/.test(url ?? "");
-const turnUrlsOf = (/** @type {RTCIceServer[]} */ servers) => servers.flatMap((server) => [server.urls].flat()).filter(isTurnUrl);
-
-/**
- * The candidate pair the media goes over, with its two ends; null before one is chosen.
- * @param {RTCStatsReport} report
- * @returns {{pair: any, local: any, remote: any} | null}
- */
-function chosenRoute(report) {
-  const stats = [...report.values()];
-  const selected = stats.find((stat) => stat.type === "transport" && stat.selectedCandidatePairId)?.selectedCandidatePairId;
-  // Without the transport's word, the last pair nominated that works (an ICE restart can leave two).
-  const working = stats.filter((stat) => stat.type === "candidate-pair" && stat.nominated && stat.state === "succeeded");
-  const pair = selected ? report.get(selected) : working.at(-1);
-  return pair ? { pair, local: report.get(pair.localCandidateId), remote: report.get(pair.remoteCandidateId) } : null;
-}
 
 /**
  * One RTCPeerConnection to one remote peer, negotiated with the "perfect
@@ -51,13 +35,12 @@ function chosenRoute(report) {
  * Events: `signal(kind, data)`, `track(stream)` when remote media arrives,
  * `state(connectionState)`, `error(failure)` (the one failure path, code `negotiation`), and
  * `relay-unusable({url, problem})` once when the link has not connected after a
- * while and no TURN server gave us a relay address: it refused our credentials
- * (`problem` is its answer) or did not answer. The site's TURN settings are wrong
- * or its relay is down; with relay-only ICE nothing can connect then.
+ * while and no TURN server gave us a relay address (its IceWatchdog tells why).
  *
  * Signals can be lost (a server process cut off from the others drops what it
- * relays): a lost candidate is healed by the ICE restart of the watchdog, a lost
- * offer or answer by offering again when no answer came.
+ * relays): a lost candidate is healed by the ICE restart of the watchdog
+ * (ice-watchdog.js), a lost offer or answer by offering again when no answer came.
+ * Statistics are read by link-quality.js.
  *
  * Besides media, each link has one data channel to the other page, negotiated
  * up front (no extra round of signaling): `send(message)` and the `message`
@@ -75,16 +58,9 @@ export class PeerLink extends Emitter {
   /** @type {Map<string, RTCRtpSender>} */
   #senders = new Map();
   #closed = false;
-  /** @type {{lost: number, received: number} | null} the inbound counters at the last `quality()` */
-  #lastInbound = null;
-  #watchdog = 0;
+  #linkQuality;
+  #watchdog;
   #answerTimer = 0;
-  /** @type {string[]} */
-  #turnUrls;
-  #relayGathered = false;
-  /** @type {{url: string, code: number, text: string} | null} the last TURN server error */
-  #relayError = null;
-  #relayReported = false;
   /** @type {Transforms | null} */
   #transforms;
   #channel;
@@ -100,11 +76,17 @@ export class PeerLink extends Emitter {
     this.#transforms = transforms;
     this.remoteStream = new MediaStream();
     this.#pc = new RTCPeerConnection(configuration);
-    this.#turnUrls = turnUrlsOf(configuration.iceServers ?? []);
+    this.#linkQuality = new LinkQuality(this.#pc);
+    this.#watchdog = new IceWatchdog({
+      iceServers: configuration.iceServers ?? [],
+      state: () => this.connectionState,
+      restart: () => this.restartIce(),
+      relayUnusable: (report) => this.emit("relay-unusable", report),
+    });
     this.#pc.onnegotiationneeded = () => this.#offer();
     this.#pc.onicecandidate = ({ candidate }) => {
       if (!candidate) return;
-      if (candidate.type === "relay") this.#relayGathered = true;
+      this.#watchdog.candidateGathered(candidate);
       this.emit("signal", "candidate", candidate.toJSON());
     };
     this.#pc.ontrack = ({ track, transceiver }) => {
@@ -112,9 +94,7 @@ export class PeerLink extends Emitter {
       this.#addRemoteTrack(track);
     };
     this.#pc.onconnectionstatechange = () => this.#onConnectionState();
-    this.#pc.onicecandidateerror = ({ url, errorCode, errorText }) => {
-      if (isTurnUrl(url)) this.#relayError = { url, code: errorCode, text: errorText.replace(/\.$/, "") };
-    };
+    this.#pc.onicecandidateerror = (event) => this.#watchdog.candidateError(event);
     for (const track of localStream.getTracks()) this.#addTrack(track, localStream);
     if (initiate) {
       // Offer to receive what we do not send, so a peer without camera or microphone still connects.
@@ -128,7 +108,6 @@ export class PeerLink extends Emitter {
     this.#channel = this.#pc.createDataChannel("ensemble", { negotiated: true, id: 0 });
     this.#channel.onopen = () => this.emit("channel-open");
     this.#channel.onmessage = ({ data }) => this.#receive(data);
-    this.#watchdog = setTimeout(() => this.#checkConnected(), CONNECT_TIMEOUT_MS);
   }
 
   /** Send a small JSON message to the other page; false when the channel is not open (yet). @param {unknown} message */
@@ -217,9 +196,8 @@ export class PeerLink extends Emitter {
   async renewIceServers(iceServers) {
     if (this.#closed) return;
     this.#pc.setConfiguration({ ...this.#pc.getConfiguration(), iceServers });
-    this.#turnUrls = turnUrlsOf(iceServers);
-    const route = chosenRoute(await this.#pc.getStats());
-    if (route?.local?.candidateType === "relay") this.restartIce();
+    this.#watchdog.setIceServers(iceServers);
+    if (await this.#linkQuality.sentThroughOwnRelay()) this.restartIce();
   }
 
   /** Restart ICE, e.g. after the network changed under a failed connection. */
@@ -228,51 +206,11 @@ export class PeerLink extends Emitter {
   }
 
   /**
-   * A connection-quality summary from WebRTC statistics since the last call.
-   * `relayed`: the media goes through a TURN server (null before a route is chosen).
-   * `keyFramesDecoded`, `keyFramesAsked`: video key frames decoded and asked for (PLI and FIR) so far.
-   * @returns {Promise<{quality: "good" | "fair" | "poor" | "unknown", rttMs: number | null, lossPercent: number, fps: number,
-   *   framesDecoded: number, keyFramesDecoded: number, keyFramesAsked: number, relayed: boolean | null}>}
+   * A connection-quality summary from WebRTC statistics since the last call (link-quality.js).
+   * @returns {Promise<import("./link-quality.js").QualityReport>}
    */
-  async quality() {
-    const report = await this.#pc.getStats();
-    /** @type {number | null} */
-    let rtt = null;
-    /** @type {boolean | null} */
-    let relayed = null;
-    const inbound = { lost: 0, received: 0, fps: 0, framesDecoded: 0, keyFramesDecoded: 0, keyFramesAsked: 0 };
-    const route = chosenRoute(report);
-    if (route) {
-      rtt = route.pair.currentRoundTripTime ?? null;
-      relayed = [route.local, route.remote].some((end) => end?.candidateType === "relay");
-    }
-    report.forEach((stat) => {
-      if (stat.type === "inbound-rtp") {
-        inbound.lost += stat.packetsLost ?? 0;
-        inbound.received += stat.packetsReceived ?? 0;
-        if (stat.kind === "video") {
-          inbound.fps = stat.framesPerSecond ?? 0;
-          inbound.framesDecoded = stat.framesDecoded ?? 0;
-          inbound.keyFramesDecoded = stat.keyFramesDecoded ?? 0;
-          inbound.keyFramesAsked = (stat.pliCount ?? 0) + (stat.firCount ?? 0);
-        }
-      }
-    });
-    const previous = this.#lastInbound ?? { lost: 0, received: 0 };
-    this.#lastInbound = inbound;
-    const lost = inbound.lost - previous.lost;
-    const total = lost + inbound.received - previous.received;
-    const lossPercent = total > 0 ? (100 * lost) / total : 0;
-    return {
-      quality: rateQuality(rtt, lossPercent, this.connectionState),
-      rttMs: rtt === null ? null : Math.round(rtt * 1000),
-      lossPercent: Math.round(lossPercent * 10) / 10,
-      fps: inbound.fps,
-      framesDecoded: inbound.framesDecoded,
-      keyFramesDecoded: inbound.keyFramesDecoded,
-      keyFramesAsked: inbound.keyFramesAsked,
-      relayed,
-    };
+  quality() {
+    return this.#linkQuality.read();
   }
 
   /**
@@ -290,7 +228,7 @@ export class PeerLink extends Emitter {
   close() {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#watchdog);
+    this.#watchdog.stop();
     clearTimeout(this.#answerTimer);
     this.#pc.close();
     for (const track of this.remoteStream.getTracks()) this.remoteStream.removeTrack(track);
@@ -370,43 +308,11 @@ export class PeerLink extends Emitter {
   #onConnectionState() {
     const state = this.#pc.connectionState;
     this.emit("state", state);
-    clearTimeout(this.#watchdog);
-    if (state === "failed") this.restartIce();
-    else if (STALLED_STATES.includes(state)) this.#watchdog = setTimeout(() => this.#checkConnected(), CONNECT_TIMEOUT_MS);
-  }
-
-  /**
-   * Still `new` or `disconnected` after a while: restart ICE. Besides network
-   * trouble this revives Chromium's ICE gathering, which can stall after an offer
-   * collision rolled back a description mid-gathering. `connecting` is progress
-   * (slow on a busy machine) and is left alone; it ends `connected` or `failed`.
-   */
-  #checkConnected() {
-    if (this.#closed || !STALLED_STATES.includes(this.#pc.connectionState)) return;
-    if (this.#turnUrls.length && !this.#relayGathered && !this.#relayReported) {
-      this.#relayReported = true;
-      const error = this.#relayError;
-      const problem = error ? `answered “${error.code} ${error.text}”` : "did not answer";
-      this.emit("relay-unusable", { url: error?.url ?? this.#turnUrls[0], problem });
-    }
-    this.restartIce();
-    this.#watchdog = setTimeout(() => this.#checkConnected(), CONNECT_TIMEOUT_MS);
+    this.#watchdog.stateChanged(state);
   }
 
   /** @param {unknown} error */
   #fail(error) {
     if (!this.#closed) this.emit("error", asFailure(error, "negotiation"));
   }
-}
-
-/**
- * @param {number | null} rttSeconds
- * @param {number} lossPercent
- * @param {string} state
- */
-export function rateQuality(rttSeconds, lossPercent, state) {
-  if (state !== "connected" || rttSeconds === null) return "unknown";
-  if (rttSeconds < 0.15 && lossPercent < 2) return "good";
-  if (rttSeconds < 0.4 && lossPercent < 8) return "fair";
-  return "poor";
 }
