@@ -172,8 +172,7 @@ export class Analysis extends Emitter {
     const users = this.#users.get(id) ?? new Set();
     this.#users.set(id, users.add(user));
     if (this.#scheduler.latest(id)?.video !== video) this.#scheduler.addStream(id, video);
-    const stream = /** @type {import("./scheduler.js").StreamState} */ (this.#scheduler.latest(id));
-    if (options.fingerprint) stream.fingerprint = options.fingerprint;
+    if (options.fingerprint) this.#scheduler.setFingerprint(id, options.fingerprint);
     this.#applyFaceDetail(id);
   }
 
@@ -300,11 +299,7 @@ export class Analysis extends Emitter {
     if (!stream || !picker) return;
     const wants = this.wants(id);
     const source = picker.pick({ mask: wants.mask, faces: wants.faces }, performance.now());
-    if (source !== stream.source) {
-      stream.source = source;
-      stream.sourceChanges += 1;
-      this.emit("source", id, source);
-    }
+    if (this.#scheduler.setSource(id, source)) this.emit("source", id, source);
     // Results stop coming without a word: look again while any stream has a sender.
     this.#sourceTimer ||= window.setInterval(() => {
       for (const one of this.#pickers.keys()) this.#pickSource(one);
