@@ -6,6 +6,7 @@ import { MISSING_WEIGHTS } from "./engines/bodypix.js";
 import { startEngine } from "./runner.js";
 import { AnalysisScheduler } from "./scheduler.js";
 import { FaceInputSizer, fixedSize } from "./sizers.js";
+import { StreamSources } from "./sources.js";
 
 /**
  * @typedef {import("./runner.js").EngineName} EngineName
@@ -13,10 +14,7 @@ import { FaceInputSizer, fixedSize } from "./sizers.js";
  * @typedef {import("./runner.js").StartedEngine} StartedEngine
  * @typedef {import("./scheduler.js").Model} Model
  * @typedef {import("./backend-memory.js").BackendChoice} BackendChoice
- * @typedef {{readonly dropped: boolean, arrived: (model: Model, now: number) => void, damaged: (now: number) => void,
- *   rate: (model: Model, now: number) => number, pick: (needs: Record<Model, boolean>, now: number) => "sender" | "local"}} SourceChoice
- *   where one remote stream's results come from (sharing/source-picker.js SourcePicker, handed in by main.js:
- *   the choice belongs to sharing, a floor above this one)
+ * @typedef {import("./sources.js").SourceChoice} SourceChoice
  * @typedef {{options: Record<string, unknown>, label: string, gpu?: boolean}} Backend
  * @typedef {{choice: "remembered" | "measuring" | "measured", tried: Record<string, number | string>, measuredAt?: string | null}} Choice
  * @typedef {EngineInfo & {where: string, fallbackFrom?: string} & Choice} ModelInfo
@@ -52,9 +50,6 @@ const BACKENDS = {
   faces: [{ options: { backend: "wasm" }, label: "wasm" }, { options: { backend: "webgl" }, label: "webgl", gpu: true }],
   bodypix: [{ options: { backend: "wasm" }, label: "wasm" }],
 };
-
-/** How often (ms) a stream with a sharing sender is looked at again, to notice results that stopped. */
-const SOURCE_CHECK_MS = 250;
 
 /** A backend takes over only below this fraction of the current one's time (GPU paths win by 5–10× where they win). */
 const SWITCH_BELOW = 0.8;
@@ -105,13 +100,10 @@ export class Analysis extends Emitter {
   #memory;
   /** @type {Map<string, Set<string>>} per stream, who asked for it (addStream's `user`) */
   #users = new Map();
-  /** @type {() => SourceChoice} */
-  #newSourceChoice;
-  /** @type {Map<string, SourceChoice>} per remote stream whose sender has shared something */
-  #pickers = new Map();
+  /** the source policy: per remote stream whose sender has shared something, where its results come from */
+  #sources;
   /** @type {Map<string, string>} per stream, the wants last announced (as JSON) */
   #announced = new Map();
-  #sourceTimer = 0;
   /** @type {Map<string, FaceTracker<import("./engines/faces.js").Face>>} per stream analysed here */
   #trackers = new Map();
   /** @type {Promise<Engines> | null} */
@@ -127,7 +119,7 @@ export class Analysis extends Emitter {
    */
   constructor({ monitor, newSourceChoice, memory = new BackendMemory() }) {
     super();
-    this.#newSourceChoice = newSourceChoice;
+    this.#sources = new StreamSources({ newChoice: newSourceChoice, recheck: (id) => this.#pickSource(id) });
     this.#memory = memory;
     this.#scheduler = new AnalysisScheduler({ monitor });
     this.#scheduler.on("result", (id, model, result, frame) => {
@@ -184,7 +176,7 @@ export class Analysis extends Emitter {
     this.#users.delete(id);
     this.#scheduler.removeStream(id);
     this.#faceDetail.delete(id); // whoever analyses it again asks again after addStream
-    this.#pickers.delete(id);
+    this.#sources.forget(id);
     this.#announced.delete(id);
     this.#trackers.delete(id);
   }
@@ -212,7 +204,7 @@ export class Analysis extends Emitter {
   receive(id, model, result, frame) {
     const stream = this.#scheduler.latest(id);
     if (!stream) return; // not (or no longer) shown here
-    this.#picker(id).arrived(model, performance.now());
+    this.#sources.arrived(id, model, performance.now());
     this.#pickSource(id);
     if (stream.source !== "sender" || !stream.enabled || !this.enabled) return;
     stream.record(model, result, undefined, frame);
@@ -226,15 +218,8 @@ export class Analysis extends Emitter {
    */
   damaged(id) {
     if (!this.#scheduler.latest(id)) return; // not (or no longer) shown here
-    this.#picker(id).damaged(performance.now());
+    this.#sources.damaged(id, performance.now());
     this.#pickSource(id);
-  }
-
-  /** @param {string} id a stream shown here */
-  #picker(id) {
-    const picker = this.#pickers.get(id) ?? this.#newSourceChoice();
-    this.#pickers.set(id, picker);
-    return picker;
   }
 
   /** What this page would analyse of a stream, so what its sender should share. @param {string} id @returns {Wants} */
@@ -271,17 +256,6 @@ export class Analysis extends Emitter {
     this.#announce(id);
   }
 
-  /**
-   * Shared results a second, counted over the last second: they come in bursts (a mask and
-   * faces on one frame, two masks on the frame after a late one), which a smoothed interval misreads.
-   * @param {string} id
-   */
-  #sharedRates(id) {
-    const picker = /** @type {SourceChoice} */ (this.#pickers.get(id)); // a stream has a sender source only through its picker
-    const now = performance.now();
-    return { mask: picker.rate("mask", now), faces: picker.rate("faces", now) };
-  }
-
   /** Say what this page wants of a stream when that changed. @param {string} id */
   #announce(id) {
     if (!this.#scheduler.latest(id)) return;
@@ -294,17 +268,10 @@ export class Analysis extends Emitter {
 
   /** Decide again where a stream's results come from. @param {string} id */
   #pickSource(id) {
-    const stream = this.#scheduler.latest(id);
-    const picker = this.#pickers.get(id);
-    if (!stream || !picker) return;
+    if (!this.#scheduler.latest(id)) return;
     const wants = this.wants(id);
-    const source = picker.pick({ mask: wants.mask, faces: wants.faces }, performance.now());
-    if (this.#scheduler.setSource(id, source)) this.emit("source", id, source);
-    // Results stop coming without a word: look again while any stream has a sender.
-    this.#sourceTimer ||= window.setInterval(() => {
-      for (const one of this.#pickers.keys()) this.#pickSource(one);
-      if (!this.#pickers.size) this.#sourceTimer = (clearInterval(this.#sourceTimer), 0);
-    }, SOURCE_CHECK_MS);
+    const source = this.#sources.pick(id, { mask: wants.mask, faces: wants.faces }, performance.now());
+    if (source && this.#scheduler.setSource(id, source)) this.emit("source", id, source);
   }
 
   /** @param {boolean} on */
@@ -340,11 +307,11 @@ export class Analysis extends Emitter {
     const mask = stream.results.mask?.mask;
     return {
       source: stream.source,
-      dropped: this.#pickers.get(id)?.dropped ? "damaged" : null, // why this page no longer takes the sender's analysis
+      dropped: this.#sources.dropped(id) ? "damaged" : null, // why this page no longer takes the sender's analysis
       faces: stream.results.faces?.faces ?? [],
       mask: mask ? { width: mask.width, height: mask.height, coverage: round(mask.coverage), box: mask.box, centroid: mask.centroid } : null,
       inferenceMs: { mask: round(stream.ms.mask), faces: round(stream.ms.faces) },
-      hz: stream.source === "sender" ? this.#sharedRates(id) : { mask: round(stream.hz.mask), faces: round(stream.hz.faces) },
+      hz: stream.source === "sender" ? this.#sources.rates(id, performance.now()) : { mask: round(stream.hz.mask), faces: round(stream.hz.faces) },
       results: { mask: stream.count.mask ?? 0, faces: stream.count.faces ?? 0 },
       local: { mask: stream.inferences.mask ?? 0, faces: stream.inferences.faces ?? 0 },
       sourceChanges: stream.sourceChanges,
