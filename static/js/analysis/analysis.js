@@ -1,4 +1,4 @@
-import { Failure } from "../lib/failure.js";
+import { Failure, asFailure } from "../lib/failure.js";
 import { Emitter } from "../lib/emitter.js";
 import { EngineChoice } from "./engine-choice.js";
 import { FaceTracker } from "./face-tracks.js";
@@ -12,6 +12,9 @@ export { FACE_PRESETS } from "./engine-choice.js";
  * @typedef {import("./sources.js").SourceChoice} SourceChoice
  * @typedef {import("./engine-choice.js").ModelInfo} ModelInfo
  * @typedef {import("./engine-choice.js").Engines} Engines
+ * @typedef {{segmentation?: "selfie" | "bodypix", faces?: string, workers?: boolean}} EnginesWanted
+ *   the engines to start: `faces` a key of FACE_PRESETS (224 for any other); `workers: false` runs the engines
+ *   on the main thread (the fallback where workers cannot)
  * @typedef {{mask: boolean, faces: boolean, landmarks: boolean, expressions: boolean}} Wants
  *   what this page would analyse of a stream, and so asks its sender to share
  */
@@ -53,15 +56,19 @@ export class Analysis extends Emitter {
   #trackers = new Map();
   /** @type {Promise<Engines> | null} */
   #started = null;
+  /** @type {EnginesWanted} the engines `run` starts */
+  #wanted;
   /** @type {Map<string, Map<string, {landmarks: boolean, expressions: boolean}>>} per stream, per source */
   #faceDetail = new Map();
 
   /**
-   * @param {{monitor: import("./frame-monitor.js").FrameMonitor, newSourceChoice: () => SourceChoice, memory?: import("./backend-memory.js").BackendMemory}} parts
-   *   `newSourceChoice` makes the choice for one remote stream, when its sender first shares something
+   * @param {{monitor: import("./frame-monitor.js").FrameMonitor, newSourceChoice: () => SourceChoice, engines?: EnginesWanted,
+   *   memory?: import("./backend-memory.js").BackendMemory}} parts
+   *   `newSourceChoice` makes the choice for one remote stream, when its sender first shares something; `engines`: what `run` starts
    */
-  constructor({ monitor, newSourceChoice, memory }) {
+  constructor({ monitor, newSourceChoice, engines = {}, memory }) {
     super();
+    this.#wanted = engines;
     this.#sources = new StreamSources({ newChoice: newSourceChoice, recheck: (id) => this.#pickSource(id) });
     this.#scheduler = new AnalysisScheduler({ monitor });
     this.#engines = new EngineChoice({
@@ -79,10 +86,17 @@ export class Analysis extends Emitter {
   }
 
   /**
+   * Start the engines given at construction, once (later calls do nothing): what the scene, your
+   * own share and a remote tile with video call (connected by the wiring). An engine that cannot
+   * start is an `error` event (code `analysis`).
+   */
+  run() {
+    this.start(this.#wanted).catch((error) => this.emit("error", asFailure(error, "analysis", "Video analysis could not start")));
+  }
+
+  /**
    * Start the engines once (later calls return the same promise).
-   * @param {{segmentation?: "selfie" | "bodypix", faces?: string, workers?: boolean}} [choice]
-   *   `faces`: a key of FACE_PRESETS (224 for any other); `workers: false` runs the engines on the main
-   *   thread (the fallback where workers cannot)
+   * @param {EnginesWanted} [choice]
    */
   start({ segmentation = "selfie", faces = "224", workers = true } = {}) {
     // Each model joins the running scheduler as soon as its engine is ready.
