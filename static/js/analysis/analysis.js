@@ -4,6 +4,7 @@ import { EngineChoice } from "./engine-choice.js";
 import { FaceTracker } from "./face-tracks.js";
 import { AnalysisScheduler } from "./scheduler.js";
 import { StreamSources } from "./sources.js";
+import { StreamWants } from "./stream-wants.js";
 
 export { FACE_PRESETS } from "./engine-choice.js";
 
@@ -15,8 +16,7 @@ export { FACE_PRESETS } from "./engine-choice.js";
  * @typedef {{segmentation?: "selfie" | "bodypix", faces?: string, workers?: boolean}} EnginesWanted
  *   the engines to start: `faces` a key of FACE_PRESETS (224 for any other); `workers: false` runs the engines
  *   on the main thread (the fallback where workers cannot)
- * @typedef {{mask: boolean, faces: boolean, landmarks: boolean, expressions: boolean}} Wants
- *   what this page would analyse of a stream, and so asks its sender to share
+ * @typedef {import("./stream-wants.js").Wants} Wants
  */
 
 /**
@@ -50,16 +50,14 @@ export class Analysis extends Emitter {
   #users = new Map();
   /** the source policy: per remote stream whose sender has shared something, where its results come from */
   #sources;
-  /** @type {Map<string, string>} per stream, the wants last announced (as JSON) */
-  #announced = new Map();
+  /** what this page wants shared: per stream, the face detail asked for and the wants last announced */
+  #asks = new StreamWants();
   /** @type {Map<string, FaceTracker<import("./engines/faces.js").Face>>} per stream analysed here */
   #trackers = new Map();
   /** @type {Promise<Engines> | null} */
   #started = null;
   /** @type {EnginesWanted} the engines `run` starts */
   #wanted;
-  /** @type {Map<string, Map<string, {landmarks: boolean, expressions: boolean}>>} per stream, per source */
-  #faceDetail = new Map();
 
   /**
    * @param {{monitor: import("./frame-monitor.js").FrameMonitor, newSourceChoice: () => SourceChoice, engines?: EnginesWanted,
@@ -135,9 +133,8 @@ export class Analysis extends Emitter {
     if (users?.size) return;
     this.#users.delete(id);
     this.#scheduler.removeStream(id);
-    this.#faceDetail.delete(id); // whoever analyses it again asks again after addStream
+    this.#asks.forget(id); // whoever analyses it again asks again after addStream
     this.#sources.forget(id);
-    this.#announced.delete(id);
     this.#trackers.delete(id);
   }
 
@@ -184,14 +181,12 @@ export class Analysis extends Emitter {
 
   /** What this page would analyse of a stream, so what its sender should share. @param {string} id @returns {Wants} */
   wants(id) {
-    const on = Boolean(this.#scheduler.latest(id)?.enabled) && this.enabled;
-    const asked = [...(this.#faceDetail.get(id)?.values() ?? [])];
-    return {
-      mask: on,
-      faces: on,
-      landmarks: on && asked.some((one) => one.landmarks),
-      expressions: on && asked.some((one) => one.expressions),
-    };
+    return this.#asks.wants(id, this.#analysed(id));
+  }
+
+  /** Whether this page analyses a stream at all (switched on, and analysis on). @param {string} id */
+  #analysed(id) {
+    return Boolean(this.#scheduler.latest(id)?.enabled) && this.enabled;
   }
 
   /**
@@ -201,29 +196,21 @@ export class Analysis extends Emitter {
    * @param {string} id @param {{landmarks: boolean, expressions: boolean}} detail @param {string} [source]
    */
   setFaceDetail(id, detail, source = "tile") {
-    const asked = this.#faceDetail.get(id) ?? new Map();
-    this.#faceDetail.set(id, asked.set(source, detail));
+    this.#asks.setDetail(id, source, detail);
     this.#applyFaceDetail(id);
   }
 
   /** @param {string} id */
   #applyFaceDetail(id) {
-    const wanted = [...(this.#faceDetail.get(id)?.values() ?? [])];
-    this.#scheduler.setWants(id, "faces", {
-      landmarks: wanted.some((one) => one.landmarks),
-      expressions: wanted.some((one) => one.expressions),
-    });
+    this.#scheduler.setWants(id, "faces", this.#asks.detail(id));
     this.#announce(id);
   }
 
   /** Say what this page wants of a stream when that changed. @param {string} id */
   #announce(id) {
     if (!this.#scheduler.latest(id)) return;
-    const wants = this.wants(id);
-    const said = JSON.stringify(wants);
-    if (this.#announced.get(id) === said) return;
-    this.#announced.set(id, said);
-    this.emit("wants", id, wants);
+    const wants = this.#asks.changed(id, this.#analysed(id));
+    if (wants) this.emit("wants", id, wants);
   }
 
   /** Decide again where a stream's results come from. @param {string} id */
