@@ -1,9 +1,9 @@
 import { Failure, asFailure } from "../lib/failure.js";
 import { Emitter } from "../lib/emitter.js";
 import { EngineChoice } from "./engine-choice.js";
-import { FaceTracker } from "./face-tracks.js";
 import { AnalysisScheduler } from "./scheduler.js";
 import { StreamSources } from "./sources.js";
+import { StreamUsers } from "./stream-users.js";
 import { StreamWants } from "./stream-wants.js";
 
 export { FACE_PRESETS } from "./engine-choice.js";
@@ -46,14 +46,12 @@ export class Analysis extends Emitter {
   #scheduler;
   /** the engine and backend choice */
   #engines;
-  /** @type {Map<string, Set<string>>} per stream, who asked for it (addStream's `user`) */
-  #users = new Map();
+  /** stream bookkeeping: per stream, who asked for it (addStream's `user`) and its face tracker */
+  #users = new StreamUsers();
   /** the source policy: per remote stream whose sender has shared something, where its results come from */
   #sources;
   /** what this page wants shared: per stream, the face detail asked for and the wants last announced */
   #asks = new StreamWants();
-  /** @type {Map<string, FaceTracker<import("./engines/faces.js").Face>>} per stream analysed here */
-  #trackers = new Map();
   /** @type {Promise<Engines> | null} */
   #started = null;
   /** @type {EnginesWanted} the engines `run` starts */
@@ -77,7 +75,7 @@ export class Analysis extends Emitter {
     this.#scheduler.on("result", (id, model, result, frame) => {
       // A face found once and never again is noise: faces show from their second sighting (face-tracks.js).
       // Shared faces were tracked by their sender.
-      if (model === "faces") result.faces = this.#tracker(id).update(result.faces, performance.now());
+      if (model === "faces") result.faces = this.#users.tracker(id).update(result.faces, performance.now());
       this.emit("result", id, model, frame);
     });
     this.#scheduler.on("error", (model, error) => this.emit("error", new Failure(`analysis-${model}`, error.message, { cause: error })));
@@ -119,8 +117,7 @@ export class Analysis extends Emitter {
    *   computed, given with the `result` event
    */
   addStream(id, video, user = "tile", options = {}) {
-    const users = this.#users.get(id) ?? new Set();
-    this.#users.set(id, users.add(user));
+    this.#users.add(id, user);
     if (this.#scheduler.latest(id)?.video !== video) this.#scheduler.addStream(id, video);
     if (options.fingerprint) this.#scheduler.setFingerprint(id, options.fingerprint);
     this.#applyFaceDetail(id);
@@ -128,22 +125,10 @@ export class Analysis extends Emitter {
 
   /** @param {string} id @param {string} [user] */
   removeStream(id, user = "tile") {
-    const users = this.#users.get(id);
-    users?.delete(user);
-    if (users?.size) return;
-    this.#users.delete(id);
+    if (!this.#users.remove(id, user)) return;
     this.#scheduler.removeStream(id);
     this.#asks.forget(id); // whoever analyses it again asks again after addStream
     this.#sources.forget(id);
-    this.#trackers.delete(id);
-  }
-
-  /** @param {string} id */
-  #tracker(id) {
-    // Results seconds apart still count together: on a slow machine (or the main thread) a face must still show.
-    const tracker = this.#trackers.get(id) ?? new FaceTracker({ forgetMs: 10_000 });
-    this.#trackers.set(id, tracker);
-    return tracker;
   }
 
   /** @param {string} id @param {boolean} on */
