@@ -94,13 +94,17 @@ function createParts(page, failures, params) {
   const mesh = new Mesh(media.stream, { transforms: transport.transforms });
   const prejoin = new PreJoin(part(page, "prejoin"));
   const monitor = new FrameMonitor();
-  const analysis = new Analysis({ monitor, newSourceChoice: () => new SourcePicker() });
-  const analyse = params.get("analysis") !== "off";
-  const roomEffects = new RoomEffects(analysis, {
-    segmentation: params.get("segmentation") === "bodypix" ? "bodypix" : "selfie",
-    faces: params.get("faces") ?? "224",
-    workers: params.get("workers") !== "off",
+  const analysis = new Analysis({
+    monitor,
+    newSourceChoice: () => new SourcePicker(),
+    engines: {
+      segmentation: params.get("segmentation") === "bodypix" ? "bodypix" : "selfie",
+      faces: params.get("faces") ?? "224",
+      workers: params.get("workers") !== "off",
+    },
   });
+  const analyse = params.get("analysis") !== "off";
+  const roomEffects = new RoomEffects(analysis);
   const sceneSection = part(page, "scene");
   const scenePart = (/** @type {string} */ name) => /** @type {any} */ (sceneSection.querySelector(`[data-scene="${name}"]`));
   const compositor = new SceneCompositor(scenePart("canvas"), (id) => analysis.latest(id), { cpuCanvas: params.get("canvas") === "cpu" });
@@ -111,10 +115,10 @@ function createParts(page, failures, params) {
     recorder: new SceneRecorder(scenePart("canvas")),
     analysis,
     analyse: () => {
-      if (analyse) roomEffects.start();
+      if (analyse) analysis.run();
     },
   });
-  const ownShare = new OwnShare({ analysis, transport, enabled: analyse, analyse: () => roomEffects.start() });
+  const ownShare = new OwnShare({ analysis, transport, enabled: analyse, analyse: () => analysis.run() });
   const ownLevel = new OwnLevel();
   const tiles = new TileGrid(part(page, "tiles"));
   /** @type {SpeakingDetector} */

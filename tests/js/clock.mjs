@@ -1,11 +1,12 @@
 /**
  * A clock a test moves by hand: `setTimeout` (node:test's mock timers) and
  * `performance.now()` go forward together, and only when the test says so.
- * @param {import("node:test").TestContext} t
+ * `setInterval` too where a test asks for it (`intervals: true`).
+ * @param {import("node:test").TestContext} t @param {{intervals?: boolean}} [options]
  */
-export function fakeClock(t) {
+export function fakeClock(t, { intervals = false } = {}) {
   let now = 0;
-  t.mock.timers.enable({ apis: ["setTimeout"] });
+  t.mock.timers.enable({ apis: intervals ? ["setTimeout", "setInterval"] : ["setTimeout"] });
   t.mock.method(performance, "now", () => now);
   return {
     get now() {

@@ -263,3 +263,40 @@ test("a stream's rate is results a second, and falls once results stop coming", 
     performance.now = real;
   }
 });
+
+test("a stream given to its sender is not analysed here, and is again once it is back; each change is counted once", async (t) => {
+  const clock = fakeClock(t);
+  const analysis = scheduler();
+  analysis.addStream("a", video(clock, 30));
+  analysis.addModel("mask", runner("mask", 5), { sizer: SIZER, maxHz: 10 });
+  analysis.start();
+  await clock.advance(500);
+  assert.equal(analysis.setSource("a", "sender"), true);
+  assert.equal(analysis.setSource("a", "sender"), false, "the same source again is no change");
+  assert.equal(analysis.setSource("gone", "sender"), false, "a stream not shown here has no source");
+  await clock.advance(20); // an inference under way finishes
+  const before = count(analysis.results, { id: "a" });
+  await clock.advance(1000);
+  assert.equal(count(analysis.results, { id: "a" }), before, "nothing analysed while the sender shares");
+  assert.equal(analysis.setSource("a", "local"), true);
+  await clock.advance(1000);
+  analysis.stop();
+  assert.ok(count(analysis.results, { id: "a" }) >= before + 8, `${count(analysis.results, { id: "a" })} after ${before}`);
+  assert.deepEqual([analysis.latest("a").source, analysis.latest("a").sourceChanges], ["local", 2]);
+});
+
+test("a fingerprint set for a stream is noted of each frame whose mask is computed", async (t) => {
+  const clock = fakeClock(t);
+  const analysis = scheduler();
+  const noted = [];
+  analysis.on("result", (id, model, result, frame) => noted.push(frame.fingerprint));
+  analysis.addStream("own", video(clock, 10));
+  analysis.setFingerprint("own", (frame) => `${frame.width}x${frame.height}`);
+  analysis.setFingerprint("gone", () => "never"); // not shown here: nothing to note
+  analysis.addModel("mask", runner("mask", 5), { sizer: SIZER, maxHz: 10 });
+  analysis.start();
+  await clock.advance(500);
+  analysis.stop();
+  assert.ok(noted.length >= 3 && noted.every((one) => one === "32x24"), JSON.stringify(noted));
+  assert.equal(analysis.latest("gone"), null);
+});

@@ -84,6 +84,27 @@ export class AnalysisScheduler extends Emitter {
     this.#enabled = on;
   }
 
+  /**
+   * Who analyses a stream from now on: this page (`local`), or its sender. Counted in `sourceChanges`.
+   * @param {string} id @param {"local" | "sender"} source @returns {boolean} whether the source changed
+   */
+  setSource(id, source) {
+    const stream = this.#streams.get(id);
+    if (!stream || stream.source === source) return false;
+    stream.source = source;
+    stream.sourceChanges += 1;
+    return true;
+  }
+
+  /**
+   * What to note of each frame of a stream whose mask is computed here (StreamState `fingerprint`).
+   * @param {string} id @param {(frame: CanvasImageSource) => unknown} fingerprint
+   */
+  setFingerprint(id, fingerprint) {
+    const stream = this.#streams.get(id);
+    if (stream) stream.fingerprint = fingerprint;
+  }
+
   /** What a model should add for one stream (say, landmarks), passed with each of its frames. @param {string} id @param {Model} model @param {object} options */
   setWants(id, model, options) {
     const stream = this.#streams.get(id);

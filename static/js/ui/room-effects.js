@@ -1,41 +1,36 @@
-import { Emitter } from "../lib/emitter.js";
 import { STICKERS } from "../draw/face-drawing.js";
-import { asFailure } from "../lib/failure.js";
 import { EffectsMenu } from "./effects-menu.js";
 import { TileEffects } from "./tile-effects.js";
 
 /**
- * Analysis and effects for every remote tile: starts analysing a stream when
- * its tile gets video, gives each tile its effects menu and updates a tile's
- * effects whenever a new result for it arrives (drawing never waits for an
- * inference; between results the browser keeps showing the last ones).
- *
- * Events: `error(failure)`.
+ * Effects for every remote tile: adds a stream to the analysis when its tile
+ * gets video, gives each tile its effects menu and updates a tile's effects
+ * whenever a new result for it arrives (drawing never waits for an inference;
+ * between results the browser keeps showing the last ones). Starting the
+ * engines is the analysis's own (Analysis `run`, called by the wiring).
  */
-/** @extends {Emitter<{error: [failure: import("../lib/failure.js").Failure]}>} */
-export class RoomEffects extends Emitter {
+export class RoomEffects {
   #analysis;
-  #choice;
   /** @type {Map<string, {effects: TileEffects, menu: EffectsMenu}>} */
   #tiles = new Map();
 
   /**
    * @param {import("../analysis/analysis.js").Analysis} analysis
-   * @param {{segmentation?: "selfie" | "bodypix", faces?: string, workers?: boolean}} choice engines to start
    */
-  constructor(analysis, choice) {
-    super();
+  constructor(analysis) {
     this.#analysis = analysis;
-    this.#choice = choice;
     analysis.on("result", (id, model) => {
       const latest = analysis.latest(id);
       if (latest) this.#tiles.get(id)?.effects.show(latest, model);
     });
   }
 
-  /** A remote tile has video: analyse it and offer its menu. @param {string} id @param {import("./tiles.js").Tile} tile */
+  /**
+   * A remote tile has video: add it to the analysis and offer its menu.
+   * @param {string} id @param {import("./tiles.js").Tile} tile @returns {boolean} false if it was attached already
+   */
   attach(id, tile) {
-    if (this.#tiles.has(id)) return;
+    if (this.#tiles.has(id)) return false;
     const effects = new TileEffects(tile);
     const menu = new EffectsMenu();
     menu.on("change", (settings) => {
@@ -50,12 +45,7 @@ export class RoomEffects extends Emitter {
     this.#tiles.set(id, { effects, menu });
     this.#analysis.addStream(id, tile.video);
     this.#analysis.setFaceDetail(id, { landmarks: false, expressions: false });
-    this.start();
-  }
-
-  /** Start the analysis engines (once; later calls do nothing). */
-  start() {
-    this.#analysis.start(this.#choice).catch((error) => this.emit("error", asFailure(error, "analysis", "Video analysis could not start")));
+    return true;
   }
 
   /** @param {string} id */

@@ -11,8 +11,7 @@ const STATS_REFRESH_MS = 500;
 /** @typedef {import("../main.js").Parts} Parts */
 
 /** Analysis on or off, its failures and the stats overlay. @param {Parts} parts */
-export function wireAnalysis({ analysis, roomEffects, controls, failures, stats, monitor, mesh, analyse, ownShare }) {
-  roomEffects.on("error", (failure) => failures.report(failure));
+export function wireAnalysis({ analysis, controls, failures, stats, monitor, mesh, analyse, ownShare }) {
   analysis.on("error", (failure) => failures.report(failure));
   controls.setAnalysis(analyse);
   analysis.setEnabled(analyse);

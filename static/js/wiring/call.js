@@ -46,7 +46,7 @@ export function wireRoomNews({ signaling, session, mesh, chat, scene, view, anno
 
 /** The mesh's peers become tiles; its signals go out through the server. @param {Parts} parts */
 export function wireMesh(parts) {
-  const { mesh, signaling, tiles, roomEffects, analyse, failures } = parts;
+  const { mesh, signaling, tiles, roomEffects, analysis, analyse, failures } = parts;
   mesh.on("signal", (to, kind, data) => {
     signaling.request("signal", { to, kind, data }).catch(() => {
       // A peer that just left is `unknown_peer`; its `peer-left` cleans up the link. A lost
@@ -74,7 +74,8 @@ export function wireMesh(parts) {
   mesh.on("stream", (id, stream) => {
     const tile = tiles.get(id);
     tile?.setStream(stream);
-    if (tile && analyse && stream.getVideoTracks().length) roomEffects.attach(id, tile);
+    // A tile's video starts the engines (once), as the scene and your own share do.
+    if (tile && analyse && stream.getVideoTracks().length && roomEffects.attach(id, tile)) analysis.run();
   });
   mesh.on("connection", (id, state) => {
     tiles.get(id)?.setConnectionState(state);
