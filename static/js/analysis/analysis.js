@@ -1,6 +1,7 @@
 import { Failure, asFailure } from "../lib/failure.js";
 import { Emitter } from "../lib/emitter.js";
 import { EngineChoice } from "./engine-choice.js";
+import { FACE_CHECK, keepFaces } from "./face-checks.js";
 import { AnalysisScheduler } from "./scheduler.js";
 import { StreamSources } from "./sources.js";
 import { StreamUsers } from "./stream-users.js";
@@ -73,9 +74,7 @@ export class Analysis extends Emitter {
       failed: (failure) => this.emit("error", failure),
     });
     this.#scheduler.on("result", (id, model, result, frame) => {
-      // A face found once and never again is noise: faces show from their second sighting (face-tracks.js).
-      // Shared faces were tracked by their sender.
-      if (model === "faces") result.faces = this.#users.tracker(id).update(result.faces, performance.now());
+      if (model === "faces") result.faces = this.#shownFaces(id, result.faces);
       this.emit("result", id, model, frame);
     });
     this.#scheduler.on("error", (model, error) => this.emit("error", new Failure(`analysis-${model}`, error.message, { cause: error })));
@@ -102,6 +101,19 @@ export class Analysis extends Emitter {
       return this.engines();
     });
     return this.#started;
+  }
+
+  /**
+   * The faces to show of what the detector found in a stream analysed here: boxes on the person's
+   * body rather than the face, or off the person, are dropped (face-checks.js), and a face found
+   * once and never again is noise: faces show from their second sighting (face-tracks.js).
+   * Shared faces went through the same on their sender's page.
+   * @param {string} id @param {import("./engines/faces.js").Face[]} found
+   */
+  #shownFaces(id, found) {
+    const tracker = this.#users.tracker(id);
+    const mask = this.#scheduler.latest(id)?.results.mask?.mask ?? null;
+    return tracker.update(keepFaces(found, FACE_CHECK, mask, tracker.shown), performance.now());
   }
 
   /** Which engine and backend each model runs on and how that was chosen (a copy). */

@@ -36,6 +36,8 @@ export class FaceTracker {
   #tracks = [];
   /** @type {number | null} when the last result came in */
   #lastMs = null;
+  /** @type {F[]} what the last `update` said to show */
+  #shown = [];
 
   /** @param {TrackerOptions} [options] */
   constructor({ window = 3, hits = 2, sureScore = 0.9, keep = 2, minOverlap = 0.3, forgetMs = 3000 } = {}) {
@@ -70,13 +72,20 @@ export class FaceTracker {
     this.#tracks = this.#tracks.filter((track) => this.#alive(track));
     const shown = this.#tracks.filter((track) => track.shown);
     const seenNow = new Set(shown.filter((track) => !track.misses).map((track) => track.face));
-    return [...faces.filter((face) => seenNow.has(face)), ...shown.filter((track) => track.misses).map((track) => track.face)];
+    this.#shown = [...faces.filter((face) => seenNow.has(face)), ...shown.filter((track) => track.misses).map((track) => track.face)];
+    return this.#shown;
+  }
+
+  /** What the last `update` said to show (nothing before the first, or after `reset`). */
+  get shown() {
+    return this.#shown;
   }
 
   /** Forget every track (a new stream, or the picture changed completely). */
   reset() {
     this.#tracks = [];
     this.#lastMs = null;
+    this.#shown = [];
   }
 
   /** @param {Track<F>} track */
