@@ -11,7 +11,7 @@ import pytest
 
 from ensemble.sfu.janus import JanusConnection
 from harness.janus import JanusParticipant, JanusProcess, JanusSecrets, NetworkNamespace
-from harness.servers import ServerProcess
+from harness.servers import ServerProcess, free_port
 from tests.waiting import eventually
 
 MESH_MAX = 2
@@ -158,3 +158,17 @@ def test_two_processes_with_redis_share_one_janus_room(tmp_path, janus, own_redi
         eventually(lambda: leaving_feed not in {p["id"] for p in participants(instance, sfu["room"])["participants"]}, what="kicked")
         for page in pages:
             page.close()
+
+
+def test_without_an_answering_janus_the_join_past_mesh_max_is_refused_and_changes_nothing(tmp_path, connect_client):
+    settings = {**sfu_settings([JanusProcess(tmp_path)]), "janus_urls": f"ws://127.0.0.1:{free_port()}"}
+    with ServerProcess(tmp_path, **settings) as server:
+        members = fill(connect_client, server.url, "nowhere", MESH_MAX)
+        late = connect_client(server.url)
+        assert late.call("join", {"room": "nowhere", "name": "late"})["error"]["code"] == "room_full"
+        assert members[0].call("chat", {"text": "still here"})["ok"]
+        members[1].wait_for("chat")
+        assert not members[0].received("peer-joined")[1:] and not members[1].received("sfu")
+        eventually(lambda: server_health(server)["janus"] == {settings["janus_urls"]: False}, what="out of the rotation")
+        metrics = urllib.request.urlopen(server.url + "/metrics", timeout=2).read().decode()
+        assert f'ensemble_janus_up{{instance="{settings["janus_urls"]}"}} 0.0' in metrics
