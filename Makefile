@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # what the server and its tests import.
 TOOLS_VENV := .venv-tools
 TOOLS_PY := $(TOOLS_VENV)/bin/python
-SYSTEM_PACKAGES := chromium ffmpeg coturn redis-server nginx openssl
+SYSTEM_PACKAGES := chromium ffmpeg coturn redis-server nginx openssl janus
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Static checks, one target each: `make lint` runs them all, and `make test` runs it
 # before any test, stopping at the first that fails. Add a checker by adding its target here.

@@ -419,7 +419,7 @@ def main():
     if options.shared:
         return shared_main(options)
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as driver:
-        with ServerProcess(folder, max_peers_per_room=max(options.streams, default=0) + 2) as server:
+        with ServerProcess(folder, mesh_max=max(options.streams, default=0) + 2) as server:
             browser = driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(make_camera(folder, "bars")))
             page = browser.new_page()
             photo = (Path(__file__).resolve().parent.parent / "node_modules/@vladmandic/face-api/demo/sample1.jpg").read_bytes()
@@ -446,7 +446,7 @@ def main():
 def shared_main(options):
     counts = options.streams if "--streams" in sys.argv else [1, 3, 5]
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as driver:
-        with ServerProcess(folder, max_peers_per_room=max([*counts, *options.senders]) + 2) as server:
+        with ServerProcess(folder, mesh_max=max([*counts, *options.senders]) + 2) as server:
             for pictures in options.pictures if "--pictures" in sys.argv else ["close-ups"]:
                 receiver_table(
                     driver, server, folder, counts, options.seconds, options.fps, pictures, options.mask_every, options.faces_every, options.scene

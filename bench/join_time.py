@@ -260,7 +260,7 @@ def main():
     timelines = {}
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as driver, tempfile.TemporaryFile("w+") as stand_in_log:
         camera = make_photo_camera(folder, "sample3-middle")
-        with ServerProcess(folder, max_peers_per_room=max(options.sizes)) as server:
+        with ServerProcess(folder, mesh_max=max(options.sizes)) as server:
             print("| people | Join → every remote video playing, median (runs) | stand-ins' offer → answer sent, median | browser CPU, median |")
             print("| --- | --- | --- | --- |", flush=True)
             for size in options.sizes:

@@ -85,7 +85,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=8)
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as driver:
-        with ServerProcess(folder, max_peers_per_room=max(options.people) + 1) as server:
+        with ServerProcess(folder, mesh_max=max(options.people) + 1) as server:
             print("| people | whole pictures: scene fps | draw | page fps | longest task "
                   "| cut out: scene fps | draw | page fps | longest task "
                   "| cut out, canvas in memory: scene fps | draw | page fps | longest task |\n"

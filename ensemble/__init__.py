@@ -16,6 +16,8 @@ from .scenes import SceneSchema
 from .services import EXTENSION, Services
 from .sessions import Sessions
 from .settings import ROOT, load_settings
+from .sfu.placement import MemoryPlacements, RedisPlacements
+from .sfu.rooms import SfuRooms
 from .signaling import AckAwarePacket, Signaling
 from .uploads import ImageStore
 from .wsgi import ClosingWebSockets, behind_proxies, origin_check
@@ -39,7 +41,7 @@ def create_app(settings=None, registry=None):
         # Room for the multipart wrapping around the largest picture allowed.
         MAX_CONTENT_LENGTH=settings.upload_max_bytes + 64 * 1024,
     )
-    limits = RoomLimits(settings.max_peers_per_room, settings.room_grace_seconds, settings.chat_history)
+    limits = RoomLimits(settings.room_limit, settings.room_grace_seconds, settings.chat_history)
     # A password's PBKDF2 (milliseconds of CPU) runs in an OS thread, not on the event loop.
     hasher = functools.partial(os_thread_runner(settings.async_mode), hash_password)
     options = {}
@@ -64,7 +66,9 @@ def create_app(settings=None, registry=None):
     scenes = SceneSchema(run=os_thread_runner(settings.async_mode))
     # Wrong passwords are counted where the rooms are, so several processes count them together.
     guard = Guard(settings, lockouts=registry.lockouts)
-    signaling = Signaling(socketio, registry, settings, scenes, guard)
+    placements = RedisPlacements(settings.redis_url) if settings.redis_url and settings.janus_urls else MemoryPlacements()
+    sfu = SfuRooms(settings, placements)
+    signaling = Signaling(socketio, registry, settings, scenes, guard, sfu=sfu)
     sessions = Sessions(socketio, guard, signaling.metrics, settings)
     # Outermost first: the client's address and scheme, then the Socket.IO middleware.
     app.wsgi_app = behind_proxies(ClosingWebSockets(sessions.wsgi(app.wsgi_app)), settings.trusted_proxy_hops)
@@ -74,6 +78,6 @@ def create_app(settings=None, registry=None):
         # Decoding a picture (up to a second of CPU) runs in OS threads too, a few at once.
         decoders=settings.upload_decoders, run=os_thread_runner(settings.async_mode, settings.upload_decoders),
     )
-    app.extensions[EXTENSION] = Services(settings, socketio, registry, guard, scenes, images, signaling.metrics)
+    app.extensions[EXTENSION] = Services(settings, socketio, registry, guard, scenes, images, signaling.metrics, sfu)
     app.register_blueprint(views.blueprint)
     return app

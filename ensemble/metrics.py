@@ -6,7 +6,7 @@ import os
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from .protocol import ERROR_CODES
+from .protocol import ERROR_CODES, ProtocolError
 
 
 class Metrics:
@@ -64,8 +64,33 @@ class Metrics:
     def dropped(self, reason):
         self._dropped.labels(reason).inc()
 
+    def watch_sfu(self, sfu):
+        self.registry.register(_SfuCollector(sfu))
+
     def render(self):
         return generate_latest(self.registry)
+
+
+class _SfuCollector:
+    """Rooms on each Janus instance, whether it answers, tokens renewed, rooms moved off a failed one."""
+
+    def __init__(self, sfu):
+        self._sfu = sfu
+
+    def collect(self):
+        up = GaugeMetricFamily("ensemble_janus_up", "Whether a Janus instance answers this process's keep-alives", labels=["instance"])
+        rooms = GaugeMetricFamily("ensemble_sfu_rooms", "Rooms placed on each Janus instance (every process's)", labels=["instance"])
+        try:
+            load = self._sfu.load()
+        except ProtocolError:
+            load = {}  # Redis is away: its own metric says so
+        for url, answers in self._sfu.health().items():
+            up.add_metric([url], int(answers))
+            rooms.add_metric([url], load.get(url, 0))
+        yield up
+        yield rooms
+        yield CounterMetricFamily("ensemble_sfu_token_renewals", "Janus tokens renewed over sfu-token", value=self._sfu.renewals)
+        yield CounterMetricFamily("ensemble_sfu_rooms_moved", "Rooms this process moved off a Janus that stopped answering", value=self._sfu.moves)
 
 
 class _RoomCollector:

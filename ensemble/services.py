@@ -10,6 +10,7 @@ from .metrics import Metrics
 from .rooms import RoomRegistry, member_by_credential
 from .scenes import SceneSchema
 from .settings import Settings
+from .sfu.rooms import SfuRooms
 from .uploads import ImageStore
 
 EXTENSION = "ensemble"
@@ -24,6 +25,7 @@ class Services:
     scenes: SceneSchema
     images: ImageStore
     metrics: Metrics
+    sfu: SfuRooms
 
     def member(self, credential):
         """The member proven by an X-Ensemble-Member credential, or ProtocolError `not_joined` (403)."""
@@ -32,7 +34,8 @@ class Services:
     def health(self):
         """What /healthz says: the room store's state and what this process serves."""
         rooms, peers = self.registry.served()
-        return {**self.registry.health(), "rooms": rooms, "peers": peers}
+        janus = {"janus": self.sfu.health()} if self.sfu.enabled else {}
+        return {**self.registry.health(), "rooms": rooms, "peers": peers, **janus}
 
 
 def services() -> Services:

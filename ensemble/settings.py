@@ -2,7 +2,7 @@
 
 import os
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -15,6 +15,9 @@ ICE_TRANSPORT_POLICIES = ("all", "relay")
 LOG_FORMATS = ("text", "json")
 # Flask-SocketIO hands any other scheme to Kombu; ours speak to Redis itself.
 REDIS_SCHEMES = ("redis://", "rediss://")
+JANUS_SCHEMES = ("ws://", "wss://")
+# Settings that were renamed: a deployment that still sets one is told the new name.
+RENAMED = {"MAX_PEERS_PER_ROOM": "MESH_MAX"}
 # What a browser sends as its Origin header: scheme://host[:port], nothing after it.
 ORIGIN = re.compile(r"https?://[^/\s?#]+")
 # Values shipped as placeholders (config/turnserver.conf's secret, config/example.env's
@@ -41,7 +44,7 @@ class Settings:
     port: int
     async_mode: str
     log_level: str
-    max_peers_per_room: int
+    mesh_max: int
     room_grace_seconds: float
     chat_history: int
     events_per_second: float
@@ -78,6 +81,13 @@ class Settings:
     upload_decoders: int
     malformed_packets: int
     connect_timeout_seconds: float
+    sfu_max_peers: int
+    janus_urls: tuple[str, ...]
+    janus_public_urls: tuple[str, ...]
+    janus_api_secret: str = field(repr=False)
+    janus_admin_key: str = field(repr=False)
+    janus_token_secret: str = field(repr=False)
+    janus_token_seconds: int
 
     def __post_init__(self):
         if self.async_mode not in ASYNC_MODES:
@@ -86,8 +96,8 @@ class Settings:
             raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
         if not 0 < self.port < 65536:
             raise SettingsError(f"PORT must be between 1 and 65535, not {self.port}")
-        if self.max_peers_per_room < 2:
-            raise SettingsError("MAX_PEERS_PER_ROOM must be at least 2")
+        if self.mesh_max < 2:
+            raise SettingsError("MESH_MAX must be at least 2")
         if self.ice_transport_policy not in ICE_TRANSPORT_POLICIES:
             raise SettingsError(f"ICE_TRANSPORT_POLICY must be all or relay, not {self.ice_transport_policy!r}")
         if self.ice_transport_policy == "relay" and not self.turn_urls:
@@ -114,7 +124,34 @@ class Settings:
             raise SettingsError("UPLOAD_QUOTA_BYTES must be at least UPLOAD_MAX_BYTES")
         if self.upload_room_bytes < self.upload_max_bytes:
             raise SettingsError("UPLOAD_ROOM_BYTES must be at least UPLOAD_MAX_BYTES")
+        self._check_janus()
         self._refuse_placeholders()
+
+    def _check_janus(self):
+        if not self.janus_urls:
+            return
+        if not all(url.startswith(JANUS_SCHEMES) for url in (*self.janus_urls, *self.janus_public_urls)):
+            raise SettingsError("JANUS_URLS and JANUS_PUBLIC_URLS hold ws:// or wss:// addresses")
+        if self.janus_public_urls and len(self.janus_public_urls) != len(self.janus_urls):
+            raise SettingsError("JANUS_PUBLIC_URLS names one address per JANUS_URLS entry, in the same order (or is empty)")
+        for name in ("janus_api_secret", "janus_admin_key", "janus_token_secret"):
+            if not getattr(self, name):
+                raise SettingsError(f"JANUS_URLS is set: set {name.upper()} too (config/janus holds the same value)")
+        if self.sfu_max_peers <= self.mesh_max:
+            raise SettingsError("SFU_MAX_PEERS must be more than MESH_MAX")
+        if self.janus_token_seconds < 30:
+            raise SettingsError("JANUS_TOKEN_SECONDS must be at least 30")
+
+    @property
+    def room_limit(self):
+        """People per room: MESH_MAX, or SFU_MAX_PEERS where rooms beyond MESH_MAX move to Janus."""
+        return self.sfu_max_peers if self.janus_urls else self.mesh_max
+
+    def janus_public_url(self, url):
+        """The address browsers use for the instance the server reaches at `url`."""
+        if not self.janus_public_urls:
+            return url
+        return self.janus_public_urls[self.janus_urls.index(url)]
 
     def _refuse_placeholders(self):
         for name in ("turn_secret", "turn_password"):
@@ -154,6 +191,9 @@ def load_settings(environ=None, dotenv_path=ROOT / ".env", **overrides):
     if dotenv_path and Path(dotenv_path).exists():
         values.update(dotenv_values(dotenv_path))
     values.update({key: value for key, value in environ.items() if key in values})
+    for old, new in RENAMED.items():
+        if old in environ or old in values:
+            raise SettingsError(f"{old} is now {new}: rename it in your environment or .env")
     if environ.get("FLASK_RUN_FROM_CLI"):
         # `flask run` serves with Werkzeug's threads; gevent and eventlet need their own server.
         values["ASYNC_MODE"] = "threading"

@@ -18,8 +18,9 @@ from . import protocol
 from .metrics import Metrics
 from .protocol import ProtocolError
 from .ratelimit import TokenBucket
-from .rooms import NotJoined, WrongPassword, holds_token
+from .rooms import NotJoined, RoomFull, WrongPassword, holds_token
 from .sessions import MalformedPacket, StrictJson, check_shape, decode_strictly
+from .sfu.rooms import CHECK_SECONDS, SfuRooms, SfuUnavailable
 from .turn import WITHHELD_RETRY_SECONDS, ice_servers, limits_turn, renew_seconds
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,8 @@ class Connection:
 
 
 class Signaling:
-    def __init__(self, socketio, registry, settings, scenes, guard, clock=time.monotonic, wall_clock=time.time):
+    def __init__(self, socketio, registry, settings, scenes, guard, clock=time.monotonic, wall_clock=time.time, sfu=None):
+        self._sfu = sfu or SfuRooms(settings)
         self._socketio = socketio
         self._scenes = scenes
         self._guard = guard
@@ -73,15 +75,20 @@ class Signaling:
             "media": self.on_media,
             "scene": self.on_scene,
             "ice-servers": self.on_ice_servers,
+            "sfu-token": self.on_sfu_token,
         }
         for event, handler in handlers.items():
             socketio.on(event)(self._answering(event, handler))
         socketio.on("*")(self.on_unknown)
         self.metrics = Metrics(registry, handlers)
+        if self._sfu.enabled:
+            self.metrics.watch_sfu(self._sfu)
         if hasattr(self._server.manager, "after_delivery"):  # several processes: the old socket may be on another
             self._server.manager.after_delivery("replaced", self._cut_off_channel)
         if registry.upkeep_seconds:
             socketio.start_background_task(self._keep_up)
+        if self._sfu.enabled:
+            socketio.start_background_task(self._watch_janus)
 
     # --- connection lifecycle -------------------------------------------------
 
@@ -144,12 +151,16 @@ class Signaling:
             if resume_token is not None:
                 self._cut_off(joined.left)
             self._announce_departure(joined.left)
+        sfu = self._admit_to_sfu(joined)
         connection.peer_id = peer_id
         log.info("joined", extra={"fields": {"room": join.room, "peer": peer_id, "replaced": joined.left.id if joined.left else None}})
         self._server.enter_room(request.sid, room_channel(join.room))
         self._server.enter_room(request.sid, peer_channel(peer_id))
         self._socketio.emit("peer-joined", joined.peer.public(), to=room_channel(join.room), skip_sid=request.sid)
+        if sfu is not None:
+            self._socketio.emit("sfu", sfu, to=room_channel(join.room), skip_sid=request.sid)
         return {
+            **({"sfu": sfu} if sfu is not None else {}),
             "id": peer_id,
             "token": token,
             "room": join.room,
@@ -163,6 +174,13 @@ class Signaling:
     def on_ice_servers(self, connection, payload):
         protocol.parse_empty(payload)
         return self._ice_configuration(self._member(connection).id, connection.address)
+
+    def on_sfu_token(self, connection, payload):
+        protocol.parse_empty(payload)
+        renewed = self._sfu.renew(self._member(connection).room)
+        if renewed is None:
+            raise ProtocolError("bad_request", "Your room is not on the SFU.")
+        return renewed
 
     def on_leave(self, connection, payload):
         protocol.parse_empty(payload)
@@ -304,8 +322,26 @@ class Signaling:
                 connection.peer_id = None
             log.info("replaced", extra={"fields": {"peer": channel.removeprefix("peer:")}})
 
+    def _admit_to_sfu(self, joined):
+        """The room's `sfu` description if it is on Janus (moved there now if this join takes it past
+        MESH_MAX); a join that needs Janus when no instance takes the room is undone: `room_full`."""
+        try:
+            return self._sfu.admit(joined.peer.room, [joined.peer, *joined.others])
+        except SfuUnavailable as error:
+            log.error("room cannot move to the SFU: %s", error, extra={"fields": {"room": joined.peer.room}})
+            self._registry.leave(joined.peer.id)
+            raise RoomFull(self._settings.mesh_max) from None
+
+    def _left_sfu(self, peer):
+        """A member is gone: Janus kicks its feed, or destroys the room with its last member."""
+        try:
+            self._sfu.left(peer, self._registry.members(peer.room))
+        except ProtocolError:
+            pass  # Redis is away (the registry logged it); Janus's own timeout ends the session
+
     def _announce_departure(self, peer):
         log.info("left", extra={"fields": {"room": peer.room, "peer": peer.id}})
+        self._left_sfu(peer)
         self._server.leave_room(request.sid, peer_channel(peer.id))
         self._server.leave_room(request.sid, room_channel(peer.room))
         self._socketio.emit("peer-left", {"id": peer.id}, to=room_channel(peer.room))
@@ -327,6 +363,7 @@ class Signaling:
                 continue
             for peer in upkeep.gone:
                 log.info("swept", extra={"fields": {"room": peer.room, "peer": peer.id}})
+                self._left_sfu(peer)
                 self._socketio.emit("peer-left", {"id": peer.id}, to=room_channel(peer.room))
             for peer in upkeep.restored:
                 # Taken for dead and swept, the room heard `peer-left`: it is back. (After Redis came
@@ -335,6 +372,20 @@ class Signaling:
                 self._socketio.emit("restored", {}, to=peer_channel(peer.id))
             if upkeep.restored:
                 log.warning("members put back into Redis: %d", len(upkeep.restored))
+
+
+    def _watch_janus(self):
+        """Keep the Janus sessions alive; a room moved off an instance that stopped answering is
+        announced to its members again (`sfu` with the new instance), and their pages republish."""
+        while True:
+            self._socketio.sleep(CHECK_SECONDS)
+            try:
+                for room, placement in self._sfu.check():
+                    self._socketio.emit("sfu", self._sfu.describe(placement, self._registry.members(room)), to=room_channel(room))
+            except ProtocolError:
+                continue  # Redis is away; the next round tries again
+            except Exception:
+                log.exception("Janus check failed")
 
 
 class _WithoutAck:

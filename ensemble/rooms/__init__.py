@@ -138,6 +138,10 @@ class RoomRegistry(ABC):
         """Store a scene edited from `base_version`; VersionConflict if that is stale."""
 
     @abstractmethod
+    def members(self, room) -> list[Peer]:
+        """The room's members, on every process."""
+
+    @abstractmethod
     def room_count(self) -> int:
         """Rooms currently remembered, empty ones in their grace period included."""
 

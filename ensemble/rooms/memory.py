@@ -110,6 +110,11 @@ class MemoryRegistry(RoomRegistry):
             state.scene = SceneState(scene, state.scene.version + 1, by)
             return state.scene
 
+    def members(self, room):
+        with self._lock:
+            state = self._rooms.get(room)
+            return list(state.peers.values()) if state else []
+
     def room_count(self):
         with self._lock:
             self._forget_expired_rooms()

@@ -248,6 +248,13 @@ class RedisRegistry(RoomRegistry):
             raise VersionConflict(SceneState(json.loads(reply.scene) if reply.scene else None, reply.version, reply.by or None))
         return SceneState(scene, reply.version, by)
 
+    def members(self, room):
+        def read():
+            ids = self._client.zrange(self._key("room", room) + ":peers", 0, -1)
+            return self._client.mget([self._key("peer", peer_id) for peer_id in ids]) if ids else []
+
+        return [_decode(raw) for raw in self._store(read) if raw]
+
     def room_count(self):
         def count():
             with self._client.pipeline() as pipe:

@@ -103,7 +103,7 @@ def launch(chromium, cameras):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("server")
-    process = ServerProcess(folder, async_mode="gevent", max_peers_per_room=3, upload_folder=folder / "uploads")
+    process = ServerProcess(folder, async_mode="gevent", mesh_max=3, upload_folder=folder / "uploads")
     with process:
         yield process
     assert "Traceback" not in process.log(), process.log()

@@ -18,7 +18,7 @@ STAGE = json.loads((ROOT / "config/scenes/stage.json").read_text())
 
 @pytest.fixture(scope="module")
 def servers(redis_servers, tmp_path_factory):
-    return redis_servers(2, max_peers_per_room=3, upload_folder=tmp_path_factory.mktemp("uploads"))
+    return redis_servers(2, mesh_max=3, upload_folder=tmp_path_factory.mktemp("uploads"))
 
 
 def test_two_browsers_on_two_processes_see_each_other_and_survive_redis_coming_back_empty(servers, own_redis, open_page):

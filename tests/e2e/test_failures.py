@@ -75,7 +75,7 @@ def test_an_unreachable_server_is_reported_and_joining_follows_when_it_is_back(o
 
 
 def test_a_server_restart_heals_the_call_within_ten_seconds(open_page, tmp_path):
-    with ServerProcess(tmp_path, max_peers_per_room=3) as server:
+    with ServerProcess(tmp_path, mesh_max=3) as server:
         pages = [open_page(room_url(server, "phoenix", name), camera) for name, camera in [("Ada", "bars"), ("Bob", "mandel"), ("Cy", "life")]]
         for page in pages:
             wait_connected(page, 2)

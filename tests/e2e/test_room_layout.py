@@ -74,7 +74,7 @@ def settled_layout(page, remote_count):
 @pytest.fixture(scope="module")
 def room_server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("screens")
-    with ServerProcess(folder, async_mode="gevent", max_peers_per_room=6) as process:
+    with ServerProcess(folder, async_mode="gevent", mesh_max=6) as process:
         yield process
     assert "Traceback" not in process.log(), process.log()
 

@@ -44,7 +44,7 @@ def test_four_people_each_analysing_three_remote_streams_keep_their_pages_respon
     """Four browsers in a room, every one analysing the three streams it receives. They
     are pages of one Chromium here (one process per person did not fit on two cores);
     each still has its own renderer, workers and connections."""
-    with ServerProcess(tmp_path, max_peers_per_room=4) as server:
+    with ServerProcess(tmp_path, mesh_max=4) as server:
         browser = launch("small")
         # A first visit on this device times the backends once; the four pages are later
         # visits (with what it kept in localStorage), each in a window of its own.

@@ -23,7 +23,7 @@ RESTORE_BOUND_SECONDS = 10
 
 @pytest.fixture(scope="module")
 def servers(redis_servers):
-    return redis_servers(3, max_peers_per_room=3, room_grace_seconds=60)
+    return redis_servers(3, mesh_max=3, room_grace_seconds=60)
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ pytestmark = pytest.mark.soak
 CLIENTS = int(os.environ.get("SOAK_CLIENTS", "240"))
 SECONDS = float(os.environ.get("SOAK_SECONDS", "180"))
 WARMUP = float(os.environ.get("SOAK_WARMUP", "40"))
-ROOMS = max(1, CLIENTS // 4)  # about four to a room (at most six: MAX_PEERS_PER_ROOM)
+ROOMS = max(1, CLIENTS // 4)  # about four to a room (at most MESH_MAX, 4 by default)
 TIMEOUT = 15.0
 SCENE = {"arrange": "row", "background": {"color": "#203040"}}
 # Codes a correct client may be answered in churn: a room filled up, an edit crossed another,

@@ -8,19 +8,28 @@ from ensemble.settings import ROOT, SettingsError, load_settings
 from ensemble.turn import ice_servers
 from tests.conftest import make_settings
 
+JANUS = {"JANUS_URLS": "ws://10.0.0.5:8188", "JANUS_API_SECRET": "a", "JANUS_ADMIN_KEY": "b", "JANUS_TOKEN_SECRET": "token-secret-xyz"}
+
 
 def test_defaults_come_from_config_defaults_env():
     settings = load_settings(environ={}, dotenv_path=None)
     assert (settings.host, settings.port, settings.async_mode) == ("127.0.0.1", 5000, "gevent")
-    assert settings.max_peers_per_room == 6 and settings.stun_urls == ()
+    assert settings.mesh_max == 4 and settings.room_limit == 4 and settings.stun_urls == ()
 
 
 def test_environment_beats_dotenv_which_beats_defaults(tmp_path):
     dotenv = tmp_path / ".env"
-    dotenv.write_text("PORT=6000\nMAX_PEERS_PER_ROOM=4\nSTUN_URLS=stun:a:3478, stun:b:3478\n")
+    dotenv.write_text("PORT=6000\nMESH_MAX=3\nSTUN_URLS=stun:a:3478, stun:b:3478\n")
     settings = load_settings(environ={"PORT": "7000"}, dotenv_path=dotenv)
-    assert settings.port == 7000 and settings.max_peers_per_room == 4
+    assert settings.port == 7000 and settings.mesh_max == 3
     assert settings.stun_urls == ("stun:a:3478", "stun:b:3478")
+
+
+def test_with_janus_rooms_hold_sfu_max_peers_and_browsers_get_the_public_address():
+    settings = load_settings(environ={**JANUS, "JANUS_PUBLIC_URLS": "wss://site/janus"}, dotenv_path=None)
+    assert (settings.mesh_max, settings.room_limit) == (4, 16)
+    assert settings.janus_public_url("ws://10.0.0.5:8188") == "wss://site/janus"
+    assert "token-secret-xyz" not in repr(settings)
 
 
 def test_relay_only_is_a_setting_for_sites_with_turn():
@@ -40,7 +49,12 @@ def test_flask_run_always_serves_threaded():
         ({"PORT": "http"}, "PORT must be a number"),
         ({"PORT": "70000"}, "PORT must be between"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
-        ({"MAX_PEERS_PER_ROOM": "1"}, "MAX_PEERS_PER_ROOM"),
+        ({"MESH_MAX": "1"}, "MESH_MAX must be at least 2"),
+        ({"MAX_PEERS_PER_ROOM": "6"}, "MAX_PEERS_PER_ROOM is now MESH_MAX"),
+        ({"JANUS_URLS": "ws://j:8188"}, "set JANUS_API_SECRET too"),
+        ({"JANUS_URLS": "http://j:8188"}, "ws:// or wss://"),
+        ({"JANUS_URLS": "ws://a:8188,ws://b:8188", "JANUS_PUBLIC_URLS": "wss://site/janus"}, "one address per JANUS_URLS entry"),
+        ({**JANUS, "SFU_MAX_PEERS": "4"}, "SFU_MAX_PEERS must be more than MESH_MAX"),
         ({"ICE_TRANSPORT_POLICY": "turn-only"}, "ICE_TRANSPORT_POLICY must be all or relay"),
         ({"ICE_TRANSPORT_POLICY": "relay"}, "set TURN_URLS too"),
         ({"WRONG_PASSWORD_DELAY_SECONDS": "-1"}, "WRONG_PASSWORD_DELAY_SECONDS must not be negative"),

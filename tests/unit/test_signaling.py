@@ -74,8 +74,8 @@ def test_duplicate_names_get_a_suffix(joined):
     assert joined(name="Ada")[1]["name"] == "Ada (2)"
 
 
-def test_room_full(app, connect):
-    for number in range(6):
+def test_room_full_past_mesh_max_without_janus(app, connect):
+    for number in range(app.config["ENSEMBLE_SETTINGS"].mesh_max):
         assert connect().emit("join", {"room": "r", "name": f"p{number}"}, callback=True)["ok"]
     assert error_code(connect().emit("join", {"room": "r", "name": "late"}, callback=True)) == "room_full"
 
