@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageOps  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from harness.browsers import CHROMIUM, chromium_flags  # noqa: E402
+from harness.browsers import CHROMIUM, CLOSE_UPS, DEMO_PHOTOS, PHOTO_FACES, chromium_flags  # noqa: E402
 from harness.pictures import face_marks, picture  # noqa: E402
 from harness.servers import ServerProcess  # noqa: E402
 
@@ -271,7 +271,7 @@ PAGE = """async ([urls, largest, check, rounds]) => {
     const tracker = new FaceTracker({ forgetMs: 10_000 });
     const first = bitmaps.get(urls[0]);
     const stream = { video: { videoWidth: first.width, videoHeight: first.height }, results: {} };
-    const shown = [], widths = [], ms = [];
+    const shown = [], found = [], widths = [], ms = [];
     for (let index = 0; index < urls.length * rounds; index++) {
         const now = index * 250;
         const url = urls[index % urls.length];
@@ -279,6 +279,7 @@ PAGE = """async ([urls, largest, check, rounds]) => {
         const size = sizer.size(stream, now);
         const frame = await createImageBitmap(bitmap, { resizeWidth: size.width, resizeHeight: size.height, resizeQuality: 'low' });
         const { result, ms: took } = await engines.tiny.runner.run(frame, size, { landmarks: false, expressions: false });
+        found.push(result.faces.map(({ x, y, width, height, score }) => ({ x, y, width, height, score })));
         result.faces = keepFaces(result.faces, check, masks.get(url), tracker.shown);
         sizer.seen(stream, size, result, now);
         result.faces = tracker.update(result.faces, now);
@@ -287,7 +288,7 @@ PAGE = """async ([urls, largest, check, rounds]) => {
         widths.push(size.width);
         ms.push(took);
     }
-    return { shown, widths, ms };
+    return { shown, found, widths, ms };
 }"""
 
 # Detections of every configuration, put through each check as the engine would: {check: {config: frames}}.
@@ -377,6 +378,54 @@ def median(values):
     return values[len(values) // 2] if values else 0.0
 
 
+def tuning_pictures():
+    """face-api's demo photos (the pictures the detector was tuned on), 640 px wide as the tests' cameras show
+    them, with their hand-marked face centres: {name: (JPEG bytes, [(x, y)], largest input of the page's preset)}."""
+    made = {}
+    for name, centres in PHOTO_FACES.items():
+        made[name] = (Image.open(DEMO_PHOTOS / f"{name}.jpg").convert("RGB"), centres, 416)
+    for name, (source, (x, y, width, height), centre) in CLOSE_UPS.items():
+        made[name] = (Image.open(DEMO_PHOTOS / f"{source}.jpg").convert("RGB").crop((x, y, x + width, y + height)), [centre], 224)
+    served = {}
+    for name, (image, centres, largest) in made.items():
+        image = image.resize((640, round(640 * image.height / image.width)), Image.Resampling.BILINEAR)
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=90)
+        served[name] = (buffer.getvalue(), centres, largest)
+    return served
+
+
+def holds(face, point):
+    """Whether a detection's box holds a point (x, y), both in fractions of the frame."""
+    return face["x"] <= point[0] <= face["x"] + face["width"] and face["y"] <= point[1] <= face["y"] + face["height"]
+
+
+def tuning_report(page, served, checks, rounds):
+    """The page's path on the tuning pictures (group photos at the 416 preset, close-ups at 224): marked faces shown
+    (a shown box holding a marked centre) and boxes shown that hold none, from the third result on."""
+    print("\nThe tuning pictures (face-api's demo photos), the page's path: faces shown of those marked / boxes holding no mark\n")
+    print("| picture | preset | " + " | ".join(f"`{check}`" for check in checks) + " |")
+    print("| --- | --- | " + " | ".join("---" for _ in checks) + " |")
+    for name, (_, centres, largest) in served.items():
+        url = f"/bench-faces/tuning/{name}.jpg"
+        page.evaluate(LOAD, [[url]])
+        cells = []
+        for check in checks:
+            shown = page.evaluate(PAGE, [[url], largest, check, rounds * 4])["shown"][2:]
+            found = wrong = 0
+            for faces in shown:
+                left = list(centres)
+                for face in faces:
+                    hit = next((c for c in left if holds(face, c)), None)
+                    if hit:
+                        left.remove(hit)
+                        found += 1
+                    else:
+                        wrong += 1
+            cells.append(f"{found}/{len(centres) * len(shown)} / {wrong}")
+        print(f"| {name} | {largest} | " + " | ".join(cells) + " |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", type=int, default=8, help="frames per picture (the first as made, the others jittered)")
@@ -387,6 +436,7 @@ def main():
     parser.add_argument("--json", help="write every detection here (with landmarks)")
     options = parser.parse_args()
     made = scenes()
+    tuning = tuning_pictures()
     served, truths, kinds = {}, {}, {}
     for scene in made:
         rng = random.Random(scene.name)
@@ -396,6 +446,7 @@ def main():
             served[f"{scene.name}/{frame}.jpg"] = body
             truths[scene.name].append(faces)
         kinds[scene.name] = scene.kind
+    served.update({f"tuning/{name}.jpg": body for name, (body, _, _) in tuning.items()})
     counted = ", ".join(f"{kind} {list(kinds.values()).count(kind)}" for kind in KIND_ORDER)
     print(f"{len(made)} pictures × {options.frames} frames; {counted}", flush=True)
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as driver, ServerProcess(folder) as server:
@@ -423,6 +474,7 @@ def main():
                 page_widths[check] += walked["widths"]
             if index % 10 == 9:
                 print(f"  {index + 1} pictures done", flush=True)
+        tuning_report(page, tuning, options.checks, options.rounds)
         browser.close()
     if options.json:
         Path(options.json).write_text(json.dumps({"truths": truths, "kinds": kinds, "found": found}))

@@ -25,8 +25,8 @@ export const FACE_CHECK = "body+mask";
 
 /** A face at the top of another box is that box's person when at most this fraction of its width. */
 const NARROWER = 0.6;
-/** …and when its bottom comes within this fraction of the box's height above the box's top. */
-const ABOVE_TOP = 0.15;
+/** …and when its bottom (the chin) comes within this many of its own heights above the box's top (a neck). */
+const NECK = 0.75;
 /** A box's middle (its central half, each way) must be at least this much person. */
 const PERSON_SHARE = 0.3;
 
@@ -50,7 +50,7 @@ export function keepFaces(faces, check, mask = null, shown = []) {
 
 /**
  * Whether `face` is the face at the top of `box`: much narrower, centred within its width,
- * in its upper half or just above its top.
+ * in its upper half or above its top by no more than a neck.
  * @param {Face} face @param {Face} box
  */
 export function isFaceOf(face, box) {
@@ -59,7 +59,7 @@ export function isFaceOf(face, box) {
   const centreY = face.y + face.height / 2;
   const within = centreX > box.x && centreX < box.x + box.width;
   const bottom = face.y + face.height;
-  return within && bottom > box.y - box.height * ABOVE_TOP && centreY < box.y + box.height / 2;
+  return within && bottom > box.y - face.height * NECK && centreY < box.y + box.height / 2;
 }
 
 /**
