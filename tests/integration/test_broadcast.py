@@ -263,7 +263,11 @@ def test_viewers_need_the_watch_links_secret(start, member, chunks):
     ada = member(server)
     started = begin(server, ada)[1]
     key = key_of(started)
-    assert fetch(server, started["watch"]).startswith(b"<!doctype html>")
+    with urllib.request.urlopen(server.url + started["watch"], timeout=5) as page:
+        assert page.read().startswith(b"<!doctype html>")
+        policy = dict(part.split(" ", 1) for part in page.headers["Content-Security-Policy"].split("; "))
+        assert (policy["media-src"], policy["connect-src"]) == ("'self' blob:", "'self'")
+        assert "camera=()" in page.headers["Permissions-Policy"]
     for wrong in ("", "nope", key[:-1] + ("A" if key[-1] != "A" else "B")):
         with pytest.raises(urllib.error.HTTPError) as refused:
             fetch(server, f"/r/stage/watch?key={wrong}")
