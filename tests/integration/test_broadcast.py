@@ -5,6 +5,7 @@ refusal of docs/protocol.md ("Broadcasts")."""
 import json
 import os
 import signal
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ensemble_client import EnsembleClient
-from harness.servers import ServerProcess
+from harness.servers import Deployment, ServerProcess
 from tests.waiting import eventually
 
 H264 = "video/webm;codecs=h264,opus"
@@ -128,15 +129,22 @@ def codecs(server, folder, path):
     return sorted(stream["codec_name"] for stream in json.loads(probe.stdout)["streams"])
 
 
+def parent(pid):
+    try:
+        return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError):
+        return 0
+
+
 def ffmpeg_children(server):
-    """The pids of the server's ffmpeg processes."""
+    """The pids of the ffmpeg processes the server (or its gunicorn worker) started."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
-            stat = (entry / "stat").read_text()
-        except (OSError, ValueError):
+            command = (entry / "comm").read_text().strip()
+        except OSError:
             continue
-        if "(ffmpeg)" in stat and int(stat.rsplit(")", 1)[1].split()[1]) == server.pid:
+        if command == "ffmpeg" and server.pid in (parent(entry.name), parent(parent(entry.name))):
             found.append(int(entry.name))
     return found
 
@@ -281,3 +289,44 @@ def test_viewers_need_the_watch_links_secret(start, member, chunks):
     with pytest.raises(urllib.error.HTTPError) as missing:
         fetch(server, "/hls/../rooms/stage.json")
     assert missing.value.code == 404
+
+
+class Site:
+    """The deployment's https address as `call` and `fetch` use it (urllib, trusting its certificate)."""
+
+    def __init__(self, deployment):
+        self.url = deployment.url
+        context = ssl.create_default_context(cafile=str(deployment.certificate))
+        urllib.request.install_opener(urllib.request.build_opener(urllib.request.HTTPSHandler(context=context)))
+
+
+def test_through_nginx_a_rooms_chunks_reach_one_process_and_nginx_serves_the_segments(tmp_path, chunks):
+    """Two gunicorn processes behind the shipped nginx config: every chunk lands on the process
+    running the room's ffmpeg (one chunk elsewhere would be refused `not_found`), any process
+    answers a viewer's status, and nginx serves the playlist and segments from the shared folder."""
+    (tmp_path / "site").mkdir()
+    with Deployment(tmp_path / "site") as deployment:
+        site = Site(deployment)
+        first, second = deployment.servers
+        with EnsembleClient(first.url) as ada:
+            ada.join("stage", "Ada")
+            room = "stage"
+            started = begin(site, ada, room=room)[1]
+            send_all(site, ada, chunks["h264"])
+            key = key_of(started)
+            for process in (first, second):
+                eventually(lambda process=process: status_of(process, room, key)[1]["state"] == "live", timeout=15)
+            owners = [server for server in deployment.servers if ffmpeg_children(server)]
+            assert len(owners) == 1
+            text = playlist(site, room, key)
+            segment = [line for line in text.splitlines() if line.endswith(".ts")][0]
+            base = status_of(site, room, key)[1]["playlist"].rsplit("/", 1)[0]
+            assert codecs(site, tmp_path, f"{base}/{segment}") == ["aac", "h264"]
+            with urllib.request.urlopen(f"{site.url}{base}/index.m3u8", timeout=5) as response:
+                assert response.headers["Content-Type"] == "application/vnd.apple.mpegurl"
+                assert response.headers["Cache-Control"] == "no-cache"
+            # nginx answered the playlist and segments itself, from the folder (no upstream)
+            served = [line for line in (deployment.nginx.folder / "access.log").read_text().splitlines() if base in line]
+            assert served and all(line.endswith("upstream=-") for line in served), served
+            assert call(site, "DELETE", f"/api/broadcasts/{room}", headers=ada.member_header) == (200, {"ok": True})
+            assert ended_playlist(site, room, key)
