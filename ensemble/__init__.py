@@ -6,6 +6,8 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from . import views
+from .broadcast import Broadcasts
+from .broadcast import views as broadcast_views
 from .guard import Guard
 from .offload import os_thread_runner
 from .queue import RedisQueue
@@ -78,6 +80,8 @@ def create_app(settings=None, registry=None):
         # Decoding a picture (up to a second of CPU) runs in OS threads too, a few at once.
         decoders=settings.upload_decoders, run=os_thread_runner(settings.async_mode, settings.upload_decoders),
     )
-    app.extensions[EXTENSION] = Services(settings, socketio, registry, guard, scenes, images, signaling.metrics, sfu)
+    broadcasts = Broadcasts(settings, registry, background=socketio)
+    app.extensions[EXTENSION] = Services(settings, socketio, registry, guard, scenes, images, signaling.metrics, sfu, broadcasts)
     app.register_blueprint(views.blueprint)
+    app.register_blueprint(broadcast_views.blueprint)
     return app

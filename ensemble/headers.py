@@ -17,12 +17,17 @@ worker naming an engine gets `blob:` scripts and workers, and 'unsafe-eval' only
 Sec-Fetch-Dest to secure origins, the only ones where the pages get a camera at all.)
 A room page asked to analyse on its main thread (`?workers=off`) starts those threads
 itself, so it gets the `blob:` scripts and workers too (never eval).
+
+The watch page (/r/<room>/watch) is stricter than the room's: hls.js plays through a
+`blob:` MediaSource, so `blob:` media and nothing else (no cameras, no `mediastream:`,
+no WebSocket), and it may use neither camera nor microphone.
 """
 
 import re
 
 # A Host header fit to be written into a header of ours (else `'self'` alone covers it).
 HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+WATCH_PAGE = re.compile(r"/r/[^/]+/watch")
 
 CONTENT_SECURITY_POLICY = {
     "default-src": "'self'",
@@ -42,6 +47,9 @@ CONTENT_SECURITY_POLICY = {
 }
 
 
+CALLING = "camera=(self), microphone=(self), display-capture=(self), geolocation=(), payment=(), usb=()"
+WATCHING = "camera=(), microphone=(), display-capture=(), geolocation=(), payment=(), usb=()"
+
 # Engines whose builds only run through eval in a module worker.
 EVALUATING_ENGINES = {"bodypix"}
 
@@ -51,6 +59,8 @@ def content_security_policy(host, path="/", engine=None, workers=None, destinati
     `engine` and `workers` are the request's query parameters of those names, if any, and
     `destination` its Sec-Fetch-Dest header."""
     policy = dict(CONTENT_SECURITY_POLICY)
+    if WATCH_PAGE.fullmatch(path):
+        return "; ".join(f"{name} {value}" for name, value in {**policy, "media-src": "'self' blob:", "connect-src": "'self'"}.items())
     policy["connect-src"] = "'self'" + (f" ws://{host} wss://{host}" if HOST.fullmatch(host or "") else "")
     if destination == "worker" and engine is not None:  # the analysis worker
         policy["script-src"] += " blob:" + (" 'unsafe-eval'" if engine in EVALUATING_ENGINES else "")
@@ -67,7 +77,7 @@ def security_headers(host, path="/", engine=None, workers=None, destination=None
         "X-Content-Type-Options": "nosniff",
         # Room names and ?name= are in the page's address: never send it elsewhere.
         "Referrer-Policy": "no-referrer",
-        "Permissions-Policy": "camera=(self), microphone=(self), display-capture=(self), geolocation=(), payment=(), usb=()",
+        "Permissions-Policy": WATCHING if WATCH_PAGE.fullmatch(path) else CALLING,
         # Cross-origin isolation lets the analysis use WASM threads (SharedArrayBuffer);
         # everything the pages load is served from here, so nothing is blocked by it.
         "Cross-Origin-Opener-Policy": "same-origin",

@@ -24,6 +24,9 @@ ERROR_CODES = {
     "method_not_allowed": "This address does not answer that HTTP method.",
     "unavailable": "The server cannot reach its room store; try again in a moment.",
     "internal": "The server failed; the event had no effect.",
+    "broadcast_busy": "Someone else in the room is broadcasting it.",
+    "unsupported_media": "Only a WebM recording (H.264, VP8 or VP9 with Opus) can be broadcast.",
+    "out_of_order": "A broadcast's chunks must come in order.",
 }
 # The HTTP status an error is answered with when it ends an HTTP request.
 HTTP_STATUS = {
@@ -40,6 +43,9 @@ HTTP_STATUS = {
     "method_not_allowed": 405,
     "unavailable": 503,
     "internal": 500,
+    "broadcast_busy": 409,
+    "unsupported_media": 415,
+    "out_of_order": 409,
 }
 
 # The one room-name pattern: the home page's room field carries it (views.home) and

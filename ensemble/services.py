@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_socketio import SocketIO
 
+from .broadcast import Broadcasts
 from .guard import Guard
 from .metrics import Metrics
 from .rooms import RoomRegistry, member_by_credential
@@ -26,6 +27,7 @@ class Services:
     images: ImageStore
     metrics: Metrics
     sfu: SfuRooms
+    broadcasts: Broadcasts
 
     def member(self, credential):
         """The member proven by an X-Ensemble-Member credential, or ProtocolError `not_joined` (403)."""

@@ -30,7 +30,7 @@ LIMITS = (
     "connections_per_ip", "joins_per_ip_per_minute", "wrong_passwords_per_ip", "password_lockout_seconds",
     "turn_credentials_per_ip_per_minute", "flood_strikes", "uploads_per_minute", "uploads_per_ip_per_minute", "upload_max_pixels",
     "upload_max_files", "upload_room_bytes", "upload_room_files", "upload_decoders",
-    "malformed_packets",
+    "malformed_packets", "broadcasts_per_process",
 )
 
 
@@ -88,6 +88,12 @@ class Settings:
     janus_admin_key: str = field(repr=False)
     janus_token_secret: str = field(repr=False)
     janus_token_seconds: int
+    broadcast_folder: str
+    broadcasts_per_process: int
+    broadcast_chunk_max_bytes: int
+    broadcast_silence_seconds: float
+    broadcast_grace_seconds: float
+    ffmpeg: str
 
     def __post_init__(self):
         if self.async_mode not in ASYNC_MODES:
@@ -125,6 +131,10 @@ class Settings:
         if self.upload_room_bytes < self.upload_max_bytes:
             raise SettingsError("UPLOAD_ROOM_BYTES must be at least UPLOAD_MAX_BYTES")
         self._check_janus()
+        if self.broadcast_chunk_max_bytes < 64 * 1024:
+            raise SettingsError("BROADCAST_CHUNK_MAX_BYTES must be at least 65536")
+        if not 2 <= self.broadcast_silence_seconds <= self.broadcast_grace_seconds:
+            raise SettingsError("BROADCAST_SILENCE_SECONDS must be at least 2 and at most BROADCAST_GRACE_SECONDS")
         self._refuse_placeholders()
 
     def _check_janus(self):
@@ -168,6 +178,11 @@ class Settings:
     def upload_path(self):
         """UPLOAD_FOLDER, relative to the project unless absolute."""
         return ROOT / self.upload_folder
+
+    @property
+    def broadcast_path(self):
+        """BROADCAST_FOLDER, relative to the project unless absolute."""
+        return ROOT / self.broadcast_folder
 
 
 def _convert(name, kind, text):

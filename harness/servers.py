@@ -320,10 +320,11 @@ def ipv6_loopback():
         return False
 
 
-def loopback_site(path, https_port, http_port, backends, certificate, key, webroot):
+def loopback_site(path, https_port, http_port, backends, certificate, key, webroot, broadcasts):
     """config/nginx/ensemble.conf written to `path` with its deployment values (ports,
     processes, certificate, ACME folder) swapped for the test's; every other line as shipped."""
     ipv6 = ipv6_loopback()
+    servers = [f"server 127.0.0.1:{port};" for port in backends]
 
     def listen(port, options=""):
         return f"listen [::1]:{port}{options};" if ipv6 else f"# listen [::]:{port}{options}; (no IPv6 loopback here)"
@@ -334,7 +335,9 @@ def loopback_site(path, https_port, http_port, backends, certificate, key, webro
         "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
         "listen [::]:443 ssl http2;": listen(https_port, " ssl http2"),
         "return 301 https://$host$request_uri;": f"return 301 https://$host:{https_port}$request_uri;",
-        "server 127.0.0.1:5001;\n    server 127.0.0.1:5002;": "\n    ".join(f"server 127.0.0.1:{port};" for port in backends),
+        "least_conn;\n    server 127.0.0.1:5001;\n    server 127.0.0.1:5002;": "\n    ".join(["least_conn;", *servers]),
+        "consistent;\n    server 127.0.0.1:5001;\n    server 127.0.0.1:5002;": "\n    ".join(["consistent;", *servers]),
+        "/srv/ensemble/var/broadcasts/live/": f"{broadcasts}/live/",
         "/etc/letsencrypt/live/ensemble.example.org/fullchain.pem": str(certificate),
         "/etc/letsencrypt/live/ensemble.example.org/privkey.pem": str(key),
         "root /var/www/html;": f"root {webroot};",
@@ -390,7 +393,7 @@ class Deployment:
         self.folder = Path(folder)
         self.redis = RedisProcess(self.folder)
         # nginx is the one proxy in front of the processes (docs/deployment.md's .env).
-        settings = {"upload_folder": self.folder / "uploads", "trusted_proxy_hops": 1, **settings}
+        settings = {"upload_folder": self.folder / "uploads", "broadcast_folder": self.folder / "broadcasts", "trusted_proxy_hops": 1, **settings}
         self.servers = [GunicornProcess(self.folder, redis_url=self.redis.url, **settings) for _ in range(processes)]
         self.certificate, key = self_signed_certificate(self.folder)
         self.webroot = self.folder / "webroot"
@@ -400,7 +403,7 @@ class Deployment:
         self.http_url = f"http://127.0.0.1:{http_port}"
         site = loopback_site(
             self.folder / "ensemble.conf", https_port, http_port, [server.port for server in self.servers],
-            self.certificate, key, self.webroot,
+            self.certificate, key, self.webroot, settings["broadcast_folder"],
         )
         self.nginx = NginxProcess(self.folder / "nginx", site, http_port)
 

@@ -28,6 +28,8 @@ ASSETS = [
     # The browser checks scenes against the same JSON Schema the server uses.
     # Recordings from MediaRecorder carry no duration until this writes it in.
     ("fix-webm-duration", "fix-webm-duration.js", "vendor/fix-webm-duration.js"),
+    # The watch page plays a broadcast's HLS with it (the light build: no subtitles, no DRM).
+    ("hls.js", "dist/hls.light.min.mjs", "vendor/hls.light.min.mjs"),
     *[("@cfworker/json-schema", f"dist/esm/{name}.js", f"vendor/json-schema/{name}.js") for name in JSON_SCHEMA_MODULES],
     # face-api bundles TensorFlow.js with its WASM backend; the .wasm binaries come from that backend's package.
     ("@vladmandic/face-api", "dist/face-api.esm.js", "vendor/face-api/face-api.esm.js"),
@@ -48,7 +50,7 @@ ASSETS = [
 ICONS = [
     "mic", "mic-off", "video", "video-off", "monitor-up", "monitor-off", "users-round", "message-square",
     "ellipsis-vertical", "phone-off", "settings", "keyboard", "link", "activity", "scan-face", "pin", "pin-off",
-    "camera", "circle-dot", "square", "cast", "braces", "bring-to-front", "send-to-back", "image-up", "x",
+    "camera", "circle-dot", "square", "cast", "radio", "braces", "bring-to-front", "send-to-back", "image-up", "x",
     "sliders-horizontal",
 ]
 

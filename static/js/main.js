@@ -12,6 +12,7 @@ import { LocalMedia, SELF } from "./call/media.js";
 import { Mesh } from "./call/mesh.js";
 import { rememberedPassword } from "./call/rooms.js";
 import { SceneCompositor } from "./scene/compositor.js";
+import { SceneBroadcaster } from "./scene/broadcaster.js";
 import { SceneEditor } from "./scene/editor.js";
 import { SceneRecorder } from "./scene/recorder.js";
 import { SceneRoom } from "./scene/scene-room.js";
@@ -113,6 +114,7 @@ function createParts(page, failures, params) {
     editor: new SceneEditor({ canvas: scenePart("canvas"), overlay: scenePart("overlay"), text: scenePart("text"), error: scenePart("error"), compositor }),
     sync: new SceneSync((edit, version) => signaling.request("scene", { scene: edit, version })),
     recorder: new SceneRecorder(scenePart("canvas")),
+    broadcaster: new SceneBroadcaster(scenePart("canvas"), room, () => roomSound(media, mesh)),
     analysis,
     analyse: () => {
       if (analyse) analysis.run();
@@ -156,6 +158,12 @@ function createParts(page, failures, params) {
     scene,
     scenePanel: new ScenePanel(sceneSection),
   };
+}
+
+/** The room's sound for a broadcast: our microphone and everyone's. @param {LocalMedia} media @param {Mesh} mesh */
+function roomSound(media, mesh) {
+  const remote = mesh.peers().flatMap(({ id }) => mesh.remoteStream(id)?.getAudioTracks() ?? []);
+  return [...media.stream.getAudioTracks(), ...remote];
 }
 
 /** `window.ensemble`: read-only, for tests, benchmarks and the stats overlay (docs/protocol.md). @param {Parts} parts */

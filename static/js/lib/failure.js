@@ -17,6 +17,9 @@ export const FAILURE_CODES = {
   unsupported_image: "Only complete PNG, JPEG or WebP pictures can be used.",
   unavailable: "The server is having trouble. Retrying…",
   internal: "The server failed.",
+  broadcast_busy: "Someone else in the room is broadcasting it.",
+  unsupported_media: "This browser cannot record the scene in a format the server broadcasts.",
+  out_of_order: "The broadcast lost a piece of its recording.",
   // The link to the server.
   unreachable: "The server cannot be reached. Retrying…",
   // This browser's camera, microphone and screen.
@@ -38,6 +41,7 @@ export const FAILURE_CODES = {
   "scene-refused": "The scene edit was refused.",
   "scene-catalogue": "Example scenes are not available.",
   upload: "The picture could not be used.",
+  broadcast: "The broadcast stopped.",
   photo: "The picture could not be made.",
   recording: "Recording stopped.",
   copy: "The link could not be copied.",

@@ -15,13 +15,15 @@ import { SELF } from "../call/media.js";
  * scene on show changes, `recording(boolean)`, `share(track | null)` to send the
  * composed canvas into the call instead of the camera (or stop), `status(text)`
  * for the scene's own status line, `photo(blob)`, `video(blob)` (a finished
- * recording), `error(failure)`.
+ * recording), `broadcast(watch | null)` (the watch link while the scene is
+ * broadcast), `error(failure)`.
  *
  * @typedef {import("./layout.js").Scene} Scene
  * @typedef {import("../call/signaling.js").SceneState} SceneState
  * @typedef {{isPrivate: boolean, alignFaces: boolean, aspect: string}} ViewState
  * @typedef {{
  *   shown: [shown: boolean], state: [state: ViewState], recording: [recording: boolean], share: [track: MediaStreamTrack | null],
+ *   broadcast: [watch: string | null],
  *   status: [text: string], photo: [blob: Blob], video: [blob: Blob], error: [failure: Failure],
  * }} SceneRoomEvents
  */
@@ -31,6 +33,7 @@ export class SceneRoom extends Emitter {
   #editor;
   #sync;
   #recorder;
+  #broadcaster;
   #analysis;
   #analyse;
   #shown = false;
@@ -47,15 +50,17 @@ export class SceneRoom extends Emitter {
   /**
    * @param {{compositor: import("./compositor.js").SceneCompositor, editor: import("./editor.js").SceneEditor,
    *   sync: import("./sync.js").SceneSync, recorder: import("./recorder.js").SceneRecorder,
+   *   broadcaster: import("./broadcaster.js").SceneBroadcaster,
    *   analysis: import("../analysis/analysis.js").Analysis, analyse: () => void}} parts
    *   `analyse` starts the analysis engines (once)
    */
-  constructor({ compositor, editor, sync, recorder, analysis, analyse }) {
+  constructor({ compositor, editor, sync, recorder, broadcaster, analysis, analyse }) {
     super();
     this.#compositor = compositor;
     this.#editor = editor;
     this.#sync = sync;
     this.#recorder = recorder;
+    this.#broadcaster = broadcaster;
     this.#analysis = analysis;
     this.#analyse = analyse;
     compositor.on("drawn", () => editor.drawSelection());
@@ -68,6 +73,12 @@ export class SceneRoom extends Emitter {
     });
     recorder.on("done", (blob) => this.emit("video", blob));
     recorder.on("error", (failure) => this.emit("error", failure));
+    broadcaster.on("state", (watch) => {
+      this.emit("broadcast", watch);
+      this.#updateDrawing();
+    });
+    broadcaster.on("restarted", () => this.emit("status", "The broadcast's encoder failed and runs again."));
+    broadcaster.on("error", (failure) => this.emit("error", failure));
     this.#show(sync.scene);
   }
 
@@ -142,6 +153,7 @@ export class SceneRoom extends Emitter {
   reset() {
     this.#sync.reset();
     this.#recorder.stop();
+    this.#broadcaster.stop();
     if (this.#shared) this.toggleShare();
     this.#show(this.#sync.scene);
   }
@@ -174,6 +186,11 @@ export class SceneRoom extends Emitter {
     else this.#recorder.start();
   }
 
+  toggleBroadcast() {
+    if (this.#broadcaster.live) this.#broadcaster.stop();
+    else this.#broadcaster.start();
+  }
+
   toggleShare() {
     if (this.#shared) {
       this.#shared.stop();
@@ -192,6 +209,7 @@ export class SceneRoom extends Emitter {
    */
   setMember(member) {
     this.#member = member ? `${member.id}:${member.token}` : "";
+    this.#broadcaster.setMember(this.#member);
   }
 
   /** Upload a background picture and put it behind everyone. @param {File} file */
@@ -237,7 +255,7 @@ export class SceneRoom extends Emitter {
   }
 
   #updateDrawing() {
-    const needed = this.#shown || this.#recorder.recording || this.#shared !== null;
+    const needed = this.#shown || this.#recorder.recording || this.#broadcaster.live || this.#shared !== null;
     if (needed) this.#compositor.start();
     else this.#compositor.stop();
     this.#updateAnalysis();

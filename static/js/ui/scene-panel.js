@@ -3,16 +3,17 @@ import { Emitter } from "../lib/emitter.js";
 /**
  * The scene's toolbar, JSON pane and canvas frame. Emits what the person asked
  * for: `example(name)`, `private(on)`, `align(on)`, `upload(file)`,
- * `restack(+1 | -1)`, `photo`, `record`, `share`.
+ * `restack(+1 | -1)`, `photo`, `record`, `share`, `broadcast`, `copy-watch(link)`.
  *
  * @typedef {{
  *   example: [id: string], private: [on: boolean], align: [on: boolean], upload: [file: File], restack: [direction: number],
- *   photo: [], record: [], share: [],
+ *   photo: [], record: [], share: [], broadcast: [], "copy-watch": [link: string],
  * }} ScenePanelEvents
  */
 /** @extends {Emitter<ScenePanelEvents>} */
 export class ScenePanel extends Emitter {
   #section;
+  #watch = "";
 
   /** @param {HTMLElement} section */
   constructor(section) {
@@ -23,11 +24,12 @@ export class ScenePanel extends Emitter {
       if (!button) return;
       const action = button.dataset.scene;
       if (action === "forward" || action === "backward") this.emit("restack", action === "forward" ? 1 : -1);
+      else if (action === "copy-watch") this.emit("copy-watch", this.#watch);
       else if (action === "json") {
         const pane = this.#part("json-pane");
         pane.hidden = !pane.hidden;
         button.setAttribute("aria-pressed", String(!pane.hidden));
-      } else this.emit(/** @type {"photo" | "record" | "share"} */ (action)); // the toolbar's other buttons
+      } else this.emit(/** @type {"photo" | "record" | "share" | "broadcast"} */ (action)); // the toolbar's other buttons
     });
     section.addEventListener("change", (event) => {
       const input = /** @type {HTMLInputElement} */ (event.target);
@@ -72,6 +74,13 @@ export class ScenePanel extends Emitter {
   /** @param {boolean} sharing */
   setSharing(sharing) {
     this.#press("share", sharing, sharing ? "Stop sharing scene" : "Share scene");
+  }
+
+  /** The scene is broadcast (its watch link) or not (null). @param {string | null} watch */
+  setBroadcast(watch) {
+    this.#watch = watch ?? "";
+    this.#press("broadcast", watch !== null, watch ? "Stop broadcast" : "Broadcast");
+    this.#part("copy-watch").hidden = !watch;
   }
 
   /** A short message beside the toolbar (upload results, refusals). @param {string} text */

@@ -2,7 +2,7 @@
  * The scene's wiring, by main.js: its toolbar, the example scenes, photos and
  * recordings saved, and its picture going into the call. Connects events only.
  */
-import { asFailure } from "../lib/failure.js";
+import { asFailure, Failure } from "../lib/failure.js";
 import { download } from "../scene/recorder.js";
 import { SceneSchema } from "../scene/schema.js";
 import { sendTrack } from "./call.js";
@@ -25,6 +25,17 @@ export function wireScene({ scene, scenePanel, mesh, media, failures }) {
   scenePanel.on("photo", () => scene.takePhoto());
   scenePanel.on("record", () => scene.toggleRecording());
   scenePanel.on("share", () => scene.toggleShare());
+  scenePanel.on("broadcast", () => scene.toggleBroadcast());
+  scenePanel.on("copy-watch", (link) => {
+    navigator.clipboard
+      .writeText(link)
+      .then(() => scenePanel.say("Watch link copied"))
+      .catch((error) => failures.report(new Failure("copy", `Copy this link: ${link}`, { cause: error })));
+  });
+  scene.on("broadcast", (watch) => {
+    scenePanel.setBroadcast(watch);
+    scenePanel.say(watch ? "Broadcasting: copy the watch link for your viewers." : "");
+  });
   scene.on("shown", (shown) => scenePanel.setShown(shown));
   scene.on("state", (state) => scenePanel.setScene(state));
   scenePanel.setScene(scene.viewState);
