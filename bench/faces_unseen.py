@@ -46,15 +46,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageOps  # noqa: E402
+from PIL import Image, ImageChops, ImageDraw, ImageEnhance  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from harness.browsers import CHROMIUM, CLOSE_UPS, DEMO_PHOTOS, PHOTO_FACES, chromium_flags  # noqa: E402
-from harness.pictures import face_marks, picture  # noqa: E402
+from harness.pictures import CAMERA, GREY, face_marks, finds, on_camera, picture, place  # noqa: E402
 from harness.servers import ServerProcess  # noqa: E402
 
-CAMERA = (640, 480)
-GREY = (118, 118, 118)
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6)
 NEGATIVES = ("chelsea", "coffee", "rocket", "horse", "coins", "brick", "grass", "gravel", "hubble", "text")
 # Crops of the people pictures that hold no face (x, y, width, height in the picture's pixels).
@@ -78,30 +76,6 @@ class Scene:
     kind: str
     image: Image.Image
     faces: list = field(default_factory=list)
-
-
-def place(canvas, image, box, faces, into, mirror=False):
-    """Paste `image` scaled into `into` (x, y, width, height) on `canvas`; `faces` are marks of
-    `image` in its pixels; returns them in fractions of the canvas."""
-    x, y, width, height = into
-    scaled = image.resize((round(width), round(height)), Image.Resampling.BILINEAR)
-    if mirror:
-        scaled = ImageOps.mirror(scaled)
-    canvas.paste(scaled, (round(x), round(y)))
-    sx, sy = width / image.width, height / image.height
-    placed = []
-    for mark in faces:
-        fx, fy, fw, fh = mark["box"]
-        left = width - (fx + fw) * sx if mirror else fx * sx
-        placed.append(((x + left) / canvas.width, (y + fy * sy) / canvas.height, fw * sx / canvas.width, fh * sy / canvas.height, mark["pose"]))
-    return placed
-
-
-def fitted(image, scale=1.0):
-    """Where `image` goes on the camera's frame: as tall as the frame times `scale`, centred."""
-    height = CAMERA[1] * scale
-    width = image.width * height / image.height
-    return ((CAMERA[0] - width) / 2, (CAMERA[1] - height) / 2, width, height)
 
 
 def crop(image, marks, box):
@@ -138,12 +112,8 @@ def masked(image, marks):
     return image
 
 
-def camera_frame(image, marks, kind, name, scale=1.0, mirror=False, light=1.0):
-    canvas = Image.new("RGB", CAMERA, GREY)
-    faces = place(canvas, image, None, marks, fitted(image, scale), mirror)
-    if light != 1:
-        canvas = ImageEnhance.Brightness(canvas).enhance(light)
-    return Scene(name, kind, canvas, faces)
+def camera_frame(image, marks, kind, name, **framing):
+    return Scene(name, kind, *on_camera(image, marks, **framing))
 
 
 def group(people, background, name):
@@ -157,7 +127,7 @@ def group(people, background, name):
         x = [0.0, (faces[0][0] + faces[0][2]) * CAMERA[0] + 6 if faces else 0.0, CAMERA[0] - width][index]
         into = (x, CAMERA[1] - height, width, height)
         faces = [face for face in faces if not covered(face, into)]
-        faces += place(canvas, image, None, marks, into)
+        faces += place(canvas, image, marks, into)
     return Scene(name, "several people", canvas, faces)
 
 
@@ -301,21 +271,13 @@ CHECK = """async ([found, checks, urls]) => {
 }"""
 
 
-def matches(face, mark):
-    """A detection is this face's when its box holds the face's centre and its centre lies in the face's box."""
-    fx, fy, fw, fh, _ = mark
-    cx, cy = face["x"] + face["width"] / 2, face["y"] + face["height"] / 2
-    holds = face["x"] <= fx + fw / 2 <= face["x"] + face["width"] and face["y"] <= fy + fh / 2 <= face["y"] + face["height"]
-    return holds and fx <= cx <= fx + fw and fy <= cy <= fy + fh
-
-
 def score_frame(faces, marks):
     """(right frontal, right profile, wrong) for one frame, each mark taken by one detection at most."""
     left = list(marks)
     right = {"frontal": 0, "profile": 0}
     wrong = 0
     for face in sorted(faces, key=lambda f: -f["score"]):
-        mark = next((m for m in left if matches(face, m)), None)
+        mark = next((m for m in left if finds(face, m)), None)
         if mark is None:
             wrong += 1
             continue
@@ -535,7 +497,7 @@ def landmark_report(found, truths):
                 for face in faces:
                     if face.get("landmarks"):
                         for key, value in landmark_measures(face).items():
-                            measures[any(matches(face, mark) for mark in marks)][key].append(value)
+                            measures[any(finds(face, mark) for mark in marks)][key].append(value)
     print("\nThe 68 landmarks of right and wrong detections (tiny ≤ 224 px), 5th / 50th / 95th percentile:\n")
     print("| measure | right | wrong |")
     print("| --- | --- | --- |")

@@ -85,6 +85,20 @@ def make_photo_camera(folder, photo):
     return path
 
 
+def make_still_camera(folder, name, frame):
+    """A Pillow picture (640 × 480) as a fake camera, `folder/name.y4m`: 10 fps, 1 s (looped by Chromium)."""
+    path = Path(folder) / f"{name}.y4m"
+    if not path.exists():
+        still = Path(folder) / f"{name}.png"
+        frame.save(still)
+        subprocess.run(
+            [shutil.which("ffmpeg") or "ffmpeg", "-loglevel", "error", "-loop", "1", "-i", str(still),
+             "-vf", "format=yuv420p", "-r", "10", "-t", "1", str(path)],
+            check=True,
+        )
+    return path
+
+
 def make_slideshow_camera(folder, photos, seconds):
     """Photos or close-ups shown in turn for `seconds` each, 640x480 (a group photo is
     letterboxed), 10 fps, as one fake camera (looped by Chromium)."""

@@ -16,7 +16,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageEnhance, ImageOps
 
 ROOT = Path(__file__).resolve().parent.parent
 PICTURES_CACHE = ROOT / ".cache/pictures"
@@ -25,6 +25,8 @@ FACE_MARKS = ROOT / "tests/data/face-marks.json"
 WHEEL_TAGS = ["--python-version", "3.11", "--platform", "manylinux_2_28_x86_64", "--platform", "manylinux2014_x86_64",
               "--platform", "manylinux_2_17_x86_64"]
 PACKAGES = {"scikit-image": "0.26.0", "matplotlib": "3.11.2"}
+CAMERA = (640, 480)
+GREY = (118, 118, 118)
 
 # name: (package, file inside its wheel, SHA-256 of that file)
 PICTURES = {
@@ -76,6 +78,43 @@ def picture(name):
 def face_marks():
     """{picture name: [{"box": [x, y, width, height], "pose": ...}]}, as marked by hand."""
     return {name: entry["faces"] for name, entry in json.loads(FACE_MARKS.read_text())["pictures"].items()}
+
+
+def on_camera(image, marks, scale=1.0, mirror=False, light=1.0):
+    """`image` as a 640 × 480 camera shows it: as tall as the frame times `scale`, centred on grey,
+    maybe mirrored or lit differently. Returns the frame and its marked faces as
+    (x, y, width, height, pose) in fractions of the frame."""
+    frame = Image.new("RGB", CAMERA, GREY)
+    height = CAMERA[1] * scale
+    width = image.width * height / image.height
+    faces = place(frame, image, marks, ((CAMERA[0] - width) / 2, (CAMERA[1] - height) / 2, width, height), mirror)
+    if light != 1:
+        frame = ImageEnhance.Brightness(frame).enhance(light)
+    return frame, faces
+
+
+def place(canvas, image, marks, into, mirror=False):
+    """Paste `image` scaled into `into` (x, y, width, height in pixels) on `canvas`; `marks` (face_marks'
+    entries for `image`) come back as (x, y, width, height, pose) in fractions of the canvas."""
+    x, y, width, height = into
+    scaled = image.resize((round(width), round(height)), Image.Resampling.BILINEAR)
+    canvas.paste(ImageOps.mirror(scaled) if mirror else scaled, (round(x), round(y)))
+    sx, sy = width / image.width, height / image.height
+    placed = []
+    for mark in marks:
+        fx, fy, fw, fh = mark["box"]
+        left = width - (fx + fw) * sx if mirror else fx * sx
+        placed.append(((x + left) / canvas.width, (y + fy * sy) / canvas.height, fw * sx / canvas.width, fh * sy / canvas.height, mark["pose"]))
+    return placed
+
+
+def finds(detection, mark):
+    """Whether a detection (x, y, width, height in fractions of the frame) is the marked face (as `on_camera`
+    gives it): its box holds the face's centre and its centre lies in the face's box."""
+    fx, fy, fw, fh, _ = mark
+    x, y, width, height = detection["x"], detection["y"], detection["width"], detection["height"]
+    holds = x <= fx + fw / 2 <= x + width and y <= fy + fh / 2 <= y + height
+    return holds and fx <= x + width / 2 <= fx + fw and fy <= y + height / 2 <= fy + fh
 
 
 def _wheel(package):
