@@ -95,6 +95,7 @@ bench: setup system-packages
 	$(PY) bench/join_time.py
 	$(PY) bench/analysis.py
 	$(PY) bench/scene.py
+	$(PY) bench/faces_unseen.py
 	$(PY) bench/broadcast.py
 	$(PY) bench/signaling.py --sizes 50x4 100x4 --targets minimal memory redis redis2
 

@@ -241,7 +241,7 @@ PAGE = """async ([urls, largest, check, rounds]) => {
     const tracker = new FaceTracker({ forgetMs: 10_000 });
     const first = bitmaps.get(urls[0]);
     const stream = { video: { videoWidth: first.width, videoHeight: first.height }, results: {} };
-    const shown = [], found = [], widths = [], ms = [];
+    const shown = [], found = [], widths = [], ms = [], checkMs = [];
     for (let index = 0; index < urls.length * rounds; index++) {
         const now = index * 250;
         const url = urls[index % urls.length];
@@ -250,7 +250,9 @@ PAGE = """async ([urls, largest, check, rounds]) => {
         const frame = await createImageBitmap(bitmap, { resizeWidth: size.width, resizeHeight: size.height, resizeQuality: 'low' });
         const { result, ms: took } = await engines.tiny.runner.run(frame, size, { landmarks: false, expressions: false });
         found.push(result.faces.map(({ x, y, width, height, score }) => ({ x, y, width, height, score })));
+        const checkStart = performance.now();
         result.faces = keepFaces(result.faces, check, masks.get(url), tracker.shown);
+        checkMs.push(performance.now() - checkStart);
         sizer.seen(stream, size, result, now);
         result.faces = tracker.update(result.faces, now);
         stream.results.faces = result;
@@ -258,7 +260,7 @@ PAGE = """async ([urls, largest, check, rounds]) => {
         widths.push(size.width);
         ms.push(took);
     }
-    return { shown, found, widths, ms };
+    return { shown, found, widths, ms, checkMs };
 }"""
 
 # Detections of every configuration, put through each check as the engine would: {check: {config: frames}}.
@@ -419,7 +421,7 @@ def main():
         print("backends:", page.evaluate(START, [max(options.sizes), not options.no_ssd]), flush=True)
         found, checked, times = {}, {}, defaultdict(list)
         paths = {check: {} for check in options.checks}
-        page_ms = defaultdict(list)
+        page_ms, check_ms = defaultdict(list), defaultdict(list)
         page_widths = defaultdict(list)
         for index, scene in enumerate(made):
             urls = [f"/bench-faces/{scene.name}/{frame}.jpg" for frame in range(options.frames)]
@@ -434,16 +436,18 @@ def main():
                 paths[check][scene.name] = walked["shown"]
                 page_ms[check] += walked["ms"]
                 page_widths[check] += walked["widths"]
+                check_ms[check] += walked["checkMs"]
             if index % 10 == 9:
                 print(f"  {index + 1} pictures done", flush=True)
         tuning_report(page, tuning, options.checks, options.rounds)
         browser.close()
     if options.json:
         Path(options.json).write_text(json.dumps({"truths": truths, "kinds": kinds, "found": found}))
-    report(options, times, checked, truths, kinds, paths, page_ms, page_widths, found)
+    report(options, times, checked, truths, kinds, paths, (page_ms, check_ms, page_widths), found)
 
 
-def report(options, times, checked, truths, kinds, paths, page_ms, page_widths, checked_raw):
+def report(options, times, checked, truths, kinds, paths, page_costs, checked_raw):
+    page_ms, check_ms, page_widths = page_costs
     configs = list(times)
     print("\nEach cell: precision · recall · exactly right · frames with a false face (no face: frames with a face). "
           "Recall counts frontal faces; turned aside: the profile faces.")
@@ -461,7 +465,9 @@ def report(options, times, checked, truths, kinds, paths, page_ms, page_widths, 
         share = {w: widths.count(w) / len(widths) for w in sorted(set(widths))}
         label = f"page (224 preset), check `{check}`"
         rows.append((label, f"{median(page_ms[check]):.1f} ms", tally(paths[check], repeated, kinds, skip=2)))
-        print(f"{label}: input widths " + ", ".join(f"{w} px {s:.0%}" for w, s in share.items()))
+        checks = sorted(check_ms[check])
+        print(f"{label}: input widths " + ", ".join(f"{w} px {s:.0%}" for w, s in share.items())
+              + f"; the check itself: median {median(checks) * 1000:.0f} µs, slowest {checks[-1] * 1000:.0f} µs")
     table("The page's path (FaceInputSizer, engine, FaceTracker): what a viewer sees from the third result on "
           "(half a second), ms a search without landmarks:", rows)
     picture_report(options, paths, truths, kinds)
