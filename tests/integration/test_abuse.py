@@ -193,7 +193,8 @@ def test_a_member_coming_back_with_its_token_is_never_locked_out_by_guessing_fro
 def test_processes_sharing_redis_count_wrong_passwords_together(start, client, redis_server):
     shared = {
         "redis_url": redis_server.url.rsplit("/", 1)[0] + "/7",  # a database of its own
-        "wrong_passwords_per_ip": 4, "wrong_password_delay_seconds": 0.05, "password_lockout_seconds": 60, "trusted_proxy_hops": 1,
+        # A delay long enough that the next guess, on a new connection, comes while it runs even on a loaded machine.
+        "wrong_passwords_per_ip": 4, "wrong_password_delay_seconds": 0.5, "password_lockout_seconds": 60, "trusted_proxy_hops": 1,
     }
     first, second = start(**shared), start(**shared)
     client(first, X_Forwarded_For="203.0.113.1").join("shared-vault", "Owner", password="sesame")
