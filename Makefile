@@ -96,6 +96,7 @@ bench: setup system-packages
 	$(PY) bench/analysis.py
 	$(PY) bench/scene.py
 	$(PY) bench/broadcast.py
+	$(PY) bench/broadcast.py --glass --seconds 40
 	$(PY) bench/signaling.py --sizes 50x4 100x4 --targets minimal memory redis redis2
 
 clean:
