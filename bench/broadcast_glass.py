@@ -60,7 +60,7 @@ DRAW_CLOCK = """(code) => {
 # On the viewer: at every presented frame, the clock read out of the video and the wall
 # clock when the frame is shown: window.glass = [[shown, drawn, presentedFrames], ...].
 READ_CLOCK = """(code) => {
-  const video = document.querySelector('video');
+  const video = document.querySelector(code.selector);
   const blocks = 2 + 2 * code.bits;
   const canvas = Object.assign(document.createElement('canvas'), { width: blocks * code.size, height: code.size });
   const context = canvas.getContext('2d', { willReadFrequently: true });
@@ -91,6 +91,21 @@ READ_CLOCK = """(code) => {
     else window.glass.push([shown, drawn, frame.presentedFrames]);
   };
   video.requestVideoFrameCallback(step);
+}"""
+
+
+# The method's own delay: Ada's canvas played in a <video> on her page (no recorder, no network).
+CALIBRATION_VIDEO = """async () => {
+  const video = Object.assign(document.createElement('video'), { id: 'glass-calibration', muted: true });
+  video.srcObject = document.querySelector('canvas[data-scene=canvas]').captureStream(30);
+  document.body.append(video);
+  await video.play();
+}"""
+STOP_CALIBRATION = """() => {
+  const video = document.getElementById('glass-calibration');
+  for (const track of video.srcObject.getTracks()) track.stop();
+  video.remove();
+  return window.glass;
 }"""
 
 
@@ -214,6 +229,15 @@ def start_broadcast(browser, server, room, chunk_ms, segment):
     return ada, ada.evaluate("() => navigator.clipboard.readText()")
 
 
+def calibration(ada, seconds=3):
+    """Median ms from drawing the clock to showing it in a <video> on the same page: the method's own share."""
+    ada.evaluate(CALIBRATION_VIDEO)
+    ada.evaluate(READ_CLOCK, {**CLOCK, "selector": "#glass-calibration"})
+    ada.wait_for_timeout(seconds * 1000)
+    samples = ada.evaluate(STOP_CALIBRATION)
+    return round(statistics.median(since(drawn, shown) for shown, drawn, _ in samples)) if samples else None
+
+
 def stream_folder(folder):
     """The one broadcast's folder of segments, once it exists."""
     live = Path(folder) / "live"
@@ -276,6 +300,7 @@ def glass_to_glass(seconds, chunk_ms=None, live_sync=None, segment=None, warm_se
             watcher = driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags())
             try:
                 ada, watch = start_broadcast(sender, server, "glass", chunk_ms, segment)
+                calibrated = calibration(ada)
                 with Listings(stream_folder(broadcasts)) as listings:
                     viewer = watcher.new_page(viewport={"width": 1280, "height": 800})
                     if live_sync is not None:
@@ -286,7 +311,7 @@ def glass_to_glass(seconds, chunk_ms=None, live_sync=None, segment=None, warm_se
                     viewer.goto(watch)
                     viewer.wait_for_function("() => document.querySelector('video').currentTime > 0.5", timeout=60_000)
                     viewer.wait_for_timeout(warm_seconds * 1000)
-                    viewer.evaluate(READ_CLOCK, CLOCK)
+                    viewer.evaluate(READ_CLOCK, {**CLOCK, "selector": "video"})
                     viewer.wait_for_timeout(seconds * 1000)
                     samples = viewer.evaluate("() => window.glass")
                     unread = viewer.evaluate("() => window.glassUnread")
@@ -296,6 +321,7 @@ def glass_to_glass(seconds, chunk_ms=None, live_sync=None, segment=None, warm_se
                     raise RuntimeError(f"no clock read on the viewer ({unread} frames unreadable)")
                 figures = summary(samples, unread, listings, fetched, seconds)
                 figures["hls_latency_s"] = round(latency, 2) if latency is not None else None
+                figures["same_page_drawn_to_shown_ms_median"] = calibrated
             finally:
                 sender.close()
                 watcher.close()
