@@ -1,9 +1,9 @@
 """Glass-to-glass delay of a broadcast in Chromium (bench/broadcast.py --glass).
 
-Ada and Bea (fake cameras, one Chromium) are in a room; Ada's page broadcasts the scene.
+Ada and Bea (fake cameras, a Chromium each) are in a room; Ada's page broadcasts the scene.
 The benchmark draws Ada's wall clock (Date.now(), ms modulo 2**24) on her scene canvas
 every animation frame, after the scene's own drawing, as a row of black and white blocks
-at the bottom (CLOCK); the recording carries it. A second Chromium plays the watch link;
+at the bottom (CLOCK); the recording carries it. A third Chromium plays the watch link;
 at every frame it presents (requestVideoFrameCallback) it reads the blocks out of the
 <video> and compares them with its own Date.now(). Both browsers run on this machine: one
 clock serves both.
@@ -12,7 +12,9 @@ Where the delay is: the benchmark reads each segment's first frame out of the sh
 as soon as ffmpeg lists it (the clock again), so the delay splits into drawn → listed (the
 recorder's chunk, the upload, ffmpeg closing the segment at the next keyframe) and listed →
 shown (hls.js finding the segment in the playlist and playing `liveSyncDuration` behind the
-newest one).
+newest one). Ada's chunk POSTs are timed too: sent one at a time, they fall behind the
+recorder when their answers take longer than a chunk lasts. The load average is printed with
+each run: on a shared machine the figures follow it.
 
 `chunk_ms`, `live_sync` and `segment` rewrite constants in the JS the browsers are served
 (static/js/scene/broadcaster.js CHUNK_MS and KEYFRAME_MS, static/js/watch.js
@@ -20,6 +22,8 @@ liveSyncDuration) and, for `segment`, ensemble/broadcast/encoder.py's SEGMENT_SE
 the server process (SEGMENTED_SERVER), to see what they move; the product is unchanged.
 """
 
+import os
+import queue
 import re
 import statistics
 import subprocess
@@ -128,12 +132,12 @@ def decode_row(pixels, width):
 
 
 def first_clock(segment):
-    """The clock drawn on a segment's first frame (ffmpeg reads the blocks' middle row), or None."""
+    """The clock drawn on a segment's first frame (MPEG-TS bytes; ffmpeg reads the blocks' middle row), or None."""
     width = (2 + 2 * CLOCK["bits"]) * CLOCK["size"]
     crop = f"format=gray,crop={width}:1:{CLOCK['x']}:{CLOCK['y'] + CLOCK['size'] // 2}"
     done = subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", str(segment), "-frames:v", "1", "-vf", crop,
-         "-f", "rawvideo", "-"], capture_output=True, check=False,
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "mpegts", "-i", "pipe:0", "-frames:v", "1", "-vf", crop,
+         "-f", "rawvideo", "-"], input=segment, capture_output=True, check=False,
     )
     return decode_row(done.stdout, width) if len(done.stdout) == width else None
 
@@ -144,21 +148,26 @@ def since(drawn, now_ms):
 
 
 class Listings:
-    """Watches a broadcast's folder: when each segment is first listed (Unix ms) and the clock on its first frame."""
+    """Watches a broadcast's folder: when each segment is first listed (Unix ms) and the clock on its
+    first frame (read by another thread from a copy, so that reading never delays noticing the next)."""
 
     def __init__(self, stream):
         self.stream = stream
         self.listed, self.first = {}, {}
+        self._copies = queue.Queue()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._threads = [threading.Thread(target=self._watch, daemon=True), threading.Thread(target=self._read, daemon=True)]
 
     def __enter__(self):
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def __exit__(self, *exc):
         self._stop.set()
-        self._thread.join()
+        self._copies.put(None)
+        for thread in self._threads:
+            thread.join()
 
     def _watch(self):
         while not self._stop.is_set():
@@ -169,8 +178,16 @@ class Listings:
             for number in map(int, re.findall(r"s(\d+)\.ts", text)):
                 if number not in self.listed:
                     self.listed[number] = time.time() * 1000
-                    self.first[number] = first_clock(self.stream / f"s{number:05d}.ts")
+                    try:
+                        self._copies.put((number, (self.stream / f"s{number:05d}.ts").read_bytes()))
+                    except FileNotFoundError:
+                        pass  # already deleted (the playlist moved on while we slept): its clock stays unknown
             time.sleep(0.02)
+
+    def _read(self):
+        while (item := self._copies.get()) is not None:
+            number, segment = item
+            self.first[number] = first_clock(segment)
 
 
 # server.py with HLS segments of another length (gevent patches first, as server.py would).
@@ -203,10 +220,12 @@ def percentile(values, share):
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def start_broadcast(browser, server, room, chunk_ms, segment):
-    """Ada and Bea in `room`, Ada's scene broadcast with the clock on it: (Ada's page, the watch link)."""
+def start_broadcast(browsers, server, room, chunk_ms, segment):
+    """Ada and Bea in `room` (a browser each: two pages of one Chromium share its fake camera, and
+    the second one's picture stays black), Ada's scene broadcast with the clock on it: (Ada's page,
+    the watch link)."""
     pages = {}
-    for name in ("Bea", "Ada"):
+    for name, browser in zip(("Ada", "Bea"), browsers):
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         replacements = [("const CHUNK_MS = 500;", f"const CHUNK_MS = {chunk_ms};")] if chunk_ms else []
         if segment:
@@ -222,7 +241,8 @@ def start_broadcast(browser, server, room, chunk_ms, segment):
     ada.click("button[data-action=toggle-scene]")
     ada.wait_for_function("() => window.ensemble.scene().placements.length === 2", timeout=30_000)
     ada.evaluate(DRAW_CLOCK, CLOCK)
-    ada.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    # CDP grants exactly the permissions listed and refuses the others: the camera and microphone too
+    ada.context.grant_permissions(["clipboard-read", "clipboard-write", "camera", "microphone"])
     ada.click("button[data-scene=broadcast]")
     ada.wait_for_selector("button[data-scene=copy-watch]:not([hidden])", timeout=30_000)
     ada.click("button[data-scene=copy-watch]")
@@ -248,6 +268,18 @@ def stream_folder(folder):
             return streams[0]
         time.sleep(0.1)
     raise TimeoutError("no broadcast folder")
+
+
+def chunk_figures(posts, since_ms, until_ms, chunk_ms):
+    """Ada's chunk POSTs in the window: their round trip, and how far their sending fell behind
+    the recorder's pace (each is sent when the one before is answered)."""
+    kept = sorted((seq, start, took) for seq, start, took in posts if since_ms <= start <= until_ms)
+    if not kept:
+        return {}
+    behind = [start - kept[0][1] - (seq - kept[0][0]) * chunk_ms for seq, start, _ in kept]
+    took = [entry[2] for entry in kept]
+    return {"chunk_post_ms_median": round(statistics.median(took)), "chunk_post_ms_p90": round(percentile(took, 0.9)),
+            "chunk_sending_behind_ms_max": round(max(behind) - min(behind))}
 
 
 def summary(samples, unread, listings, fetched, seconds):
@@ -293,13 +325,17 @@ def server_process(folder, broadcasts, segment):
 def glass_to_glass(seconds, chunk_ms=None, live_sync=None, segment=None, warm_seconds=8):
     """One run: a broadcast watched for `seconds` after `warm_seconds` of playing; its figures."""
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as driver:
-        camera = make_camera(folder, "bars")
+        cameras = [make_camera(folder, "bars"), make_camera(folder, "mandel")]
         broadcasts = Path(folder) / "broadcasts"
         with server_process(folder, broadcasts, segment) as server:
-            sender = driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(camera))
+            senders = [driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags(camera)) for camera in cameras]
             watcher = driver.chromium.launch(executable_path=CHROMIUM, args=chromium_flags())
             try:
-                ada, watch = start_broadcast(sender, server, "glass", chunk_ms, segment)
+                ada, watch = start_broadcast(senders, server, "glass", chunk_ms, segment)
+                posts = []
+                ada.on("requestfinished", lambda request: posts.extend(
+                    (int(seq), request.timing["startTime"], request.timing["responseEnd"])
+                    for seq in re.findall(r"/chunks/(\d+)$", request.url)))
                 calibrated = calibration(ada)
                 with Listings(stream_folder(broadcasts)) as listings:
                     viewer = watcher.new_page(viewport={"width": 1280, "height": 800})
@@ -322,8 +358,11 @@ def glass_to_glass(seconds, chunk_ms=None, live_sync=None, segment=None, warm_se
                 figures = summary(samples, unread, listings, fetched, seconds)
                 figures["hls_latency_s"] = round(latency, 2) if latency is not None else None
                 figures["same_page_drawn_to_shown_ms_median"] = calibrated
+                figures.update(chunk_figures(posts, samples[0][0] - 5000, samples[-1][0], chunk_ms or 500))
+                figures["load_average_1_min"] = round(os.getloadavg()[0], 1)
             finally:
-                sender.close()
+                for sender in senders:
+                    sender.close()
                 watcher.close()
     return {"chunk_ms": chunk_ms or 500, "live_sync_s": live_sync if live_sync is not None else 1.5,
             "segment_s": segment or 1, **figures}
