@@ -97,6 +97,7 @@ bench: setup system-packages
 	$(PY) bench/scene.py
 	$(PY) bench/faces_unseen.py
 	$(PY) bench/broadcast.py
+	$(PY) bench/broadcast.py --glass --seconds 40
 	$(PY) bench/signaling.py --sizes 50x4 100x4 --targets minimal memory redis redis2
 
 clean:

@@ -1,14 +1,17 @@
 """Broadcast benchmark: ffmpeg's CPU per broadcast (H.264 copied against VP8 transcoded), how
 soon a posted chunk is in a listed segment, and 50 viewers of one broadcast through the shipped
-nginx config with no segment missed.
+nginx config with no segment missed; with --glass, the glass-to-glass delay in Chromium
+(bench/broadcast_glass.py).
 
 A recording like a broadcaster's (1280×720, 30 fps, Opus) is made by ffmpeg once, then posted
 in 500 ms chunks at the pace it was recorded, as a page's MediaRecorder would post it.
 
     .venv/bin/python bench/broadcast.py [--seconds 30] [--viewers 50]
+    .venv/bin/python bench/broadcast.py --glass [--seconds 40] [--chunk-ms 500 ...] [--live-sync 1.5 ...] [--segment 1 ...]
 """
 
 import argparse
+import itertools
 import json
 import re
 import ssl
@@ -22,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.broadcast_glass import glass_to_glass  # noqa: E402
 from ensemble_client import EnsembleClient  # noqa: E402
 from harness.servers import Deployment, ServerProcess  # noqa: E402
 
@@ -71,6 +75,10 @@ def broadcast(url, member_url, room, codec, chunks, context=None, on_chunk=None)
     return started
 
 
+def parent(pid):
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 def cpu_seconds(pid):
     """User and system CPU of a process and its waited-for children, in seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -78,7 +86,7 @@ def cpu_seconds(pid):
 
 
 def ffmpeg_cpu(folder, codec, seconds):
-    """CPU % of one core taken by the broadcast's ffmpeg (the server process's waited-for children)."""
+    """CPU % of one core taken by the broadcast's ffmpeg (the server process's children named ffmpeg)."""
     chunks = recording(folder, codec, seconds)
     with ServerProcess(folder, broadcast_folder=Path(folder) / f"broadcasts-{codec}") as server:
         before = cpu_seconds(server.pid)
@@ -89,7 +97,7 @@ def ffmpeg_cpu(folder, codec, seconds):
             while time.monotonic() - started < seconds + 5:
                 for entry in Path("/proc").iterdir():
                     try:
-                        if (entry / "comm").read_text().strip() == "ffmpeg":
+                        if (entry / "comm").read_text().strip() == "ffmpeg" and parent(entry.name) == server.pid:
                             seen[entry.name] = cpu_seconds(entry.name)
                     except (OSError, ValueError):
                         continue
@@ -200,7 +208,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--viewers", type=int, default=50)
+    parser.add_argument("--glass", action="store_true", help="the glass-to-glass delay in Chromium instead")
+    parser.add_argument("--chunk-ms", type=int, nargs="*", default=[None], help="with --glass: MediaRecorder chunk lengths to try")
+    parser.add_argument("--live-sync", type=float, nargs="*", default=[None], help="with --glass: hls.js liveSyncDuration values to try")
+    parser.add_argument("--segment", type=float, nargs="*", default=[None], help="with --glass: HLS segment lengths (s) to try")
     options = parser.parse_args()
+    if options.glass:
+        for chunk_ms, live_sync, segment in itertools.product(options.chunk_ms, options.live_sync, options.segment):
+            print(json.dumps(glass_to_glass(options.seconds, chunk_ms, live_sync, segment)), flush=True)
+        return
     with tempfile.TemporaryDirectory() as folder:
         for codec in ("h264", "vp8"):
             print(json.dumps(ffmpeg_cpu(Path(folder) / codec, codec, options.seconds)), flush=True)
