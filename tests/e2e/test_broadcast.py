@@ -105,6 +105,15 @@ def test_a_viewer_plays_the_broadcast_scene_with_sound_and_sees_it_end(server, b
     # sound: Chromium's fake microphones beep
     assert viewer.evaluate(LOUDEST, 3000) > 0.05
     assert viewer.locator("[data-watch=badge]").is_visible()
+    # on a phone: the scene as wide as the screen, nothing to scroll sideways, playing
+    phone = viewer.context.browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
+    phone.goto(watch)
+    phone.wait_for_function("() => document.querySelector('video').currentTime > 1", timeout=20_000)
+    box = phone.locator("video").bounding_box()
+    assert 370 <= box["width"] <= 390 and box["height"] > 150, box
+    assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
+    assert phone.locator("[data-watch=badge]").is_visible()
+    phone.context.close()
     # Ada leaves: the viewer sees the end within 15 s
     left = time.monotonic()
     ada.click("button[data-action=leave]")
