@@ -12,26 +12,8 @@ import pytest
 import socketio
 
 from ensemble_client import EnsembleClient, ProtocolReplyError
-from harness.servers import ServerProcess
 from tests.unit.test_scene_limits import LARGEST_VALID, LARGEST_WRONG
 from tests.waiting import eventually
-
-
-@pytest.fixture
-def start(tmp_path):
-    """`start(**settings)`: a gevent `python server.py` with these settings; stopped after the test,
-    and it must not have logged a traceback."""
-    started = []
-
-    def start_server(**settings):
-        process = ServerProcess(tmp_path, **settings)
-        started.append(process.start())
-        return process
-
-    yield start_server
-    for process in started:
-        process.stop()
-        assert "Traceback" not in process.log(), process.log()
 
 
 @pytest.fixture

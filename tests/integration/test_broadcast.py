@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ensemble_client import EnsembleClient
-from harness.servers import Deployment, ServerProcess
+from harness.servers import Deployment
 from tests.waiting import eventually
 
 H264 = "video/webm;codecs=h264,opus"
@@ -44,20 +44,14 @@ def chunks(tmp_path_factory):
 
 
 @pytest.fixture
-def start(tmp_path):
-    """`start(**settings)`: a gevent `python server.py` broadcasting into tmp_path/broadcasts; no traceback allowed."""
-    started = []
+def start(start, tmp_path):
+    """`start(**settings)`: the conftest's server, broadcasting into tmp_path/broadcasts, silence and grace short."""
 
-    def start_server(**settings):
-        settings = {"broadcast_folder": str(tmp_path / "broadcasts"), "broadcast_silence_seconds": 3, "broadcast_grace_seconds": 4, **settings}
-        process = ServerProcess(tmp_path, **settings)
-        started.append(process.start())
-        return process
+    def start_broadcasting(**settings):
+        defaults = {"broadcast_folder": str(tmp_path / "broadcasts"), "broadcast_silence_seconds": 3, "broadcast_grace_seconds": 4}
+        return start(**{**defaults, **settings})
 
-    yield start_server
-    for process in started:
-        process.stop()
-        assert "Traceback" not in process.log(), process.log()
+    return start_broadcasting
 
 
 @pytest.fixture

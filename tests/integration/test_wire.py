@@ -12,29 +12,11 @@ from pathlib import Path
 import pytest
 
 from ensemble_client import EnsembleClient
-from harness.servers import ServerProcess
 from harness.wire import RawSession, polling_handshake
 from tests.waiting import eventually
 
 # python-engineio's own logging says nothing at this level; every line is ours.
 LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ")
-
-
-@pytest.fixture
-def start(tmp_path):
-    """`start(**settings)`: a gevent `python server.py`, stopped after the test; it must not
-    have logged a traceback."""
-    started = []
-
-    def start_server(async_mode="gevent", **settings):
-        process = ServerProcess(tmp_path, async_mode, **settings)
-        started.append(process.start())
-        return process
-
-    yield start_server
-    for process in started:
-        process.stop()
-        assert "Traceback" not in process.log(), process.log()[-3000:]
 
 
 @pytest.fixture
