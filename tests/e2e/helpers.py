@@ -2,6 +2,8 @@
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from harness.browsers import chromium_flags
+
 CONNECTED_PEERS = "() => (window.ensemble?.state().peers ?? []).filter(p => p.connectionState === 'connected').length"
 
 ANALYSIS_START_MS = 90_000  # two engines start (wasm compile, backend timing) on a busy 2-core machine
@@ -66,6 +68,19 @@ def room_url(server, room, name=None, **params):
     params.setdefault("analysis", "off")
     query = "&".join(f"{key}={value}" for key, value in ({"name": name} if name else {}).items() | params.items())
     return f"{server.url}/r/{room}" + (f"?{query}" if query else "")
+
+
+def open_people(chromium, server, room, cameras, **params):
+    """One Chromium per person, each with its own camera (`cameras`: name -> .y4m), on `room`'s page with
+    `params` (analysis on, say), all connected: ({name: page}, [browsers to close])."""
+    pages, browsers = {}, []
+    for name, camera in cameras.items():
+        browsers.append(chromium(chromium_flags(camera)))
+        pages[name] = browsers[-1].new_page(viewport={"width": 1280, "height": 800})
+        pages[name].goto(room_url(server, room, name, **params))
+    for page in pages.values():
+        wait_connected(page, len(cameras) - 1, timeout=30_000)
+    return pages, browsers
 
 
 def analysis_of(page, peer_id):

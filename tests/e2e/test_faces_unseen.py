@@ -7,9 +7,9 @@ analyses her camera and shares the result or the viewer analyses her stream itse
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from harness.browsers import chromium_flags, make_photo_camera, make_still_camera
+from harness.browsers import make_photo_camera, make_still_camera
 from harness.pictures import face_marks, finds, on_camera, picture
-from tests.e2e.helpers import ANALYSIS_START_MS, analysis_of, choose_from_more, peer_ids, room_url, wait_connected, wait_source
+from tests.e2e.helpers import ANALYSIS_START_MS, analysis_of, choose_from_more, open_people, peer_ids, wait_source
 
 RESULTS = 12  # face results of her stream, a quarter of a second apart: three seconds
 
@@ -54,15 +54,7 @@ def room(chromium, server, tmp_path_factory, astronaut):
     """Eileen, whose camera shows the astronaut picture, and Ada, who watches; both analyse and share."""
     folder = tmp_path_factory.mktemp("unseen-cameras")
     cameras = {"Eileen": make_still_camera(folder, "astronaut", astronaut[0]), "Ada": make_photo_camera(folder, "sample1-left")}
-    pages, browsers = {}, []
-    for name, camera in cameras.items():
-        browser = chromium(chromium_flags(camera))
-        browsers.append(browser)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.goto(room_url(server, "unseen", name, analysis="on"))
-        pages[name] = page
-    for page in pages.values():
-        wait_connected(page, 1, timeout=30_000)
+    pages, browsers = open_people(chromium, server, "unseen", cameras, analysis="on")
     yield pages
     for browser in browsers:
         browser.close()

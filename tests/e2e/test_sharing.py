@@ -7,10 +7,9 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from harness.browsers import (
     CLOSE_UPS,
-    chromium_flags,
     make_photo_camera,
 )
-from tests.e2e.helpers import ANALYSIS_START_MS, analysis_of, choose_from_more, peer_ids, room_url, wait_connected, wait_source
+from tests.e2e.helpers import ANALYSIS_START_MS, analysis_of, choose_from_more, open_people, peer_ids, wait_source
 
 PEOPLE = {"Ada": "sample1-left", "Grace": "sample1-right", "Linus": "sample3-middle"}
 
@@ -52,15 +51,8 @@ def shared_window(page, peer_id, masks, faces=0, timeout=120_000):
 def room(chromium, server, tmp_path_factory):
     """Three people close to their cameras, all analysing and sharing, in room `shared`."""
     folder = tmp_path_factory.mktemp("sharing-cameras")
-    pages, browsers = {}, []
-    for name, photo in PEOPLE.items():
-        browser = chromium(chromium_flags(make_photo_camera(folder, photo)))
-        browsers.append(browser)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.goto(room_url(server, "shared", name, analysis="on"))
-        pages[name] = page
-    for page in pages.values():
-        wait_connected(page, 2, timeout=30_000)
+    cameras = {name: make_photo_camera(folder, photo) for name, photo in PEOPLE.items()}
+    pages, browsers = open_people(chromium, server, "shared", cameras, analysis="on")
     yield pages
     for browser in browsers:
         browser.close()
