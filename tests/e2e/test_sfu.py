@@ -1,0 +1,77 @@
+"""Rooms past MESH_MAX on real Janus (started here, in a network namespace: Janus offers no
+loopback candidates), with real Chromium pages in this namespace reaching it over the veth
+pair: the move from the mesh without a reload, every video playing through Janus, the room's
+news as before, and a departure that leaves the others going."""
+
+import contextlib
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from harness.janus import JanusProcess, NetworkNamespace
+from harness.servers import ServerProcess
+from tests.e2e.helpers import room_url, state, wait_videos_playing
+
+MESH_MAX = 2
+
+pytestmark = pytest.mark.skipif(not NetworkNamespace.available(), reason="network namespaces need root and iproute2")
+
+
+@pytest.fixture(scope="module")
+def janus(tmp_path_factory):
+    with contextlib.ExitStack() as stack:
+        namespace = stack.enter_context(NetworkNamespace())
+        yield stack.enter_context(JanusProcess(tmp_path_factory.mktemp("janus"), namespace))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, janus):
+    folder = tmp_path_factory.mktemp("server")
+    settings = {
+        "janus_urls": janus.url, "janus_api_secret": janus.secrets.api, "janus_admin_key": janus.secrets.admin_key,
+        "janus_token_secret": janus.secrets.token, "janus_token_seconds": 30, "mesh_max": MESH_MAX,
+    }
+    with ServerProcess(folder, async_mode="gevent", upload_folder=folder / "uploads", **settings) as process:
+        yield process
+    assert "Traceback" not in process.log(), process.log()
+
+
+def wait_transport(page, count, transport, timeout=20_000):
+    """Until `count` peers are listed, each connected, each carried by `transport` ("mesh" or "sfu")."""
+    try:
+        page.wait_for_function(
+            """([count, transport]) => { const peers = window.ensemble?.state().peers ?? [];
+                return peers.length === count && peers.every(p => p.connectionState === 'connected' && p.transport === transport); }""",
+            arg=[count, transport],
+            timeout=timeout,
+        )
+    except PlaywrightTimeoutError:
+        raise AssertionError(f"not {count} peers connected by {transport} within {timeout} ms: {state(page)}") from None
+
+
+def test_the_room_moves_to_janus_when_it_outgrows_the_mesh_and_goes_on_when_one_leaves(server, open_page):
+    ada = open_page(room_url(server, "grow", "Ada"), "bars")
+    bob = open_page(room_url(server, "grow", "Bob"), "mandel")
+    for page in (ada, bob):
+        wait_transport(page, 1, "mesh")
+    cleo = open_page(room_url(server, "grow", "Cleo"), "life")
+    pages = [ada, bob, cleo]
+    for page in pages:
+        wait_transport(page, 2, "sfu", timeout=30_000)
+        wait_videos_playing(page, 2, timeout=20_000)
+
+    # The room's news is the server's, as in the mesh: mute and chat.
+    ada.get_by_role("button", name="Mute").click()
+    for page in (bob, cleo):
+        page.locator(".tile", has_text="Ada").locator(".badge.muted").wait_for(state="visible", timeout=3000)
+    bob.get_by_label("Message").fill("still here")
+    bob.get_by_role("button", name="Send", exact=True).click()
+    for page in pages:
+        page.locator(".chat-log li:not(.note) .text", has_text="still here").wait_for(timeout=3000)
+
+    cleo.get_by_role("button", name="Leave").click()
+    for page in (ada, bob):
+        page.wait_for_function("() => document.querySelectorAll('.tile:not(.self)').length === 1", timeout=3000)
+        wait_transport(page, 1, "sfu")
+        wait_videos_playing(page, 1)
+    assert [peer["name"] for peer in state(ada)["peers"]] == ["Bob"]
