@@ -8,9 +8,10 @@ import contextlib
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from harness.browsers import chromium_flags, make_photo_camera
 from harness.janus import JanusProcess, NetworkNamespace
 from harness.servers import ServerProcess
-from tests.e2e.helpers import room_url, state, wait_videos_playing
+from tests.e2e.helpers import ANALYSIS_START_MS, peer_ids, room_url, state, wait_source, wait_videos_playing
 
 MESH_MAX = 2
 
@@ -75,3 +76,27 @@ def test_the_room_moves_to_janus_when_it_outgrows_the_mesh_and_goes_on_when_one_
         wait_transport(page, 1, "sfu")
         wait_videos_playing(page, 1)
     assert [peer["name"] for peer in state(ada)["peers"]] == ["Bob"]
+
+
+def test_shared_analysis_rides_with_the_frames_through_janus(server, chromium, tmp_path):
+    """Ada and Bob analyse their own cameras for each other; Cleo (camera off, analysis off) takes
+    the room past MESH_MAX. Each gets the other's masks from the sender, through VideoRoom."""
+    pages, browsers = {}, []
+    on = {"analysis": "on"}
+    people = (("Ada", "sample1-left", on), ("Bob", "sample3-middle", on), ("Cleo", "sample1-right", {"camera": "off"}))
+    for name, photo, params in people:
+        browser = chromium(chromium_flags(make_photo_camera(tmp_path, photo)))
+        browsers.append(browser)
+        pages[name] = browser.new_page(viewport={"width": 1280, "height": 800})
+        pages[name].goto(room_url(server, "shared-sfu", name, **params))
+    try:
+        for page in pages.values():
+            wait_transport(page, 2, "sfu", timeout=40_000)
+        for viewer, sender in (("Ada", "Bob"), ("Bob", "Ada")):
+            result = wait_source(pages[viewer], peer_ids(pages[viewer])[sender], "sender", timeout=ANALYSIS_START_MS)
+            assert result["source"] == "sender" and result["mask"], (viewer, sender, result)
+        sharing = pages["Ada"].evaluate("() => window.ensemble.sharing()")
+        assert sharing["active"] and sharing["received"]["packets"] > 0 and sharing["received"]["damaged"] == 0, sharing
+    finally:
+        for browser in browsers:
+            browser.close()
