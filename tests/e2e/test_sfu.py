@@ -4,6 +4,7 @@ pair: the move from the mesh without a reload, every video playing through Janus
 news as before, and a departure that leaves the others going."""
 
 import contextlib
+import urllib.request
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -100,3 +101,24 @@ def test_shared_analysis_rides_with_the_frames_through_janus(server, chromium, t
     finally:
         for browser in browsers:
             browser.close()
+
+
+def renewals(server):
+    text = urllib.request.urlopen(f"{server.url}/metrics", timeout=5).read().decode()
+    return next(float(line.split()[-1]) for line in text.splitlines() if line.startswith("ensemble_sfu_token_renewals_total"))
+
+
+def test_tokens_are_renewed_before_they_expire_so_a_later_joiner_is_still_seen(server, open_page):
+    """JANUS_TOKEN_SECONDS is 30 here: past the first tokens' expiry, the pages subscribe to a
+    newcomer (and keep their sessions alive) with the tokens they renewed meanwhile."""
+    pages = [open_page(room_url(server, "renew", name), camera) for name, camera in (("Ada", "bars"), ("Bob", "mandel"), ("Cleo", "life"))]
+    for page in pages:
+        wait_transport(page, 2, "sfu", timeout=30_000)
+    expired_at = pages[0].evaluate("() => Date.now()") + 31_000  # the tokens of the move, minted before this
+    before = renewals(server)
+    pages[0].wait_for_function("at => Date.now() > at", arg=expired_at, timeout=40_000, polling=1000)
+    assert renewals(server) >= before + len(pages)
+    pages.append(open_page(room_url(server, "renew", "Dan"), "small"))
+    for page in pages:
+        wait_transport(page, 3, "sfu", timeout=30_000)
+        wait_videos_playing(page, 3, timeout=20_000)
