@@ -122,3 +122,45 @@ def test_tokens_are_renewed_before_they_expire_so_a_later_joiner_is_still_seen(s
     for page in pages:
         wait_transport(page, 3, "sfu", timeout=30_000)
         wait_videos_playing(page, 3, timeout=20_000)
+
+
+def frame_height(page, peer_id, expected, timeout=20_000):
+    """Until the peer's video arrives `expected` pixels high (what Janus forwards of its layers)."""
+    try:
+        page.wait_for_function(
+            "async ([id, expected]) => (await window.ensemble.connection(id))?.frameHeight === expected",
+            arg=[peer_id, expected], timeout=timeout, polling=500,
+        )
+    except PlaywrightTimeoutError:
+        seen = page.evaluate("async id => ({quality: await window.ensemble.connection(id), peers: window.ensemble.state().peers})", peer_id)
+        raise AssertionError(f"{peer_id} not {expected} px high within {timeout} ms: {seen}") from None
+
+
+def test_each_tile_gets_the_simulcast_layer_it_needs_and_a_pinned_one_the_high_layer(server, chromium, tmp_path):
+    """Everyone sends three layers of a 640×480 camera; the tile Ada pins takes the high one
+    (480 px), the other, small beside it, a lower one; unpinned, both tiles are large again."""
+    pages, browsers = {}, []
+    for name, photo in (("Ada", "sample1-left"), ("Bob", "sample3-middle"), ("Cleo", "sample1-right")):
+        browser = chromium(chromium_flags(make_photo_camera(tmp_path, photo)))
+        browsers.append(browser)
+        pages[name] = browser.new_page(viewport={"width": 1280, "height": 800})
+        pages[name].goto(room_url(server, "layers", name))
+    try:
+        ada = pages["Ada"]
+        wait_transport(ada, 2, "sfu", timeout=40_000)
+        ids = peer_ids(ada)
+        ada.locator(".tile:not(.self)", has_text="Bob").hover()
+        ada.get_by_role("button", name="Pin Bob").click()
+        frame_height(ada, ids["Bob"], 480)
+        ada.wait_for_function("id => window.ensemble.state().peers.find(p => p.id === id).layer < 2", arg=ids["Cleo"], timeout=5000)
+        ada.wait_for_function("async id => (await window.ensemble.connection(id)).frameHeight < 480", arg=ids["Cleo"], timeout=20_000, polling=500)
+        layers = {peer["name"]: peer["layer"] for peer in state(ada)["peers"]}
+        assert layers["Bob"] == 2 and layers["Cleo"] < 2, layers
+        ada.get_by_role("button", name="Unpin Bob").click()
+        # Back in the grid Cleo's tile is large again: a higher layer than the low one, arriving as such.
+        ada.wait_for_function("id => window.ensemble.state().peers.find(p => p.id === id).layer > 1", arg=ids["Cleo"], timeout=5000)
+        frame_height(ada, ids["Cleo"], 480)
+        wait_videos_playing(ada, 2)
+    finally:
+        for browser in browsers:
+            browser.close()

@@ -49,6 +49,13 @@ export class FeedLink extends Emitter {
   #watchdog;
   #greeting;
   #timers = new Set();
+  /** The video stream's mid in the subscription (Janus names it), once subscribed. */
+  #videoMid = "";
+  /** The simulcast layer asked for (null: Janus's choice, the highest) and the one Janus was told. */
+  /** @type {number | null} */
+  #layer = null;
+  /** @type {number | null} */
+  #layerSet = null;
 
   /** @param {FeedOptions} options */
   constructor(options) {
@@ -186,7 +193,31 @@ export class FeedLink extends Emitter {
       this.#setTimer(() => this.#subscribe().catch((failure) => this.#fail(failure)), RESUBSCRIBE_MS);
       return;
     }
+    const video = (reply.data.streams ?? []).find((/** @type {{type?: string}} */ stream) => stream.type === "video");
+    this.#videoMid = video?.mid ?? "";
     if (reply.jsep) await this.#answer(reply.jsep);
+    this.#sendLayer();
+  }
+
+  /** The simulcast layer this peer's tile needs (layers.js `layerFor`); sent to Janus when it changes. @param {number} layer */
+  setLayer(layer) {
+    this.#layer = layer;
+    this.#sendLayer();
+  }
+
+  /** The layer asked for, null before any. */
+  get layer() {
+    return this.#layer;
+  }
+
+  #sendLayer() {
+    const layer = this.#layer;
+    if (layer === null || layer === this.#layerSet || !this.#videoMid || this.#closed) return;
+    this.#layerSet = layer;
+    this.#session.message(this.#handle, { request: "configure", streams: [{ mid: this.#videoMid, substream: layer }] }).catch((error) => {
+      this.#layerSet = null; // asked again with the next change
+      this.#fail(error);
+    });
   }
 
   /** Janus's offer (the first, a renegotiation or an ICE restart): answer and start. @param {RTCSessionDescriptionInit} offer */

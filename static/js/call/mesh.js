@@ -1,5 +1,6 @@
 import { Emitter } from "../lib/emitter.js";
 import { PeerLink } from "./peer.js";
+import { layerFor } from "./layers.js";
 import { SfuRoom } from "./sfu.js";
 
 /**
@@ -46,6 +47,8 @@ export class Mesh extends Emitter {
   #links = new Map();
   /** @type {SfuRoom | null} the room on Janus, once it moved there */
   #sfu = null;
+  /** @type {Map<string, number>} each peer's tile height (device pixels), for its simulcast layer on Janus */
+  #viewHeights = new Map();
 
   /** @type {Transforms | null} */
   #transforms;
@@ -95,9 +98,27 @@ export class Mesh extends Emitter {
     const transforms = this.#transforms;
     const sfu = new SfuRoom({ selfId: this.#selfId, description, localStream: this.#localStream, configuration: this.#configuration, transforms });
     this.#sfu = sfu;
-    sfu.on("feed", (id, link) => this.#adoptWhenReady(id, link));
+    sfu.on("feed", (id, link) => {
+      this.#applyLayer(id, link);
+      this.#adoptWhenReady(id, link);
+    });
     sfu.on("error", (failure) => this.emit("error", "", failure));
     sfu.start();
+  }
+
+  /**
+   * How high the peer's tile is now (device pixels): on Janus, its subscription takes the
+   * simulcast layer that fills it (layers.js). @param {string} id @param {number} height
+   */
+  setViewHeight(id, height) {
+    this.#viewHeights.set(id, height);
+    this.#applyLayer(id, this.#links.get(id));
+  }
+
+  /** @param {string} id @param {Link | undefined} link */
+  #applyLayer(id, link) {
+    const height = this.#viewHeights.get(id);
+    if (link && !(link instanceof PeerLink) && height !== undefined) link.setLayer(layerFor(height));
   }
 
   /** Renewed tokens for Janus. @param {SfuDescription["tokens"]} tokens */
@@ -132,6 +153,7 @@ export class Mesh extends Emitter {
   removePeer(id) {
     this.#links.get(id)?.close();
     this.#links.delete(id);
+    this.#viewHeights.delete(id);
     this.#sfu?.forget(id);
     if (this.#peers.delete(id)) this.emit("peer-removed", id);
   }
@@ -184,7 +206,7 @@ export class Mesh extends Emitter {
     return this.#links.get(id)?.audioLevel() ?? 0;
   }
 
-  /** `transport`: what carries the peer's stream now (null: nothing yet). @returns {Array<PeerInfo & {connectionState: string, transport: "mesh" | "sfu" | null}>} */
+  /** `transport`: what carries the peer's stream now (null: nothing yet). `layer`: the simulcast layer asked for on Janus. @returns {Array<PeerInfo & {connectionState: string, transport: "mesh" | "sfu" | null, layer: number | null}>} */
   peers() {
     return [...this.#peers.values()].map((peer) => {
       const link = this.#links.get(peer.id);
@@ -193,6 +215,7 @@ export class Mesh extends Emitter {
         name: peer.name,
         connectionState: link?.connectionState ?? "new",
         transport: link instanceof PeerLink ? "mesh" : link ? "sfu" : null,
+        layer: link instanceof PeerLink ? null : (link?.layer ?? null),
         media: { ...peer.media },
       };
     });

@@ -3,6 +3,7 @@ import { asFailure } from "../lib/failure.js";
 import { FeedLink } from "./feed-link.js";
 import { IceWatchdog } from "./ice-watchdog.js";
 import { JanusSession } from "./janus.js";
+import { SIMULCAST_ENCODINGS } from "./layers.js";
 
 /** A lost session (Janus restarted, the network dropped) is joined again after this. */
 const REJOIN_MS = 2000;
@@ -18,7 +19,7 @@ export const PUBLICATION = "sfu";
 
 /**
  * This page in a room on Janus: one session, one publication of the local stream (audio,
- * video and a data channel, with the encoded transforms installed as the senders are
+ * video in three simulcast layers (layers.js) and a data channel, with the encoded transforms installed as the senders are
  * made), and a FeedLink per peer whose feed the server named. `feed(peer, link)` says when a
  * subscription is made; the caller adopts it as that peer's link.
  *
@@ -139,7 +140,8 @@ export class SfuRoom extends Emitter {
     pc.onicecandidate = ({ candidate }) => this.#session?.trickle(this.#handle, candidate ? candidate.toJSON() : null);
     for (const kind of /** @type {const} */ (["audio", "video"])) {
       const track = this.#localStream.getTracks().find((candidate) => candidate.kind === kind) ?? null;
-      const transceiver = pc.addTransceiver(track ?? kind, { direction: "sendonly", streams: [this.#localStream] });
+      const sendEncodings = kind === "video" ? SIMULCAST_ENCODINGS.map((encoding) => ({ ...encoding })) : undefined; // each viewer takes the layer its tile needs
+      const transceiver = pc.addTransceiver(track ?? kind, { direction: "sendonly", streams: [this.#localStream], sendEncodings });
       this.#senders.set(kind, transceiver.sender);
       if (kind === "video") this.#transform(transceiver);
     }
