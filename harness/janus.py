@@ -110,6 +110,10 @@ class NetworkNamespace:
             _ip("netns", "add", self.name)
             _ip("link", "add", self.host_interface, "type", "veth", "peer", "name", self.interface, "netns", self.name)
             _ip("addr", "add", f"{host}/30", "dev", self.host_interface)
+            # No IPv6 link-local address: the kernel would add it a second or two after the link
+            # comes up, and Chromium aborts every request in flight on such a change
+            # (ERR_NETWORK_CHANGED): a page loading then misses its modules.
+            _ip("link", "set", self.host_interface, "addrgenmode", "none")
             _ip("link", "set", self.host_interface, "up")
             _ip("-n", self.name, "addr", "add", f"{inside}/30", "dev", self.interface)
             _ip("-n", self.name, "link", "set", self.interface, "up")

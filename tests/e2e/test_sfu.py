@@ -9,8 +9,9 @@ import urllib.request
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from ensemble.sfu.janus import JanusConnection
 from harness.browsers import chromium_flags, make_photo_camera
-from harness.janus import JanusProcess, NetworkNamespace
+from harness.janus import JanusProcess, JanusSecrets, NetworkNamespace
 from harness.servers import ServerProcess
 from tests.e2e.helpers import ANALYSIS_START_MS, peer_ids, room_url, state, wait_source, wait_videos_playing
 
@@ -26,14 +27,18 @@ def janus(tmp_path_factory):
         yield stack.enter_context(JanusProcess(tmp_path_factory.mktemp("janus"), namespace))
 
 
+def janus_settings(instances):
+    secrets = instances[0].secrets
+    return {
+        "janus_urls": ",".join(instance.url for instance in instances), "janus_api_secret": secrets.api,
+        "janus_admin_key": secrets.admin_key, "janus_token_secret": secrets.token, "janus_token_seconds": 30, "mesh_max": MESH_MAX,
+    }
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, janus):
     folder = tmp_path_factory.mktemp("server")
-    settings = {
-        "janus_urls": janus.url, "janus_api_secret": janus.secrets.api, "janus_admin_key": janus.secrets.admin_key,
-        "janus_token_secret": janus.secrets.token, "janus_token_seconds": 30, "mesh_max": MESH_MAX,
-    }
-    with ServerProcess(folder, async_mode="gevent", upload_folder=folder / "uploads", **settings) as process:
+    with ServerProcess(folder, async_mode="gevent", upload_folder=folder / "uploads", **janus_settings([janus])) as process:
         yield process
     assert "Traceback" not in process.log(), process.log()
 
@@ -48,7 +53,11 @@ def wait_transport(page, count, transport, timeout=20_000):
             timeout=timeout,
         )
     except PlaywrightTimeoutError:
-        raise AssertionError(f"not {count} peers connected by {transport} within {timeout} ms: {state(page)}") from None
+        seen = page.evaluate(
+            """() => window.ensemble?.state() ?? {page: document.body.innerText.slice(0, 300),
+                failed: performance.getEntriesByType('resource').filter(r => !r.responseStatus).map(r => r.name.split('/').pop())}"""
+        )
+        raise AssertionError(f"not {count} peers connected by {transport} within {timeout} ms: {seen}") from None
 
 
 def test_the_room_moves_to_janus_when_it_outgrows_the_mesh_and_goes_on_when_one_leaves(server, open_page):
@@ -164,3 +173,32 @@ def test_each_tile_gets_the_simulcast_layer_it_needs_and_a_pinned_one_the_high_l
     finally:
         for browser in browsers:
             browser.close()
+
+
+def rooms_on(instance):
+    """The VideoRoom rooms an instance holds (private ones too: the admin key lists them)."""
+    listed = JanusConnection(instance.url, instance.secrets.api).videoroom({"request": "list", "admin_key": instance.secrets.admin_key})
+    return [room["room"] for room in listed["list"]]
+
+
+def test_pages_republish_by_themselves_when_their_janus_stops_and_the_room_moves(tmp_path, open_page):
+    shared = JanusSecrets.random()
+    with contextlib.ExitStack() as stack:
+        instances = [
+            stack.enter_context(JanusProcess(tmp_path / f"janus-{number}", stack.enter_context(NetworkNamespace()), shared)) for number in range(2)
+        ]
+        server = stack.enter_context(ServerProcess(tmp_path, async_mode="gevent", **janus_settings(instances)))
+        pages = []
+        for name, camera in (("Ada", "bars"), ("Bob", "mandel"), ("Cleo", "life")):
+            pages.append(open_page(room_url(server, "moving", name), camera))
+            pages[-1].wait_for_function("() => window.ensemble?.state().self.id", timeout=15_000)
+        for page in pages:
+            wait_transport(page, 2, "sfu", timeout=30_000)
+        holding = next(instance for instance in instances if rooms_on(instance))
+        holding.kill()
+        for page in pages:
+            # Two missed keep-alives (2 s apart) move the room; the pages join the other instance.
+            wait_transport(page, 2, "sfu", timeout=25_000)
+            wait_videos_playing(page, 2, timeout=20_000)
+        other = next(instance for instance in instances if instance is not holding)
+        assert len(rooms_on(other)) == 1

@@ -13,7 +13,7 @@ const READY_ANYWAY_MS = 3000;
 const MAX_MESSAGE = 4096;
 
 /**
- * @typedef {import("./peer.js").PeerEvents & {ready: []}} FeedEvents
+ * @typedef {import("./peer.js").PeerEvents & {ready: [], hangup: []}} FeedEvents
  * @typedef {{
  *   peer: string, selfId: string, feed: number, session: import("./janus.js").JanusSession, room: number, roomToken: () => string,
  *   configuration: RTCConfiguration, receiver: ((receiver: RTCRtpReceiver) => void) | null,
@@ -34,7 +34,7 @@ const MAX_MESSAGE = 4096;
  * published yet) is asked again every RESUBSCRIBE_MS; a failed or stalled connection
  * restarts ICE (Janus offers again, with fresh credentials). `ready` says once that it
  * is connected and media arrives (or READY_ANYWAY_MS after connecting, for a sender
- * with nothing on).
+ * with nothing on); `hangup` that Janus ended the subscription (the feed went).
  */
 /** @extends {Emitter<FeedEvents>} */
 export class FeedLink extends Emitter {
@@ -119,7 +119,7 @@ export class FeedLink extends Emitter {
   handleEvent(message) {
     if (this.#closed) return;
     if (message.jsep?.type === "offer") this.#answer(message.jsep).catch((error) => this.#fail(error));
-    else if (message.janus === "hangup" && !this.#closed) this.#setTimer(() => this.#subscribe().catch((error) => this.#fail(error)), RESUBSCRIBE_MS);
+    else if (message.janus === "hangup") this.emit("hangup"); // the feed went (kicked, or its page republishes)
   }
 
   /** What the peer said on its data channel to us (JSON text, unchecked). @param {unknown} data */

@@ -7,6 +7,8 @@ import { SIMULCAST_ENCODINGS } from "./layers.js";
 
 /** A lost session (Janus restarted, the network dropped) is joined again after this. */
 const REJOIN_MS = 2000;
+/** A subscription Janus ended is made again after this. */
+const RESUBSCRIBE_MS = 500;
 /** The peer id our encoded transforms are told for the one publication (SharingTransport keys senders by it). */
 export const PUBLICATION = "sfu";
 
@@ -103,6 +105,8 @@ export class SfuRoom extends Emitter {
   forget(peer) {
     this.#links.get(peer)?.close();
     this.#links.delete(peer);
+    const { [peer]: _gone, ...feeds } = this.#description.feeds;
+    this.#description = { ...this.#description, feeds };
   }
 
   /** Send another track of a kind (null: nothing), without renegotiating. @param {"audio" | "video"} kind @param {MediaStreamTrack | null} track */
@@ -193,9 +197,22 @@ export class SfuRoom extends Emitter {
         say: (message) => this.#say(message),
       });
       this.#links.set(peer, link);
+      link.on("hangup", () => this.#resubscribe(peer, link));
       this.emit("feed", peer, link);
       link.start();
     }
+  }
+
+  /**
+   * Janus ended a subscription (its feed was kicked or republishes after losing its session):
+   * a fresh one in a moment, if the peer is still in the room (else `forget` comes first).
+   * @param {string} peer @param {FeedLink} link
+   */
+  #resubscribe(peer, link) {
+    if (this.#links.get(peer) !== link) return;
+    this.#links.delete(peer);
+    link.close();
+    setTimeout(() => this.#subscribeAll(), RESUBSCRIBE_MS);
   }
 
   /** A message on our data channel: everyone subscribed to us hears it; `to` says whom it is for. @param {unknown} message */
