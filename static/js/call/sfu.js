@@ -3,7 +3,7 @@ import { asFailure } from "../lib/failure.js";
 import { FeedLink } from "./feed-link.js";
 import { IceWatchdog } from "./ice-watchdog.js";
 import { JanusSession } from "./janus.js";
-import { SIMULCAST_ENCODINGS } from "./layers.js";
+import { simulcastEncodings } from "./layers.js";
 
 /** A lost session (Janus restarted, the network dropped) is joined again after this. */
 const REJOIN_MS = 2000;
@@ -21,7 +21,7 @@ export const PUBLICATION = "sfu";
 
 /**
  * This page in a room on Janus: one session, one publication of the local stream (audio,
- * video in three simulcast layers (layers.js) and a data channel, with the encoded transforms installed as the senders are
+ * video in simulcast layers fitted to the picture (layers.js) and a data channel, with the encoded transforms installed as the senders are
  * made), and a FeedLink per peer whose feed the server named. `feed(peer, link)` says when a
  * subscription is made; the caller adopts it as that peer's link.
  *
@@ -111,7 +111,20 @@ export class SfuRoom extends Emitter {
 
   /** Send another track of a kind (null: nothing), without renegotiating. @param {"audio" | "video"} kind @param {MediaStreamTrack | null} track */
   async setTrack(kind, track) {
-    await this.#senders.get(kind)?.replaceTrack(track);
+    const sender = this.#senders.get(kind);
+    if (!sender) return;
+    await sender.replaceTrack(track);
+    if (kind === "video" && track) await this.#fitLayers(sender, track);
+  }
+
+  /** The simulcast layers fitted to the picture now sent (a screen is larger than a camera). @param {RTCRtpSender} sender @param {MediaStreamTrack} track */
+  async #fitLayers(sender, track) {
+    const { width = 0, height = 0 } = track.getSettings();
+    const fitted = simulcastEncodings(width, height);
+    const parameters = sender.getParameters();
+    if (parameters.encodings.length !== fitted.length) return; // not simulcast (cannot be, but then nothing to fit)
+    parameters.encodings = parameters.encodings.map((encoding, index) => ({ ...encoding, ...fitted[index] }));
+    await sender.setParameters(parameters);
   }
 
   /** @param {RTCIceServer[]} iceServers */
@@ -144,7 +157,8 @@ export class SfuRoom extends Emitter {
     pc.onicecandidate = ({ candidate }) => this.#session?.trickle(this.#handle, candidate ? candidate.toJSON() : null);
     for (const kind of /** @type {const} */ (["audio", "video"])) {
       const track = this.#localStream.getTracks().find((candidate) => candidate.kind === kind) ?? null;
-      const sendEncodings = kind === "video" ? SIMULCAST_ENCODINGS.map((encoding) => ({ ...encoding })) : undefined; // each viewer takes the layer its tile needs
+      const size = track?.getSettings() ?? {};
+      const sendEncodings = kind === "video" ? simulcastEncodings(size.width ?? 0, size.height ?? 0) : undefined; // each viewer takes the layer its tile needs
       const transceiver = pc.addTransceiver(track ?? kind, { direction: "sendonly", streams: [this.#localStream], sendEncodings });
       this.#senders.set(kind, transceiver.sender);
       if (kind === "video") this.#transform(transceiver);
