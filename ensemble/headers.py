@@ -54,14 +54,16 @@ WATCHING = "camera=(), microphone=(), display-capture=(), geolocation=(), paymen
 EVALUATING_ENGINES = {"bodypix"}
 
 
-def content_security_policy(host, path="/", engine=None, workers=None, destination=None):
+def content_security_policy(host, path="/", engine=None, workers=None, destination=None, janus=()):
     """The policy for a response to `path` on `host` (its WebSocket is ws:// or wss:// of it);
     `engine` and `workers` are the request's query parameters of those names, if any, and
-    `destination` its Sec-Fetch-Dest header."""
+    `destination` its Sec-Fetch-Dest header; `janus`: the WebSocket addresses of the Janus
+    instances as browsers reach them (a room on Janus has its pages talk to it directly)."""
     policy = dict(CONTENT_SECURITY_POLICY)
     if WATCH_PAGE.fullmatch(path):
         return "; ".join(f"{name} {value}" for name, value in {**policy, "media-src": "'self' blob:", "connect-src": "'self'"}.items())
     policy["connect-src"] = "'self'" + (f" ws://{host} wss://{host}" if HOST.fullmatch(host or "") else "")
+    policy["connect-src"] += "".join(f" {origin}" for origin in dict.fromkeys(map(websocket_origin, janus)))
     if destination == "worker" and engine is not None:  # the analysis worker
         policy["script-src"] += " blob:" + (" 'unsafe-eval'" if engine in EVALUATING_ENGINES else "")
         policy["worker-src"] += " blob:"
@@ -71,9 +73,15 @@ def content_security_policy(host, path="/", engine=None, workers=None, destinati
     return "; ".join(f"{name} {value}" for name, value in policy.items())
 
 
-def security_headers(host, path="/", engine=None, workers=None, destination=None):
+def websocket_origin(url):
+    """`wss://janus.example.org/janus` -> `wss://janus.example.org`: what connect-src names."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def security_headers(host, path="/", engine=None, workers=None, destination=None, janus=()):
     return {
-        "Content-Security-Policy": content_security_policy(host, path, engine, workers, destination),
+        "Content-Security-Policy": content_security_policy(host, path, engine, workers, destination, janus),
         "X-Content-Type-Options": "nosniff",
         # Room names and ?name= are in the page's address: never send it elsewhere.
         "Referrer-Policy": "no-referrer",

@@ -56,8 +56,10 @@ def answer_failure(error):
 @blueprint.after_app_request
 def secure_headers(response):
     """The headers of every response (ensemble/headers.py says why each is there)."""
+    settings = services().settings
+    janus = tuple(settings.janus_public_url(url) for url in settings.janus_urls)
     headers = security_headers(
-        request.host, request.path, request.args.get("engine"), request.args.get("workers"), request.headers.get("Sec-Fetch-Dest")
+        request.host, request.path, request.args.get("engine"), request.args.get("workers"), request.headers.get("Sec-Fetch-Dest"), janus
     )
     for name, value in headers.items():
         response.headers.setdefault(name, value)

@@ -12,6 +12,7 @@ next (`sweep_namespaces`).
 import ipaddress
 import json
 import os
+import resource
 import secrets
 import shutil
 import socket
@@ -110,6 +111,10 @@ class NetworkNamespace:
             _ip("netns", "add", self.name)
             _ip("link", "add", self.host_interface, "type", "veth", "peer", "name", self.interface, "netns", self.name)
             _ip("addr", "add", f"{host}/30", "dev", self.host_interface)
+            # No IPv6 link-local address: the kernel would add it a second or two after the link
+            # comes up, and Chromium aborts every request in flight on such a change
+            # (ERR_NETWORK_CHANGED): a page loading then misses its modules.
+            _ip("link", "set", self.host_interface, "addrgenmode", "none")
             _ip("link", "set", self.host_interface, "up")
             _ip("-n", self.name, "addr", "add", f"{inside}/30", "dev", self.interface)
             _ip("-n", self.name, "link", "set", self.interface, "up")
@@ -146,6 +151,10 @@ class JanusSecrets:
         return cls(*(secrets.token_urlsafe(24) for _ in range(4)))
 
 
+def no_core_dumps():
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
 class JanusProcess(ChildProcess):
     """Debian's janus run from config/janus with the test's secrets, on loopback (free ports) or in
     `namespace` (its standard ports there, reached at the namespace's address). `url` is its Janus
@@ -163,6 +172,10 @@ class JanusProcess(ChildProcess):
         self.url = f"ws://{self.host}:{self.port}"
         self.admin_url = f"ws://{self.host}:{self.admin_port}"
         self.log_path = self.folder / "janus.log"
+
+    def start(self, timeout=15, **popen):
+        # A Janus killed by a test may crash on its way down: no core file in the checkout (180 MB each).
+        return super().start(timeout, preexec_fn=no_core_dumps, **popen)
 
     def command(self):
         self._write_config()

@@ -43,10 +43,10 @@ test("a link's report: round trip, route, and video frames from the statistics",
   pc.stats = [
     ...route(0.0424, "relay"),
     { id: "A", type: "inbound-rtp", kind: "audio", packetsLost: 0, packetsReceived: 500 },
-    { id: "V", type: "inbound-rtp", kind: "video", packetsLost: 0, packetsReceived: 900, framesPerSecond: 24, framesDecoded: 720, keyFramesDecoded: 3, pliCount: 2, firCount: 1 },
+    { id: "V", type: "inbound-rtp", kind: "video", packetsLost: 0, packetsReceived: 900, framesPerSecond: 24, framesDecoded: 720, keyFramesDecoded: 3, pliCount: 2, firCount: 1, frameHeight: 240 },
   ];
   assert.deepEqual(await new LinkQuality(pc).read(), {
-    quality: "good", rttMs: 42, lossPercent: 0, fps: 24, framesDecoded: 720, keyFramesDecoded: 3, keyFramesAsked: 3, relayed: true,
+    quality: "good", rttMs: 42, lossPercent: 0, fps: 24, framesDecoded: 720, keyFramesDecoded: 3, keyFramesAsked: 3, frameHeight: 240, relayed: true,
   });
 });
 
@@ -64,7 +64,7 @@ test("packet loss is counted since the last report, not since the start", async 
 test("before a route is chosen: no round trip, relayed unknown; without the transport's word the last working pair", async () => {
   const pc = connection("connecting");
   assert.deepEqual(await new LinkQuality(pc).read(), {
-    quality: "unknown", rttMs: null, lossPercent: 0, fps: 0, framesDecoded: 0, keyFramesDecoded: 0, keyFramesAsked: 0, relayed: null,
+    quality: "unknown", rttMs: null, lossPercent: 0, fps: 0, framesDecoded: 0, keyFramesDecoded: 0, keyFramesAsked: 0, frameHeight: 0, relayed: null,
   });
   pc.stats = [
     { id: "P1", type: "candidate-pair", nominated: true, state: "succeeded", localCandidateId: "L1", remoteCandidateId: "R", currentRoundTripTime: 0.3 },

@@ -276,3 +276,20 @@ def test_membership_is_proven_against_the_registry_alone(clock):
         with pytest.raises(ProtocolError) as refused:
             member_by_credential(registry, credential)
         assert refused.value.code == "not_joined" and refused.value.status == 403
+
+
+def test_room_pages_may_connect_to_the_janus_instances_browsers_use():
+    """A room on Janus has its pages open Janus's WebSocket: the public address of each instance."""
+    settings = make_settings(
+        janus_urls=("ws://127.0.0.1:8188", "ws://127.0.0.1:8189"), janus_public_urls=("wss://janus1.example.org/janus", "ws://10.0.0.2:8188"),
+        janus_api_secret="a" * 20, janus_admin_key="b" * 20, janus_token_secret="c" * 20,
+    )
+    response = create_app(settings).test_client().get("/r/room", headers={"Host": "ensemble.example.org"})
+    sources = policy_of(response)["connect-src"].split()
+    assert {"wss://janus1.example.org", "ws://10.0.0.2:8188"} <= set(sources)
+    assert not any("127.0.0.1" in source for source in sources)
+
+
+def test_without_janus_the_policy_names_only_this_host(app):
+    response = app.test_client().get("/r/room", headers={"Host": "ensemble.example.org"})
+    assert policy_of(response)["connect-src"] == "'self' ws://ensemble.example.org wss://ensemble.example.org"

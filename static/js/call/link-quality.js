@@ -1,8 +1,9 @@
 /**
  * @typedef {{quality: "good" | "fair" | "poor" | "unknown", rttMs: number | null, lossPercent: number, fps: number,
- *   framesDecoded: number, keyFramesDecoded: number, keyFramesAsked: number, relayed: boolean | null}} QualityReport
+ *   framesDecoded: number, keyFramesDecoded: number, keyFramesAsked: number, frameHeight: number, relayed: boolean | null}} QualityReport
  *   `relayed`: the media goes through a TURN server (null before a route is chosen);
- *   `keyFramesDecoded`, `keyFramesAsked`: video key frames decoded and asked for (PLI and FIR) so far
+ *   `keyFramesDecoded`, `keyFramesAsked`: video key frames decoded and asked for (PLI and FIR) so far;
+ *   `frameHeight`: of the video frames arriving (0 before any)
  * @typedef {Pick<RTCPeerConnection, "getStats" | "connectionState">} StatsSource the little of a connection read here
  */
 
@@ -56,7 +57,7 @@ export class LinkQuality {
     let rtt = null;
     /** @type {boolean | null} */
     let relayed = null;
-    const inbound = { lost: 0, received: 0, fps: 0, framesDecoded: 0, keyFramesDecoded: 0, keyFramesAsked: 0 };
+    const inbound = { lost: 0, received: 0, fps: 0, framesDecoded: 0, keyFramesDecoded: 0, keyFramesAsked: 0, frameHeight: 0 };
     const route = chosenRoute(report);
     if (route) {
       rtt = route.pair.currentRoundTripTime ?? null;
@@ -71,6 +72,7 @@ export class LinkQuality {
           inbound.framesDecoded = stat.framesDecoded ?? 0;
           inbound.keyFramesDecoded = stat.keyFramesDecoded ?? 0;
           inbound.keyFramesAsked = (stat.pliCount ?? 0) + (stat.firCount ?? 0);
+          inbound.frameHeight = stat.frameHeight ?? 0;
         }
       }
     });
@@ -87,6 +89,7 @@ export class LinkQuality {
       framesDecoded: inbound.framesDecoded,
       keyFramesDecoded: inbound.keyFramesDecoded,
       keyFramesAsked: inbound.keyFramesAsked,
+      frameHeight: inbound.frameHeight,
       relayed,
     };
   }

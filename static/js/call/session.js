@@ -4,6 +4,8 @@ import { Emitter } from "../lib/emitter.js";
 const UNAVAILABLE_RETRY_MS = 2000;
 /** How long to wait before asking again for fresh ICE servers when asking did not work. */
 const RENEW_RETRY_MS = 30_000;
+/** Janus tokens are renewed this long before they expire (or at half their life, if that is sooner). */
+const SFU_RENEW_AHEAD_MS = 60_000;
 /** The longest delay setTimeout keeps (about 24.8 days); a longer one fires at once. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
@@ -38,6 +40,7 @@ export class RoomSession extends Emitter {
   #self = { id: "", name: "" };
   #retryTimer = 0;
   #renewTimer = 0;
+  #sfuRenewTimer = 0;
 
   /**
    * @param {{room: string, signaling: import("./signaling.js").SignalingClient, mesh: import("./mesh.js").Mesh}} parts
@@ -49,6 +52,12 @@ export class RoomSession extends Emitter {
     this.#mesh = mesh;
     signaling.on("reconnected", () => {
       if (this.#wanted) this.#attempt();
+    });
+    // The room moved to Janus, someone joined it there, or it moved to another instance.
+    signaling.on("sfu", (description) => {
+      if (!this.joined) return;
+      this.#mesh.useSfu(description);
+      this.#renewSfuTokensBy(description.tokens.expires);
     });
     signaling.on("replaced", () => {
       // The server has taken this socket out of the room already: nothing to send.
@@ -113,6 +122,7 @@ export class RoomSession extends Emitter {
     this.#self = { id: "", name: "" };
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#renewTimer);
+    clearTimeout(this.#sfuRenewTimer);
     this.#mesh.reset();
   }
 
@@ -144,8 +154,10 @@ export class RoomSession extends Emitter {
     this.#request.name = reply.name;
     this.#resume = { id: reply.id, token: reply.token };
     this.#self = { id: reply.id, name: reply.name };
-    this.#mesh.start(reply.id, { iceServers: reply.iceServers, iceTransportPolicy: reply.iceTransportPolicy ?? "all" }, reply.peers);
+    this.#mesh.start(reply.id, { iceServers: reply.iceServers, iceTransportPolicy: reply.iceTransportPolicy ?? "all" }, reply.peers, reply.sfu ?? null);
     this.#renewIceServersIn((reply.iceRenewSeconds ?? 0) * 1000);
+    clearTimeout(this.#sfuRenewTimer);
+    if (reply.sfu) this.#renewSfuTokensBy(reply.sfu.tokens.expires);
     this.emit("joined", reply);
     // A join carries the microphone and camera; a screen shared across a rejoin is said after it.
     if (media.screen) this.sendMedia(media).catch(() => {});
@@ -174,6 +186,31 @@ export class RoomSession extends Emitter {
       if (this.#self.id !== membership) return; // left or rejoined meanwhile
       this.#mesh.renewIceServers(reply.iceServers);
       this.#renewIceServersIn((reply.iceRenewSeconds ?? 0) * 1000);
+    }, Math.min(ms, MAX_TIMEOUT_MS));
+  }
+
+  /**
+   * Ask for fresh Janus tokens before those expiring at `expires` (Unix seconds) do: a new
+   * subscription or a rejoin with an expired one is refused. A failed ask is tried again soon.
+   * @param {number} expires
+   */
+  #renewSfuTokensBy(expires) {
+    clearTimeout(this.#sfuRenewTimer);
+    const left = expires * 1000 - Date.now();
+    const ms = Math.max(1000, Math.min(left - SFU_RENEW_AHEAD_MS, left / 2));
+    const membership = this.#self.id;
+    this.#sfuRenewTimer = setTimeout(async () => {
+      let reply;
+      try {
+        reply = await this.#signaling.request("sfu-token", {});
+      } catch {
+        // The link is down (its rejoin brings fresh ones) or the room is a mesh again: try once more later.
+        if (this.#self.id === membership) this.#sfuRenewTimer = setTimeout(() => this.#renewSfuTokensBy(expires), 5000);
+        return;
+      }
+      if (this.#self.id !== membership) return;
+      this.#mesh.setSfuTokens(reply.tokens);
+      this.#renewSfuTokensBy(reply.tokens.expires);
     }, Math.min(ms, MAX_TIMEOUT_MS));
   }
 

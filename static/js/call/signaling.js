@@ -3,7 +3,7 @@ import { Emitter } from "../lib/emitter.js";
 import { Failure, FAILURE_CODES } from "../lib/failure.js";
 
 /** Server events passed through unchanged (see docs/protocol.md). */
-export const SERVER_EVENTS = /** @type {const} */ (["peer-joined", "peer-left", "signal", "chat", "media", "scene", "restored", "replaced", "error"]);
+export const SERVER_EVENTS = /** @type {const} */ (["peer-joined", "peer-left", "signal", "chat", "media", "scene", "restored", "replaced", "sfu", "error"]);
 
 /**
  * What the server sends (docs/protocol.md).
@@ -12,18 +12,20 @@ export const SERVER_EVENTS = /** @type {const} */ (["peer-joined", "peer-left", 
  * @typedef {{id: string, from: string, name: string, text: string, ts: number}} ChatMessage
  * @typedef {{scene: import("../scene/layout.js").Scene | null, version: number, by: string | null}} SceneState
  * @typedef {{ok: true, id: string, token: string, room: string, name: string, peers: PeerInfo[], chat: ChatMessage[],
- *   scene: SceneState} & IceConfiguration} JoinReply
+ *   scene: SceneState, sfu?: SfuDescription} & IceConfiguration} JoinReply
+ * @typedef {import("./sfu.js").SfuDescription} SfuDescription
  * @typedef {{iceServers: RTCIceServer[], iceTransportPolicy?: RTCIceTransportPolicy, iceRenewSeconds?: number | null}} IceConfiguration
  *   `iceRenewSeconds`: when to ask for fresh servers (`ice-servers`); null when they do not expire
  * @typedef {{
  *   join: JoinReply, leave: {ok: true}, signal: {ok: true}, chat: {ok: true, message: ChatMessage},
  *   media: {ok: true}, scene: {ok: true, version: number}, "ice-servers": {ok: true} & IceConfiguration,
+ *   "sfu-token": {ok: true, url: string, room: number, tokens: SfuDescription["tokens"]},
  * }} Replies the reply to each request, when `ok`
  * @typedef {{
  *   "peer-joined": [peer: PeerInfo], "peer-left": [peer: {id: string}],
  *   signal: [signal: {from: string, kind: import("./peer.js").SignalKind, data: import("./peer.js").SignalData}],
  *   chat: [message: ChatMessage], media: [media: {id: string} & MediaState], scene: [state: SceneState],
- *   restored: [nothing: {}], replaced: [nothing: {}], error: [error: {code: string, message: string, event: string}],
+ *   restored: [nothing: {}], replaced: [nothing: {}], sfu: [description: SfuDescription], error: [error: {code: string, message: string, event: string}],
  *   connected: [], reconnected: [], disconnected: [reason: string], "connect-error": [error: Error],
  * }} SignalingEvents
  */

@@ -33,6 +33,7 @@ export const FAILURE_CODES = {
   // Calls.
   negotiation: "A call could not be set up; it is tried again.",
   "relay-unusable": "The relay server cannot be used.",
+  sfu: "The video server cannot be used; it is tried again.",
   // Analysis and the scene.
   analysis: "Video analysis could not start.",
   engine: "A video analysis engine failed.",

@@ -51,7 +51,7 @@ scope.onmessage = ({ data }) => {
 
 scope.onrtctransform = ({ transformer }) => {
   const { side, peer } = transformer.options;
-  const step = side === "send" ? sendStep(new SenderClock()) : receiveStep(peer);
+  const step = side === "send" ? layeredSendStep() : receiveStep(peer);
   transformer.readable.pipeThrough(new TransformStream({ transform: step })).pipeTo(transformer.writable);
 };
 
@@ -60,6 +60,22 @@ setInterval(() => {
   sent.bytes = 0;
   sent.packets = 0;
 }, 1000);
+
+/**
+ * A sender's frames, each RTP stream (SSRC) on its own: a simulcast sender (a room on Janus)
+ * encodes each picture once per layer, each layer has its receivers, so each carries every packet.
+ * @returns {(frame: any, controller: TransformStreamDefaultController) => void}
+ */
+function layeredSendStep() {
+  /** @type {Map<number, (frame: any, controller: TransformStreamDefaultController) => void>} */
+  const layers = new Map();
+  return (frame, controller) => {
+    const ssrc = frame.getMetadata().synchronizationSource ?? 0;
+    let step = layers.get(ssrc);
+    if (!step) layers.set(ssrc, (step = sendStep(new SenderClock())));
+    step(frame, controller);
+  };
+}
 
 /**
  * @param {SenderClock} clock

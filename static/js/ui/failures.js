@@ -9,7 +9,7 @@ import { FAILURE_CODES } from "../lib/failure.js";
 /** Failures that pass by themselves or leave the call working: a quiet notice. */
 const PASSING = new Set([
   "unreachable", "unavailable", "rate_limited", "screen", "copy", "analysis", "analysis-mask", "analysis-faces", "engine",
-  "scene-refused", "scene-catalogue", "upload", "photo", "recording",
+  "scene-refused", "scene-catalogue", "upload", "photo", "recording", "sfu",
 ]);
 /** Failures the page heals on its own before anyone could act: for the console only.
  * A call whose description or candidate could not be applied is offered again or

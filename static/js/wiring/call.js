@@ -53,8 +53,10 @@ export function wireMesh(parts) {
       // offer or answer is sent again by the link, a lost candidate healed by its ICE restart.
     });
   });
+  const sizes = watchTileHeights(mesh);
   mesh.on("peer-added", (peer) => {
-    tiles.add({ id: peer.id, name: peer.name }).setMedia(peer.media);
+    sizes.watch(peer.id, tiles.add({ id: peer.id, name: peer.name }).video);
+    tiles.get(peer.id)?.setMedia(peer.media);
     tiles.setScreenShared(peer.id, Boolean(peer.media.screen));
     const stream = mesh.remoteStream(peer.id);
     if (stream?.getTracks().length) tiles.get(peer.id)?.setStream(stream);
@@ -67,6 +69,8 @@ export function wireMesh(parts) {
     updateSceneSources(parts);
   });
   mesh.on("peer-removed", (id) => {
+    const video = tiles.get(id)?.video;
+    if (video) sizes.forget(video);
     roomEffects.detach(id);
     tiles.remove(id);
     peopleChanged(parts);
@@ -89,6 +93,33 @@ export function wireMesh(parts) {
       "Whoever runs this site should check that the relay runs and the site's TURN settings (TURN_URLS, TURN_SECRET).";
     failures.report(new Failure("relay-unusable", message), { subject: id });
   });
+}
+
+/**
+ * Each remote tile's height (device pixels) goes to the mesh as it changes: on Janus it picks
+ * the simulcast layer that fills the tile (a pinned tile the high one, a small one the low).
+ * @param {import("../call/mesh.js").Mesh} mesh
+ */
+function watchTileHeights(mesh) {
+  /** @type {WeakMap<Element, string>} */
+  const peers = new WeakMap();
+  const observer = new ResizeObserver((entries) => {
+    for (const entry of entries) {
+      const id = peers.get(entry.target);
+      if (id) mesh.setViewHeight(id, Math.round(entry.contentRect.height * devicePixelRatio));
+    }
+  });
+  return {
+    /** @param {string} id @param {HTMLVideoElement} video */
+    watch(id, video) {
+      peers.set(video, id);
+      observer.observe(video);
+    },
+    /** @param {HTMLVideoElement} video */
+    forget(video) {
+      observer.unobserve(video);
+    },
+  };
 }
 
 /** @param {Parts} parts */

@@ -1,0 +1,205 @@
+"""Rooms past MESH_MAX on real Janus (started here, in a network namespace: Janus offers no
+loopback candidates), with real Chromium pages in this namespace reaching it over the veth
+pair: the move from the mesh without a reload, every video playing through Janus, the room's
+news as before, and a departure that leaves the others going."""
+
+import contextlib
+import urllib.request
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from ensemble.sfu.janus import JanusConnection
+from harness.browsers import chromium_flags, make_photo_camera
+from harness.janus import JanusProcess, JanusSecrets, NetworkNamespace
+from harness.servers import ServerProcess
+from tests.e2e.helpers import ANALYSIS_START_MS, peer_ids, room_url, state, wait_source, wait_videos_playing
+
+MESH_MAX = 2
+
+pytestmark = pytest.mark.skipif(not NetworkNamespace.available(), reason="network namespaces need root and iproute2")
+
+
+@pytest.fixture(scope="module")
+def janus(tmp_path_factory):
+    with contextlib.ExitStack() as stack:
+        namespace = stack.enter_context(NetworkNamespace())
+        yield stack.enter_context(JanusProcess(tmp_path_factory.mktemp("janus"), namespace))
+
+
+def janus_settings(instances):
+    secrets = instances[0].secrets
+    return {
+        "janus_urls": ",".join(instance.url for instance in instances), "janus_api_secret": secrets.api,
+        "janus_admin_key": secrets.admin_key, "janus_token_secret": secrets.token, "janus_token_seconds": 30, "mesh_max": MESH_MAX,
+    }
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, janus):
+    folder = tmp_path_factory.mktemp("server")
+    with ServerProcess(folder, async_mode="gevent", upload_folder=folder / "uploads", **janus_settings([janus])) as process:
+        yield process
+    assert "Traceback" not in process.log(), process.log()
+
+
+def wait_transport(page, count, transport, timeout=20_000):
+    """Until `count` peers are listed, each connected, each carried by `transport` ("mesh" or "sfu")."""
+    try:
+        page.wait_for_function(
+            """([count, transport]) => { const peers = window.ensemble?.state().peers ?? [];
+                return peers.length === count && peers.every(p => p.connectionState === 'connected' && p.transport === transport); }""",
+            arg=[count, transport],
+            timeout=timeout,
+        )
+    except PlaywrightTimeoutError:
+        seen = page.evaluate(
+            """() => window.ensemble?.state() ?? {page: document.body.innerText.slice(0, 300),
+                failed: performance.getEntriesByType('resource').filter(r => !r.responseStatus).map(r => r.name.split('/').pop())}"""
+        )
+        raise AssertionError(f"not {count} peers connected by {transport} within {timeout} ms: {seen}") from None
+
+
+def test_the_room_moves_to_janus_when_it_outgrows_the_mesh_and_goes_on_when_one_leaves(server, open_page):
+    ada = open_page(room_url(server, "grow", "Ada"), "bars")
+    bob = open_page(room_url(server, "grow", "Bob"), "mandel")
+    for page in (ada, bob):
+        wait_transport(page, 1, "mesh")
+    cleo = open_page(room_url(server, "grow", "Cleo"), "life")
+    pages = [ada, bob, cleo]
+    for page in pages:
+        wait_transport(page, 2, "sfu", timeout=30_000)
+        wait_videos_playing(page, 2, timeout=20_000)
+
+    # The room's news is the server's, as in the mesh: mute and chat.
+    ada.get_by_role("button", name="Mute").click()
+    for page in (bob, cleo):
+        page.locator(".tile", has_text="Ada").locator(".badge.muted").wait_for(state="visible", timeout=3000)
+    bob.get_by_label("Message").fill("still here")
+    bob.get_by_role("button", name="Send", exact=True).click()
+    for page in pages:
+        page.locator(".chat-log li:not(.note) .text", has_text="still here").wait_for(timeout=3000)
+
+    cleo.get_by_role("button", name="Leave").click()
+    for page in (ada, bob):
+        page.wait_for_function("() => document.querySelectorAll('.tile:not(.self)').length === 1", timeout=3000)
+        wait_transport(page, 1, "sfu")
+        wait_videos_playing(page, 1)
+    assert [peer["name"] for peer in state(ada)["peers"]] == ["Bob"]
+
+
+def test_shared_analysis_rides_with_the_frames_through_janus(server, chromium, tmp_path):
+    """Ada and Bob analyse their own cameras for each other; Cleo (camera off, analysis off) takes
+    the room past MESH_MAX. Each gets the other's masks from the sender, through VideoRoom."""
+    pages, browsers = {}, []
+    on = {"analysis": "on"}
+    people = (("Ada", "sample1-left", on), ("Bob", "sample3-middle", on), ("Cleo", "sample1-right", {"camera": "off"}))
+    for name, photo, params in people:
+        browser = chromium(chromium_flags(make_photo_camera(tmp_path, photo)))
+        browsers.append(browser)
+        pages[name] = browser.new_page(viewport={"width": 1280, "height": 800})
+        pages[name].goto(room_url(server, "shared-sfu", name, **params))
+    try:
+        for page in pages.values():
+            wait_transport(page, 2, "sfu", timeout=40_000)
+        for viewer, sender in (("Ada", "Bob"), ("Bob", "Ada")):
+            result = wait_source(pages[viewer], peer_ids(pages[viewer])[sender], "sender", timeout=ANALYSIS_START_MS)
+            assert result["source"] == "sender" and result["mask"], (viewer, sender, result)
+        sharing = pages["Ada"].evaluate("() => window.ensemble.sharing()")
+        assert sharing["active"] and sharing["received"]["packets"] > 0 and sharing["received"]["damaged"] == 0, sharing
+    finally:
+        for browser in browsers:
+            browser.close()
+
+
+def renewals(server):
+    text = urllib.request.urlopen(f"{server.url}/metrics", timeout=5).read().decode()
+    return next(float(line.split()[-1]) for line in text.splitlines() if line.startswith("ensemble_sfu_token_renewals_total"))
+
+
+def test_tokens_are_renewed_before_they_expire_so_a_later_joiner_is_still_seen(server, open_page):
+    """JANUS_TOKEN_SECONDS is 30 here: past the first tokens' expiry, the pages subscribe to a
+    newcomer (and keep their sessions alive) with the tokens they renewed meanwhile."""
+    pages = [open_page(room_url(server, "renew", name), camera) for name, camera in (("Ada", "bars"), ("Bob", "mandel"), ("Cleo", "life"))]
+    for page in pages:
+        wait_transport(page, 2, "sfu", timeout=30_000)
+    expired_at = pages[0].evaluate("() => Date.now()") + 31_000  # the tokens of the move, minted before this
+    before = renewals(server)
+    pages[0].wait_for_function("at => Date.now() > at", arg=expired_at, timeout=40_000, polling=1000)
+    assert renewals(server) >= before + len(pages)
+    pages.append(open_page(room_url(server, "renew", "Dan"), "small"))
+    for page in pages:
+        wait_transport(page, 3, "sfu", timeout=30_000)
+        wait_videos_playing(page, 3, timeout=20_000)
+
+
+def frame_height(page, peer_id, expected, timeout=20_000):
+    """Until the peer's video arrives `expected` pixels high (what Janus forwards of its layers)."""
+    try:
+        page.wait_for_function(
+            "async ([id, expected]) => (await window.ensemble.connection(id))?.frameHeight === expected",
+            arg=[peer_id, expected], timeout=timeout, polling=500,
+        )
+    except PlaywrightTimeoutError:
+        seen = page.evaluate("async id => ({quality: await window.ensemble.connection(id), peers: window.ensemble.state().peers})", peer_id)
+        raise AssertionError(f"{peer_id} not {expected} px high within {timeout} ms: {seen}") from None
+
+
+def test_each_tile_gets_the_simulcast_layer_it_needs_and_a_pinned_one_the_high_layer(server, chromium, tmp_path):
+    """Everyone sends a 640×480 camera in two layers (Chromium sends no more for its size): the
+    tile Ada pins takes the full picture (480 lines), the other, small beside it, the lower
+    layer; unpinned, both tiles are large again and take the full picture."""
+    pages, browsers = {}, []
+    for name, photo in (("Ada", "sample1-left"), ("Bob", "sample3-middle"), ("Cleo", "sample1-right")):
+        browser = chromium(chromium_flags(make_photo_camera(tmp_path, photo)))
+        browsers.append(browser)
+        pages[name] = browser.new_page(viewport={"width": 1280, "height": 800})
+        pages[name].goto(room_url(server, "layers", name))
+    try:
+        ada = pages["Ada"]
+        wait_transport(ada, 2, "sfu", timeout=40_000)
+        ids = peer_ids(ada)
+        ada.locator(".tile:not(.self)", has_text="Bob").hover()
+        ada.get_by_role("button", name="Pin Bob").click()
+        frame_height(ada, ids["Bob"], 480)
+        ada.wait_for_function("id => window.ensemble.state().peers.find(p => p.id === id).layer === 0", arg=ids["Cleo"], timeout=5000)
+        ada.wait_for_function("async id => (await window.ensemble.connection(id)).frameHeight < 480", arg=ids["Cleo"], timeout=20_000, polling=500)
+        layers = {peer["name"]: peer["layer"] for peer in state(ada)["peers"]}
+        assert layers["Bob"] > 0 and layers["Cleo"] == 0, layers
+        ada.get_by_role("button", name="Unpin Bob").click()
+        # Back in the grid Cleo's tile is large again: a higher layer than the low one, arriving as such.
+        ada.wait_for_function("id => window.ensemble.state().peers.find(p => p.id === id).layer > 0", arg=ids["Cleo"], timeout=5000)
+        frame_height(ada, ids["Cleo"], 480)
+        wait_videos_playing(ada, 2)
+    finally:
+        for browser in browsers:
+            browser.close()
+
+
+def rooms_on(instance):
+    """The VideoRoom rooms an instance holds (private ones too: the admin key lists them)."""
+    listed = JanusConnection(instance.url, instance.secrets.api).videoroom({"request": "list", "admin_key": instance.secrets.admin_key})
+    return [room["room"] for room in listed["list"]]
+
+
+def test_pages_republish_by_themselves_when_their_janus_stops_and_the_room_moves(tmp_path, open_page):
+    shared = JanusSecrets.random()
+    with contextlib.ExitStack() as stack:
+        instances = [
+            stack.enter_context(JanusProcess(tmp_path / f"janus-{number}", stack.enter_context(NetworkNamespace()), shared)) for number in range(2)
+        ]
+        server = stack.enter_context(ServerProcess(tmp_path, async_mode="gevent", **janus_settings(instances)))
+        pages = []
+        for name, camera in (("Ada", "bars"), ("Bob", "mandel"), ("Cleo", "life")):
+            pages.append(open_page(room_url(server, "moving", name), camera))
+            pages[-1].wait_for_function("() => window.ensemble?.state().self.id", timeout=15_000)
+        for page in pages:
+            wait_transport(page, 2, "sfu", timeout=30_000)
+        holding = next(instance for instance in instances if rooms_on(instance))
+        holding.kill()
+        for page in pages:
+            # Two missed keep-alives (2 s apart) move the room; the pages join the other instance.
+            wait_transport(page, 2, "sfu", timeout=25_000)
+            wait_videos_playing(page, 2, timeout=20_000)
+        other = next(instance for instance in instances if instance is not holding)
+        assert len(rooms_on(other)) == 1
