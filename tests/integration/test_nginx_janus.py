@@ -21,7 +21,7 @@ def site(tmp_path_factory):
     with JanusProcess(folder) as janus:
         certificate, key = self_signed_certificate(folder)
         https_port, http_port = free_port(), free_port()
-        path = loopback_site(folder / "ensemble.conf", https_port, http_port, [free_port()], certificate, key, folder)
+        path = loopback_site(folder / "ensemble.conf", https_port, http_port, [free_port()], certificate, key, folder, folder / "broadcasts")
         path.write_text(replace_once(path.read_text(), {SHIPPED_JANUS: f"proxy_pass http://127.0.0.1:{janus.port};"}, path))
         with NginxProcess(folder / "nginx", path, http_port):
             yield {"url": f"wss://127.0.0.1:{https_port}/janus", "certificate": str(certificate), "janus": janus}
