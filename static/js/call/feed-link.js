@@ -2,7 +2,8 @@ import { Emitter } from "../lib/emitter.js";
 import { asFailure } from "../lib/failure.js";
 import { Greeting } from "./greeting.js";
 import { IceWatchdog } from "./ice-watchdog.js";
-import { LinkQuality } from "./link-quality.js";
+import { readMessage } from "./channel-message.js";
+import { LinkQuality, audioLevel } from "./link-quality.js";
 
 /** A subscribe answered "no such feed" (the publisher is not up yet) is tried again this often. */
 const NO_SUCH_FEED = 428;
@@ -10,7 +11,6 @@ const RESUBSCRIBE_MS = 500;
 const HELLO_MS = 1000;
 /** A subscription connected but showing no media (a camera off, a muted sender) is ready after this anyway. */
 const READY_ANYWAY_MS = 3000;
-const MAX_MESSAGE = 4096;
 
 /**
  * @typedef {import("./peer.js").PeerEvents & {ready: [], hangup: []}} FeedEvents
@@ -124,13 +124,7 @@ export class FeedLink extends Emitter {
 
   /** What the peer said on its data channel to us (JSON text, unchecked). @param {unknown} data */
   #receive(data) {
-    if (typeof data !== "string" || data.length > MAX_MESSAGE) return; // not one of ours: nothing to read
-    let said;
-    try {
-      said = JSON.parse(data);
-    } catch {
-      return; // the same
-    }
+    const said = readMessage(data); // undefined for what is not one of ours: nothing to read
     if (said?.to !== this.#options.selfId) return; // said to someone else: everyone subscribed to the peer hears it
     if ("hello" in said) this.#greeting.heard(said.hello);
     else if ("message" in said) this.emit("message", said.message);
@@ -165,10 +159,7 @@ export class FeedLink extends Emitter {
 
   /** How loud the peer's microphone is now (0–1), as PeerLink reads it. */
   audioLevel() {
-    if (this.#closed) return 0;
-    const receiver = this.#pc.getReceivers().find((candidate) => candidate.track.kind === "audio");
-    const latest = receiver?.getSynchronizationSources()[0];
-    return latest && performance.timeOrigin + performance.now() - latest.timestamp < 1000 ? (latest.audioLevel ?? 0) : 0;
+    return this.#closed ? 0 : audioLevel(this.#pc);
   }
 
   close() {

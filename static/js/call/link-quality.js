@@ -100,3 +100,15 @@ export class LinkQuality {
     return route?.local?.candidateType === "relay";
   }
 }
+
+/**
+ * How loud the remote microphone of a connection is now (0–1, linear, as RFC 6464 carries it in
+ * each packet): read from its audio receiver's last packet, no statistics report. 0 when nothing
+ * arrived for a second (a muted or silent sender).
+ * @param {RTCPeerConnection} pc
+ */
+export function audioLevel(pc) {
+  const receiver = pc.getReceivers().find((candidate) => candidate.track.kind === "audio");
+  const latest = receiver?.getSynchronizationSources()[0];
+  return latest && performance.timeOrigin + performance.now() - latest.timestamp < 1000 ? (latest.audioLevel ?? 0) : 0;
+}

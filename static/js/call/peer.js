@@ -1,7 +1,8 @@
 import { Emitter } from "../lib/emitter.js";
 import { asFailure } from "../lib/failure.js";
 import { IceWatchdog } from "./ice-watchdog.js";
-import { LinkQuality } from "./link-quality.js";
+import { readMessage } from "./channel-message.js";
+import { LinkQuality, audioLevel } from "./link-quality.js";
 
 /**
  * @typedef {"offer" | "answer" | "candidate"} SignalKind
@@ -21,8 +22,6 @@ import { LinkQuality } from "./link-quality.js";
  * sooner than the other side's watchdog would start an offer of its own. */
 const ANSWER_TIMEOUT_MS = 2500;
 const MAX_ANSWER_WAIT_MS = 20_000;
-/** The longest data-channel message read: ours are a few dozen bytes. */
-const MAX_MESSAGE = 4096;
 
 /**
  * One RTCPeerConnection to one remote peer, negotiated with the "perfect
@@ -119,14 +118,8 @@ export class PeerLink extends Emitter {
 
   /** @param {unknown} data */
   #receive(data) {
-    if (typeof data !== "string" || data.length > MAX_MESSAGE) return; // not one of ours: nothing to read
-    let message;
-    try {
-      message = JSON.parse(data);
-    } catch {
-      return; // the same
-    }
-    this.emit("message", message);
+    const message = readMessage(data);
+    if (message !== undefined) this.emit("message", message); // else not one of ours: nothing to read
   }
 
   /** @param {MediaStreamTrack} track @param {MediaStream} stream */
@@ -219,10 +212,7 @@ export class PeerLink extends Emitter {
    * 0 when nothing arrived for a second (a muted or silent sender).
    */
   audioLevel() {
-    if (this.#closed) return 0;
-    const receiver = this.#pc.getReceivers().find((candidate) => candidate.track.kind === "audio");
-    const latest = receiver?.getSynchronizationSources()[0];
-    return latest && performance.timeOrigin + performance.now() - latest.timestamp < 1000 ? (latest.audioLevel ?? 0) : 0;
+    return this.#closed ? 0 : audioLevel(this.#pc);
   }
 
   close() {
