@@ -13,8 +13,9 @@ from tests.e2e.helpers import ANALYSIS_START_MS, analysis_of, choose_from_more, 
 
 RESULTS = 12  # face results of her stream, a quarter of a second apart: three seconds
 
-# The faces of each new face result of one stream from `source`, from the first that shows a face on,
-# until `count` are in; a change of source starts again.
+# The faces of each new face result of one stream from `source`, from the first new one that shows a face
+# on (what the stream showed when the source changed may have come from the other source), until `count`
+# are in; a change of source starts again.
 COLLECT = """([id, source, count]) => {
     const now = window.ensemble.analysis(id);
     const seen = (window.__faceResults ??= {});
@@ -24,12 +25,12 @@ COLLECT = """([id, source, count]) => {
         return false;
     }
     if (!run) {
-        if (now.faces.length) seen[id] = { sourceChanges: now.sourceChanges, last: now.results.faces, faces: [now.faces] };
+        seen[id] = { sourceChanges: now.sourceChanges, last: now.results.faces, faces: [] };
         return false;
     }
     if (now.results.faces !== run.last) {
         run.last = now.results.faces;
-        run.faces.push(now.faces);
+        if (run.faces.length || now.faces.length) run.faces.push(now.faces);
     }
     return run.faces.length >= count ? run.faces : false;
 }"""
