@@ -212,6 +212,18 @@ LOAD = """async ([urls]) => {
     }
 }"""
 
+# Each configuration's detections of one picture (each check, each threshold) through FaceTracker, a
+# quarter of a second apart: what it shows after each frame: {check: {config: {threshold: frames}}}.
+TRACK = """async ([checked, thresholds]) => {
+    const { FaceTracker } = await import('/static/js/analysis/face-tracks.js');
+    const follow = (frames, threshold) => {
+        const tracker = new FaceTracker({ forgetMs: 10_000 });
+        return frames.map((faces, index) => tracker.update(faces.filter(face => face.score >= threshold), index * 250));
+    };
+    return Object.fromEntries(Object.entries(checked).map(([check, configs]) => [check, Object.fromEntries(Object.entries(configs).map(
+        ([config, frames]) => [config, Object.fromEntries(thresholds.map(threshold => [threshold, follow(frames, threshold)]))]))]));
+}"""
+
 # Every frame through every configuration, detections with their landmarks: {config: [[face, ...] per frame]}.
 DETECT = """async ([urls, sizes]) => {
     const { engines, bitmaps } = window.__faces;
@@ -419,7 +431,7 @@ def main():
         page.route("**/bench-faces/**", lambda route: route.fulfill(body=served[route.request.url.split("/bench-faces/")[1]]))
         page.goto(server.url + "/")
         print("backends:", page.evaluate(START, [max(options.sizes), not options.no_ssd]), flush=True)
-        found, checked, times = {}, {}, defaultdict(list)
+        found, checked, tracked, times = {}, {}, {}, defaultdict(list)
         paths = {check: {} for check in options.checks}
         page_ms, check_ms = defaultdict(list), defaultdict(list)
         page_widths = defaultdict(list)
@@ -429,6 +441,7 @@ def main():
             result = page.evaluate(DETECT, [urls, options.sizes])
             found[scene.name] = result["found"]
             checked[scene.name] = page.evaluate(CHECK, [result["found"], options.checks, urls])
+            tracked[scene.name] = page.evaluate(TRACK, [checked[scene.name], list(THRESHOLDS)])
             for config, ms in result["ms"].items():
                 times[config] += ms
             for check in options.checks:
@@ -443,10 +456,11 @@ def main():
         browser.close()
     if options.json:
         Path(options.json).write_text(json.dumps({"truths": truths, "kinds": kinds, "found": found}))
-    report(options, times, checked, truths, kinds, paths, (page_ms, check_ms, page_widths), found)
+    report(options, times, (checked, tracked), truths, kinds, paths, (page_ms, check_ms, page_widths), found)
 
 
-def report(options, times, checked, truths, kinds, paths, page_costs, checked_raw):
+def report(options, times, detections, truths, kinds, paths, page_costs, checked_raw):
+    checked, tracked = detections
     page_ms, check_ms, page_widths = page_costs
     configs = list(times)
     print("\nEach cell: precision · recall · exactly right · frames with a false face (no face: frames with a face). "
@@ -458,6 +472,12 @@ def report(options, times, checked, truths, kinds, paths, page_costs, checked_ra
                 frames = {name: by_check[check][config] for name, by_check in checked.items()}
                 rows.append((f"{config} ≥ {threshold}", f"{median(times[config]):.0f} ms", tally(frames, truths, kinds, threshold)))
         table(f"Every detector configuration, check `{check}`, every frame (ms a search: the detector and the landmarks of what it found):", rows)
+        rows = []
+        for config in configs:
+            for threshold in THRESHOLDS:
+                frames = {name: by_check[check][config][str(threshold)] for name, by_check in tracked.items()}
+                rows.append((f"{config} ≥ {threshold}, tracked", f"{median(times[config]):.0f} ms", tally(frames, truths, kinds, skip=2)))
+        table(f"The same with FaceTracker (a frame every 250 ms), check `{check}`, from each picture's third frame on:", rows)
     rows = []
     for check in options.checks:
         repeated = {name: truths[name] * options.rounds for name in truths}
