@@ -8,12 +8,15 @@ PY := $(VENV)/bin/python
 TOOLS_VENV := .venv-tools
 TOOLS_PY := $(TOOLS_VENV)/bin/python
 SYSTEM_PACKAGES := chromium ffmpeg coturn redis-server nginx openssl janus
+# What setup itself needs from Debian: tflite-support (the tools' virtualenv) loads libusb.
+# ffmpeg happens to pull it in, but `make run` must not depend on that.
+SETUP_PACKAGES := libusb-1.0-0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Static checks, one target each: `make lint` runs them all, and `make test` runs it
 # before any test, stopping at the first that fails. Add a checker by adding its target here.
 LINT := lint-js lint-python lint-floors
 
-.PHONY: setup run lint $(LINT) test unit jsunit integration e2e bench bodypix system-packages clean soak hypothesis
+.PHONY: setup run lint $(LINT) test unit jsunit integration e2e bench bodypix system-packages setup-packages clean soak hypothesis
 
 setup: $(VENV)/.installed node_modules/.installed static/vendor/.installed
 
@@ -31,12 +34,13 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-static/vendor/.installed: node_modules/.installed $(wildcard tools/*.py) $(TOOLS_VENV)/.installed
+static/vendor/.installed: node_modules/.installed $(wildcard tools/*.py) $(TOOLS_VENV)/.installed | setup-packages
 	$(TOOLS_PY) tools/install_assets.py
 	touch $@
 
-system-packages:
-	@missing=""; for package in $(SYSTEM_PACKAGES); do \
+system-packages setup-packages: PACKAGES = $(if $(filter setup-packages,$@),$(SETUP_PACKAGES),$(SYSTEM_PACKAGES))
+system-packages setup-packages:
+	@missing=""; for package in $(PACKAGES); do \
 	  dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \

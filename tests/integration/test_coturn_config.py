@@ -9,6 +9,7 @@ for 198.51.100.1, a documentation address, reaches nobody), no TCP relays, and o
 
 import hashlib
 import hmac
+import itertools
 import secrets
 import socket
 import ssl
@@ -27,6 +28,10 @@ USERNAME, MESSAGE_INTEGRITY, ERROR_CODE, REALM, NONCE = 0x0006, 0x0008, 0x0009, 
 XOR_PEER_ADDRESS, XOR_RELAYED_ADDRESS, REQUESTED_TRANSPORT = 0x0012, 0x0016, 0x0019
 UDP, TCP = bytes([17, 0, 0, 0]), bytes([6, 0, 0, 0])
 TTL_SECONDS = 3600
+# Each UDP link from its own loopback address: an allocation outlives its socket (coturn
+# keeps it for its lifetime), and a new socket given the same ephemeral port would meet it
+# as 437 Allocation Mismatch instead of the answer the test asks about.
+SOURCES = (f"127.0.{n // 250 + 2}.{n % 250 + 2}" for n in itertools.count())
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +110,7 @@ def conf_value(name):
 def over_udp(coturn):
     link = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     link.settimeout(5)
+    link.bind((next(SOURCES), 0))
     link.connect(("127.0.0.1", coturn.port))
 
     def exchange(message):
