@@ -26,6 +26,14 @@ faces`: each member tells each browser over the link's data channel what it
 wants of its camera (a browser analyses its own camera only for peers that want
 something).
 
+Rooms on Janus (issue 23): when the server says the room is on the SFU (`sfu`, in
+the join's reply or as an event), each member publishes its video to Janus and
+subscribes to every other member's feed, as a page does (bench/janus_seat.py).
+After "ready", stdin takes commands, one a line: `leave NAME` makes member NAME
+leave the room over Socket.IO while its Janus session goes on (a member removed
+while its page still runs: the server must kick it). What happens on Janus is
+printed on stdout, a JSON line each: {"member", "event", …} (janus_seat.py).
+
 Benchmarks start it with `relay_members(...)`, at the lowest CPU priority
 (SCHED_IDLE): what little it needs comes from time the measured browser leaves.
 """
@@ -36,10 +44,12 @@ import base64
 import contextlib
 import fractions
 import json
+import queue
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -50,6 +60,7 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSes
 from aiortc.contrib.media import MediaBlackhole  # noqa: E402
 from aiortc.sdp import candidate_from_sdp  # noqa: E402
 
+from bench.janus_seat import JanusSeat  # noqa: E402
 from ensemble_client import EnsembleClient  # noqa: E402
 from harness.browsers import framed_photo  # noqa: E402
 
@@ -122,15 +133,30 @@ class RelayMember:
         self._wants = wants
         self._room, self._name = room, name
         self._links = {}
+        self._seat = None
         self._signals = asyncio.Queue()
         self._client = EnsembleClient(url, timeout=10)
 
+    @property
+    def name(self):
+        return self._name
+
     def join(self):
         # Signals arrive on the client's thread; they are handled in order on the event loop.
-        self._client.on("signal", lambda message: self._loop.call_soon_threadsafe(self._signals.put_nowait, {**message, "at": time.time()}))
-        self._client.on("peer-left", lambda peer: self._loop.call_soon_threadsafe(self._signals.put_nowait, {"left": peer["id"]}))
+        self._client.on("signal", lambda message: self.tell({**message, "at": time.time()}))
+        self._client.on("peer-left", lambda peer: self.tell({"left": peer["id"]}))
+        self._client.on("sfu", lambda description: self.tell({"sfu": description}))
         self._client.connect()
-        self._client.join(self._room, self._name, media={"audio": False, "video": self._frames is not None})
+        reply = self._client.join(self._room, self._name, media={"audio": False, "video": self._frames is not None})
+        if "sfu" in reply:
+            self.tell({"sfu": reply["sfu"]})
+        else:  # in the mesh the one who joins calls everyone already there, as a page does
+            for peer in reply["peers"]:
+                self.tell({"call": peer["id"]})
+
+    def tell(self, message):
+        """A message for serve(), from any thread."""
+        self._loop.call_soon_threadsafe(self._signals.put_nowait, message)
 
     async def serve(self):
         while True:
@@ -140,6 +166,15 @@ class RelayMember:
                     link = self._links.pop(message["left"], None)
                     if link:
                         await link.close()
+                    if self._seat:
+                        self._seat.forget(message["left"])
+                elif "sfu" in message:
+                    await self._on_sfu(message["sfu"])
+                elif "call" in message:
+                    await self._call(message["call"])
+                elif message.get("command") == "leave":
+                    await asyncio.to_thread(self._client.leave)
+                    self._report("left-room", at=time.time())
                 else:
                     await self._handle(message["from"], message["kind"], message["data"], message["at"])
             except Exception as error:  # one browser's bad signal must not stop the others
@@ -152,6 +187,9 @@ class RelayMember:
                 candidate = candidate_from_sdp(data["candidate"].split(":", 1)[1])
                 candidate.sdpMid, candidate.sdpMLineIndex = data.get("sdpMid"), data.get("sdpMLineIndex")
                 await link.addIceCandidate(candidate)
+            return
+        if kind == "answer" and sender in self._links:
+            await self._links[sender].setRemoteDescription(RTCSessionDescription(sdp=data["sdp"], type="answer"))
             return
         if kind != "offer":
             return
@@ -167,20 +205,59 @@ class RelayMember:
             times = {"member": self._name, "peer": sender, "offer": arrived, "answer": ready, "sent": time.time()}
             print(json.dumps(times), file=sys.stderr, flush=True)
 
-    def _open(self, peer):
+    async def _call(self, peer):
+        """Offer a page our video (and to take its audio and video), with the page's data channel."""
+        link = self._open(peer, channel=True)
+        if self._frames is not None:
+            link.addTrack(LoopedVideo(self._frames, self._fps, self._trailers))
+        else:
+            link.addTransceiver("video", direction="recvonly")
+        link.addTransceiver("audio", direction="recvonly")
+        await link.setLocalDescription(await link.createOffer())
+        await asyncio.to_thread(self._client.signal, peer, "offer", {"type": "offer", "sdp": link.localDescription.sdp})
+
+    async def _on_sfu(self, description):
+        """The room is on Janus (or moved to another instance): publish there, subscribe to the others."""
+        if self._seat and self._seat.same_room(description):
+            await self._seat.update(description)
+            return
+        if self._seat:
+            await self._seat.close()
+        track = LoopedVideo(self._frames, self._fps, self._trailers) if self._frames is not None else None
+        self._seat = JanusSeat(self._client.id, description, track, self._report)
+        asyncio.ensure_future(self._sit(self._seat))
+
+    async def _sit(self, seat):
+        try:
+            await seat.start()
+        except Exception as error:  # reported: the caller waits on what it expects
+            self._report("janus-failed", error=f"{type(error).__name__}: {error}")
+
+    def _report(self, event, **fields):
+        print(json.dumps({"member": self._name, "event": event, **fields}), flush=True)
+
+    def _open(self, peer, channel=False):
         # No ICE servers: aiortc's default is Google's STUN server, off this machine.
         link = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         drop = MediaBlackhole()
-        if self._wants:
+        if self._wants or channel:
             # The page's one data channel (static/js/call/peer.js): negotiated, id 0, small JSON messages.
-            channel = link.createDataChannel("ensemble", negotiated=True, id=0)
+            data = link.createDataChannel("ensemble", negotiated=True, id=0)
             wants = {"type": "wants", **{want: want in self._wants for want in ("mask", "faces", "landmarks", "expressions")}}
-            channel.on("open", lambda: channel.send(json.dumps(wants)))
+            if self._wants:
+                data.on("open", lambda: data.send(json.dumps(wants)))
 
         @link.on("track")
         def on_track(track):
             drop.addTrack(track)
             asyncio.ensure_future(drop.start())
+
+        @link.on("connectionstatechange")
+        async def on_state():
+            # The page closed it (the room moved to Janus, or it left): nothing more to send it.
+            if link.connectionState in ("closed", "failed") and self._links.get(peer) is link:
+                del self._links[peer]
+                await link.close()
 
         self._links[peer] = link
         return link
@@ -188,6 +265,8 @@ class RelayMember:
     async def close(self):
         for link in self._links.values():
             await link.close()
+        if self._seat:
+            await self._seat.close()
         self._client.close()
 
 
@@ -202,26 +281,64 @@ async def run(url, room, photos, fps, timings=False, first=1, shared=None, send=
             await asyncio.to_thread(member.join)
         tasks = [asyncio.ensure_future(member.serve()) for member in members]
         print("ready", flush=True)
-        await asyncio.to_thread(sys.stdin.read)  # until the caller closes our stdin
+        by_name = {member.name: member for member in members}
+        while line := await asyncio.to_thread(sys.stdin.readline):  # until the caller closes our stdin
+            command, _, name = line.strip().partition(" ")
+            if command == "leave" and name in by_name:
+                by_name[name].tell({"command": "leave"})
         for task in tasks:
             task.cancel()
         for member in members:
             await member.close()
 
 
+class RelayControl:
+    """What `relay_members` yields: commands to the members, and what they report."""
+
+    def __init__(self, processes):
+        self._processes = processes
+        self._reports = queue.Queue()
+        self.reports = []
+        for process in processes:
+            threading.Thread(target=self._read, args=(process.stdout,), daemon=True).start()
+
+    def _read(self, stream):
+        for line in stream:
+            with contextlib.suppress(json.JSONDecodeError):
+                self._reports.put(json.loads(line))
+
+    def leave(self, name):
+        """Member `name` leaves the room over Socket.IO; its Janus session goes on."""
+        for process in self._processes:
+            process.stdin.write(f"leave {name}\n")
+            process.stdin.flush()
+
+    def wait_for(self, event, member=None, timeout=30, **fields):
+        """The first report of `event` (by `member`, with `fields`) seen so far or within `timeout` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for report in self.reports:
+                if report["event"] == event and member in (None, report["member"]) and fields.items() <= report.items():
+                    return report
+            try:
+                self.reports.append(self._reports.get(timeout=max(0.0, deadline - time.monotonic())))
+            except queue.Empty:
+                raise TimeoutError(f"no {event} from {member or 'any member'} within {timeout} s: {self.reports}") from None
+
+
 @contextlib.contextmanager
-def relay_members(url, room, photos, fps=15, idle=True, timings=None, separate=False, shared=None, send=True, wants=()):
+def relay_members(url, room, photos, fps=15, idle=True, timings=None, separate=False, shared=None, send=True, wants=(), first=1):
     """Run the members of `room` (one per photo) in a separate process while the block runs.
     `idle`: at SCHED_IDLE, which gets only CPU time nothing else wants; `timings`: a file that
     receives `--timings` lines (and anything else the members print to stderr); `separate`:
     one process per member, so they answer offers side by side as separate machines do,
     not one after another on one event loop; `shared`: a `--share` file (the trailers their
-    frames carry); `send=False`: members that only receive; `wants`: see `--want`."""
+    frames carry); `send=False`: members that only receive; `wants`: see `--want`; `first`:
+    the number in the first member's name. Yields a RelayControl."""
     priority = ["chrt", "--idle", "0"] if idle else []
     groups = [[photo] for photo in photos] if separate else [photos]
     processes = []
     try:
-        first = 1
         for group in groups:
             command = [*priority, sys.executable, __file__, url, room, "--photos", *group, "--fps", str(fps), "--first", str(first)]
             command += ["--timings"] if timings else []
@@ -233,7 +350,7 @@ def relay_members(url, room, photos, fps=15, idle=True, timings=None, separate=F
         for process in processes:
             if process.stdout.readline().strip() != "ready":
                 raise RuntimeError(f"the relay members did not start (exit code {process.wait(10)})")
-        yield
+        yield RelayControl(processes)
     finally:
         for process in processes:
             process.stdin.close()

@@ -1,7 +1,7 @@
 """Rooms past MESH_MAX on real Janus (started here, in a network namespace: Janus offers no
-loopback candidates), with real Chromium pages in this namespace reaching it over the veth
-pair: the move from the mesh without a reload, every video playing through Janus, the room's
-news as before, and a departure that leaves the others going."""
+loopback candidates), with real Chromium pages and aiortc stand-ins (bench/relay.py) in this
+namespace reaching it over the veth pair: the move from the mesh without a reload, every video
+playing through Janus, the room's news as before, and a departure that leaves the others going."""
 
 import contextlib
 import urllib.request
@@ -9,6 +9,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from bench.relay import relay_members
 from ensemble.sfu.janus import JanusConnection
 from harness.browsers import chromium_flags, make_photo_camera
 from harness.janus import JanusProcess, JanusSecrets, NetworkNamespace
@@ -27,11 +28,11 @@ def janus(tmp_path_factory):
         yield stack.enter_context(JanusProcess(tmp_path_factory.mktemp("janus"), namespace))
 
 
-def janus_settings(instances):
+def janus_settings(instances, mesh_max=MESH_MAX):
     secrets = instances[0].secrets
     return {
         "janus_urls": ",".join(instance.url for instance in instances), "janus_api_secret": secrets.api,
-        "janus_admin_key": secrets.admin_key, "janus_token_secret": secrets.token, "janus_token_seconds": 30, "mesh_max": MESH_MAX,
+        "janus_admin_key": secrets.admin_key, "janus_token_secret": secrets.token, "janus_token_seconds": 30, "mesh_max": mesh_max,
     }
 
 
@@ -60,56 +61,65 @@ def wait_transport(page, count, transport, timeout=20_000):
         raise AssertionError(f"not {count} peers connected by {transport} within {timeout} ms: {seen}") from None
 
 
-def test_the_room_moves_to_janus_when_it_outgrows_the_mesh_and_goes_on_when_one_leaves(server, open_page):
-    ada = open_page(room_url(server, "grow", "Ada"), "bars")
-    bob = open_page(room_url(server, "grow", "Bob"), "mandel")
-    for page in (ada, bob):
-        wait_transport(page, 1, "mesh")
-    cleo = open_page(room_url(server, "grow", "Cleo"), "life")
-    pages = [ada, bob, cleo]
-    for page in pages:
-        wait_transport(page, 2, "sfu", timeout=30_000)
-        wait_videos_playing(page, 2, timeout=20_000)
-
-    # The room's news is the server's, as in the mesh: mute and chat.
-    ada.get_by_role("button", name="Mute").click()
-    for page in (bob, cleo):
-        page.locator(".tile", has_text="Ada").locator(".badge.muted").wait_for(state="visible", timeout=3000)
-    bob.get_by_label("Message").fill("still here")
-    bob.get_by_role("button", name="Send", exact=True).click()
-    for page in pages:
-        page.locator(".chat-log li:not(.note) .text", has_text="still here").wait_for(timeout=3000)
-
-    cleo.get_by_role("button", name="Leave").click()
-    for page in (ada, bob):
-        page.wait_for_function("() => document.querySelectorAll('.tile:not(.self)').length === 1", timeout=3000)
-        wait_transport(page, 1, "sfu")
-        wait_videos_playing(page, 1)
-    assert [peer["name"] for peer in state(ada)["peers"]] == ["Bob"]
-
-
-def test_shared_analysis_rides_with_the_frames_through_janus(server, chromium, tmp_path):
-    """Ada and Bob analyse their own cameras for each other; Cleo (camera off, analysis off) takes
-    the room past MESH_MAX. Each gets the other's masks from the sender, through VideoRoom."""
-    pages, browsers = {}, []
-    on = {"analysis": "on"}
-    people = (("Ada", "sample1-left", on), ("Bob", "sample3-middle", on), ("Cleo", "sample1-right", {"camera": "off"}))
-    for name, photo, params in people:
-        browser = chromium(chromium_flags(make_photo_camera(tmp_path, photo)))
-        browsers.append(browser)
-        pages[name] = browser.new_page(viewport={"width": 1280, "height": 800})
-        pages[name].goto(room_url(server, "shared-sfu", name, **params))
-    try:
+def test_five_people_move_to_janus_when_the_fifth_joins_and_a_removed_one_is_cut_off_at_once(janus, chromium, tmp_path):
+    """MESH_MAX is 4 (the default). Ada, Bob and Cleo are pages (Ada and Bob analyse their own
+    cameras for the others), R1 and R2 are stand-ins (bench/relay.py: aiortc, publishing and
+    subscribing on Janus as a page does). R2's join moves the room to Janus: every page plays
+    every video through it, the shared masks ride with the frames, mute and chat are the
+    server's news as before. Then R2 is removed while its Janus session runs on: Janus cuts
+    its feed off within 2 s, for R2 and for R1, which was receiving it."""
+    with ServerProcess(tmp_path, async_mode="gevent", **janus_settings([janus], mesh_max=4)) as server, contextlib.ExitStack() as stack:
+        pages = {}
+        people = (("Ada", "sample1-left", {"analysis": "on"}), ("Bob", "sample3-middle", {"analysis": "on"}), ("Cleo", "sample1-right", {}))
+        for name, photo, params in people:
+            browser = stack.enter_context(contextlib.closing(chromium(chromium_flags(make_photo_camera(tmp_path, photo)))))
+            pages[name] = browser.new_page(viewport={"width": 1280, "height": 800})
+            pages[name].goto(room_url(server, "five", name, **params))
         for page in pages.values():
-            wait_transport(page, 2, "sfu", timeout=40_000)
+            wait_transport(page, 2, "mesh", timeout=30_000)
+        first = stack.enter_context(relay_members(server.url, "five", ["sample2"], idle=False))
+        for page in pages.values():
+            wait_transport(page, 3, "mesh", timeout=30_000)
+        fifth = stack.enter_context(relay_members(server.url, "five", ["sample4"], idle=False, first=2))
+        for page in pages.values():
+            wait_transport(page, 4, "sfu", timeout=40_000)
+            wait_videos_playing(page, 4, timeout=30_000)
+        ids = peer_ids(pages["Ada"])
+        first.wait_for("subscribed", "R1", peer=ids["R2"])
         for viewer, sender in (("Ada", "Bob"), ("Bob", "Ada")):
             result = wait_source(pages[viewer], peer_ids(pages[viewer])[sender], "sender", timeout=ANALYSIS_START_MS)
             assert result["source"] == "sender" and result["mask"], (viewer, sender, result)
-        sharing = pages["Ada"].evaluate("() => window.ensemble.sharing()")
-        assert sharing["active"] and sharing["received"]["packets"] > 0 and sharing["received"]["damaged"] == 0, sharing
-    finally:
-        for browser in browsers:
-            browser.close()
+        # Cleo does not analyse: what Ada and Bob share reaches her whole all the same.
+        sharing = pages["Cleo"].evaluate("() => window.ensemble.sharing()")
+        assert sharing["received"]["packets"] > 0 and sharing["received"]["damaged"] == 0, sharing
+
+        pages["Ada"].get_by_role("button", name="Mute").click()
+        for name in ("Bob", "Cleo"):
+            pages[name].locator(".tile", has_text="Ada").locator(".badge.muted").wait_for(state="visible", timeout=3000)
+        pages["Bob"].get_by_label("Message").fill("still here")
+        pages["Bob"].get_by_role("button", name="Send", exact=True).click()
+        for page in pages.values():
+            page.locator(".chat-log li:not(.note) .text", has_text="still here").wait_for(timeout=3000)
+
+        fifth.leave("R2")
+        left = fifth.wait_for("left-room", "R2")["at"]
+        kicked = fifth.wait_for("kicked", "R2")["at"]
+        # R1 does not act on R2's departure: the last of R2's packets reaches it within 2 s all the same.
+        cut_off = first.wait_for("feed-silent", "R1", peer=ids["R2"])["at"]
+        assert kicked - left <= 2 and cut_off - left <= 2, (kicked - left, cut_off - left)
+        assert ids["R2"] not in [feed["display"] for feed in participants(janus)], participants(janus)
+        for page in pages.values():
+            page.wait_for_function("() => document.querySelectorAll('.tile:not(.self)').length === 3", timeout=3000)
+            wait_transport(page, 3, "sfu")
+            wait_videos_playing(page, 3)
+        assert sorted(peer_ids(pages["Ada"])) == ["Bob", "Cleo", "R1"]
+        assert [report for report in first.reports if report["event"] == "feed-silent" and report["peer"] != ids["R2"]] == []
+
+
+def participants(instance):
+    """Who is in the VideoRoom rooms `instance` holds (the admin key lists private rooms too)."""
+    connection = JanusConnection(instance.url, instance.secrets.api)
+    return [feed for room in rooms_on(instance) for feed in connection.videoroom({"request": "listparticipants", "room": room})["participants"]]
 
 
 def renewals(server):
