@@ -1,7 +1,7 @@
 """A stand-in's seat in a room on Janus (bench/relay.py): what a page does in static/js/call/sfu.js,
 done with aiortc. One session on Janus's WebSocket API with the tokens the server handed out,
-one publication of the stand-in's looped video, and (with `subscribe`) one subscription per
-other member's feed, whose media is received and dropped.
+one publication of the stand-in's looped video, and one subscription per other member's feed
+it wants, whose media is received and dropped.
 
 What happens is told to `report(event, **fields)`: "published"; "subscribed", "feed-ended"
 (Janus hung that subscription up) and "feed-silent" (its packets stopped), each with `peer`;
@@ -117,10 +117,11 @@ def offered(description):
 
 
 class JanusSeat:
-    """`description` is the server's `sfu` event (docs/protocol.md); `track` what we publish."""
+    """`description` is the server's `sfu` event (docs/protocol.md); `track` what we publish
+    (None: nothing); `wanted(peer)` whether to subscribe to a peer's feed."""
 
-    def __init__(self, peer_id, description, track, report, subscribe=True):
-        self._peer_id, self._track, self._report, self._subscribe = peer_id, track, report, subscribe
+    def __init__(self, peer_id, description, track, report, wanted=lambda peer: True):
+        self._peer_id, self._track, self._report, self._wanted = peer_id, track, report, wanted
         self._description = description
         self._link = JanusLink(description["url"], description["tokens"]["core"], self._heard)
         self._publisher = None
@@ -165,10 +166,10 @@ class JanusSeat:
         """The room's news (a member joined): subscribe to feeds not yet taken."""
         self._description = description
         self._link.token = description["tokens"]["core"]
-        if not self._subscribe or not self._started:
+        if not self._started:
             return
         for peer, feed in description["feeds"].items():
-            if peer != self._peer_id and peer not in self._subscribed:
+            if peer != self._peer_id and peer not in self._subscribed and self._wanted(peer):
                 self._subscribed.add(peer)
                 asyncio.ensure_future(self._subscribe_to(peer, feed))
 

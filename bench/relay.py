@@ -21,7 +21,9 @@ frame ("" for a frame that carries none), so the list also sets the metadata
 rate: `["<mask and faces>", "<mask>"]` gives 15 masks and 7.5 faces a second at
 15 fps. libvpx ignores the bytes a receiver leaves on. bench/analysis.py
 (`--shared`) prepares them with the page's own engines. `--receive-only`: the
-members send no video, they only take what the browsers send. `--want mask
+members send no video, they only take what the browsers send. `--pages-only`: the members neither link to nor subscribe to each other, only to
+the browsers (benchmarks: on real laptops they would, but not on the measured
+browser's account). `--want mask
 faces`: each member tells each browser over the link's data channel what it
 wants of its camera (a browser analyses its own camera only for peers that want
 something).
@@ -45,6 +47,7 @@ import contextlib
 import fractions
 import json
 import queue
+import re
 import shutil
 import subprocess
 import sys
@@ -63,6 +66,9 @@ from aiortc.sdp import candidate_from_sdp  # noqa: E402
 from bench.janus_seat import JanusSeat  # noqa: E402
 from ensemble_client import EnsembleClient  # noqa: E402
 from harness.browsers import framed_photo  # noqa: E402
+
+# The stand-ins' names (R1, R2, …): `pages_only` tells them from the pages by it.
+STAND_IN_NAME = re.compile(r"R\d+")
 
 
 def make_video(folder, photo, fps):
@@ -126,7 +132,7 @@ class RelayMember:
     `frames`: what it sends (None: nothing, it only receives); `trailers`: see LoopedVideo;
     `wants`: what it asks each browser to share of its camera ("mask", "faces", …)."""
 
-    def __init__(self, loop, url, room, name, frames, fps, timings=False, trailers=(), wants=()):
+    def __init__(self, loop, url, room, name, frames, fps, timings=False, trailers=(), wants=(), pages_only=False):
         self._loop = loop
         self._timings = timings
         self._frames, self._fps, self._trailers = frames, fps, trailers
@@ -134,6 +140,8 @@ class RelayMember:
         self._room, self._name = room, name
         self._links = {}
         self._seat = None
+        self._pages_only = pages_only
+        self._names = {}  # peer id -> name, of everyone in the room
         self._signals = asyncio.Queue()
         self._client = EnsembleClient(url, timeout=10)
 
@@ -146,13 +154,20 @@ class RelayMember:
         self._client.on("signal", lambda message: self.tell({**message, "at": time.time()}))
         self._client.on("peer-left", lambda peer: self.tell({"left": peer["id"]}))
         self._client.on("sfu", lambda description: self.tell({"sfu": description}))
+        self._client.on("peer-joined", lambda peer: self._names.update({peer["id"]: peer["name"]}))
         self._client.connect()
         reply = self._client.join(self._room, self._name, media={"audio": False, "video": self._frames is not None})
+        self._names.update({peer["id"]: peer["name"] for peer in reply["peers"]})
         if "sfu" in reply:
             self.tell({"sfu": reply["sfu"]})
         else:  # in the mesh the one who joins calls everyone already there, as a page does
             for peer in reply["peers"]:
-                self.tell({"call": peer["id"]})
+                if self.wanted(peer["id"]):
+                    self.tell({"call": peer["id"]})
+
+    def wanted(self, peer):
+        """Whether to link to (or subscribe to) `peer`: everyone, or with `pages_only` no other stand-in."""
+        return not (self._pages_only and STAND_IN_NAME.fullmatch(self._names.get(peer, "")))
 
     def tell(self, message):
         """A message for serve(), from any thread."""
@@ -224,7 +239,7 @@ class RelayMember:
         if self._seat:
             await self._seat.close()
         track = LoopedVideo(self._frames, self._fps, self._trailers) if self._frames is not None else None
-        self._seat = JanusSeat(self._client.id, description, track, self._report)
+        self._seat = JanusSeat(self._client.id, description, track, self._report, wanted=self.wanted)
         asyncio.ensure_future(self._sit(self._seat))
 
     async def _sit(self, seat):
@@ -270,12 +285,12 @@ class RelayMember:
         self._client.close()
 
 
-async def run(url, room, photos, fps, timings=False, first=1, shared=None, send=True, wants=()):
+async def run(url, room, photos, fps, timings=False, first=1, shared=None, send=True, wants=(), pages_only=False):
     loop = asyncio.get_running_loop()
     trailers = read_trailers(shared) if shared else {}
     with tempfile.TemporaryDirectory() as folder:
         members = [RelayMember(loop, url, room, f"R{first + index}", read_frames(make_video(folder, photo, fps)) if send else None,
-                               fps, timings, trailers.get(photo, ()), wants)
+                               fps, timings, trailers.get(photo, ()), wants, pages_only)
                    for index, photo in enumerate(photos)]
         for member in members:
             await asyncio.to_thread(member.join)
@@ -327,14 +342,15 @@ class RelayControl:
 
 
 @contextlib.contextmanager
-def relay_members(url, room, photos, fps=15, idle=True, timings=None, separate=False, shared=None, send=True, wants=(), first=1):
+def relay_members(url, room, photos, fps=15, idle=True, timings=None, separate=False, shared=None, send=True, wants=(), first=1,
+                  pages_only=False):
     """Run the members of `room` (one per photo) in a separate process while the block runs.
     `idle`: at SCHED_IDLE, which gets only CPU time nothing else wants; `timings`: a file that
     receives `--timings` lines (and anything else the members print to stderr); `separate`:
     one process per member, so they answer offers side by side as separate machines do,
     not one after another on one event loop; `shared`: a `--share` file (the trailers their
     frames carry); `send=False`: members that only receive; `wants`: see `--want`; `first`:
-    the number in the first member's name. Yields a RelayControl."""
+    the number in the first member's name; `pages_only`: see `--pages-only`. Yields a RelayControl."""
     priority = ["chrt", "--idle", "0"] if idle else []
     groups = [[photo] for photo in photos] if separate else [photos]
     processes = []
@@ -345,6 +361,7 @@ def relay_members(url, room, photos, fps=15, idle=True, timings=None, separate=F
             command += ["--share", str(shared)] if shared else []
             command += [] if send else ["--receive-only"]
             command += ["--want", *wants] if wants else []
+            command += ["--pages-only"] if pages_only else []
             processes.append(subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=timings, text=True))
             first += len(group)
         for process in processes:
@@ -373,9 +390,10 @@ def main():
     parser.add_argument("--receive-only", action="store_true", help="send no video, only receive")
     parser.add_argument("--want", nargs="+", default=[], choices=["mask", "faces", "landmarks", "expressions"],
                         help="ask each browser to share these of its camera")
+    parser.add_argument("--pages-only", action="store_true", help="link to and subscribe to the pages only, not to other stand-ins")
     options = parser.parse_args()
     asyncio.run(run(options.url, options.room, options.photos, options.fps, options.timings, options.first,
-                    options.share, not options.receive_only, options.want))
+                    options.share, not options.receive_only, options.want, options.pages_only))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { layerFor, simulcastEncodings } from "/static/js/call/layers.js";
+import { capLayers } from "/static/js/sharing/transport.js";
 
 const shape = (encodings) => encodings.map(({ rid, active, scaleResolutionDownBy }) => [rid, active, scaleResolutionDownBy]);
 
@@ -25,4 +26,23 @@ test("a small tile takes the low layer, a middling one the middle, a large (pinn
   assert.equal(layerFor(321), 1);
   assert.equal(layerFor(640), 1);
   assert.equal(layerFor(641), 2);
+});
+
+test("the trailers' share comes off every simulcast layer's own cap, not the lowest layer's alone, and goes back when they stop", () => {
+  const encodings = simulcastEncodings(640, 480); // 500 and 1200 kbit/s, the third inactive
+  const first = capLayers(encodings, 80_000, undefined);
+  assert.deepEqual(encodings.map((encoding) => encoding.maxBitrate), [460_000, 1_160_000, 1_160_000]);
+  const stopped = capLayers(encodings, 0, first);
+  assert.deepEqual(encodings.map((encoding) => encoding.maxBitrate), [500_000, 1_200_000, 1_200_000]);
+  // The publisher fits its layers to a screen (three layers): those caps are the layers' own from now on.
+  const screen = simulcastEncodings(1280, 720);
+  encodings.forEach((encoding, index) => Object.assign(encoding, screen[index]));
+  capLayers(encodings, 90_000, stopped);
+  assert.deepEqual(encodings.map((encoding) => encoding.maxBitrate), [470_000, 1_170_000, 2_470_000]);
+});
+
+test("no layer is capped below 100 kbit/s for the trailers' sake", () => {
+  const encodings = [{ rid: "l", active: true, maxBitrate: 150_000 }];
+  capLayers(encodings, 400_000, undefined);
+  assert.equal(encodings[0].maxBitrate, 100_000);
 });

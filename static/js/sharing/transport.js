@@ -23,8 +23,10 @@ export class SharingTransport extends Emitter {
   /** @type {Map<RTCRtpSender, string>} the video senders, to each peer */
   #senders = new Map();
   #sent = { bytesPerSecond: 0, packetsPerSecond: 0 };
-  /** @type {Map<RTCRtpSender, number>} the cap last set on each sender (bits a second; 0: none) */
+  /** @type {Map<RTCRtpSender, number>} the cap last set on each sender (bits a second; 0: none), or for simulcast the trailers' rate it was set for */
   #caps = new Map();
+  /** @type {Map<RTCRtpSender, LayerCaps>} what capLayers set on each simulcast sender */
+  #layers = new Map();
   /** Packets received from peers so far, and how many of them could not be read. */
   #received = { packets: 0, damaged: 0 };
 
@@ -88,6 +90,7 @@ export class SharingTransport extends Emitter {
       if (owner !== peer) continue;
       this.#senders.delete(sender);
       this.#caps.delete(sender);
+      this.#layers.delete(sender);
     }
   }
 
@@ -113,14 +116,17 @@ export class SharingTransport extends Emitter {
   #capBitrates() {
     const perPeer = this.#senders.size ? (this.#sent.bytesPerSecond * 8) / this.#senders.size : 0;
     for (const sender of this.#senders.keys()) {
+      const parameters = sender.getParameters();
+      if (!parameters.encodings?.length) continue;
+      const simulcast = parameters.encodings.length > 1;
       const settings = sender.track?.getSettings();
-      const cap = perPeer && settings?.width && settings.height ? Math.max(MIN_VIDEO_BPS, defaultCap(settings.width, settings.height) - perPeer) : 0;
+      const single = perPeer && settings?.width && settings.height ? Math.max(MIN_VIDEO_BPS, defaultCap(settings.width, settings.height) - perPeer) : 0;
+      const cap = simulcast ? Math.round(perPeer) : single;
       const previous = this.#caps.get(sender) ?? 0;
       if (cap === previous || (cap && previous && Math.abs(cap - previous) < previous * 0.02)) continue;
       this.#caps.set(sender, cap);
-      const parameters = sender.getParameters();
-      if (!parameters.encodings?.length) continue;
-      if (cap) parameters.encodings[0].maxBitrate = Math.round(cap);
+      if (simulcast) this.#layers.set(sender, capLayers(parameters.encodings, perPeer, this.#layers.get(sender)));
+      else if (cap) parameters.encodings[0].maxBitrate = Math.round(cap);
       else delete parameters.encodings[0].maxBitrate;
       sender.setParameters(parameters).catch(() => {
         // The link closed, or renegotiated meanwhile: the next second's report sets it again.
@@ -131,6 +137,33 @@ export class SharingTransport extends Emitter {
 }
 
 const MIN_VIDEO_BPS = 150_000;
+/** No simulcast layer is capped below this for the trailers' sake (the lowest is sent at 150 kbit/s). */
+const MIN_LAYER_BPS = 100_000;
+
+/**
+ * @typedef {{base: (number | undefined)[], set: (number | undefined)[]}} LayerCaps
+ *   each layer's own cap (its publisher's: call/layers.js) and the cap set on it here
+ */
+
+/**
+ * A simulcast sender's encodings (a publication on Janus), each layer's own cap lowered by its
+ * share of the trailers (`bps`, all layers together: every layer's frames carry them), or given
+ * back its own cap when `bps` is 0. `known` is what this returned last time for the sender: a
+ * cap still as it was set here is read as its own one; any other (the publisher fitted its
+ * layers to a new picture) is taken as the layer's own cap from now on. Changes `encodings`.
+ * @param {RTCRtpEncodingParameters[]} encodings @param {number} bps @param {LayerCaps | undefined} known
+ * @returns {LayerCaps}
+ */
+export function capLayers(encodings, bps, known) {
+  const base = encodings.map((encoding, index) => (known && encoding.maxBitrate === known.set[index] ? known.base[index] : encoding.maxBitrate));
+  const active = encodings.filter((encoding) => encoding.active !== false).length || 1;
+  const set = base.map((cap) => (cap === undefined || !bps ? cap : Math.max(MIN_LAYER_BPS, Math.round(cap - bps / active))));
+  encodings.forEach((encoding, index) => {
+    if (set[index] === undefined) delete encoding.maxBitrate;
+    else encoding.maxBitrate = set[index];
+  });
+  return { base, set };
+}
 
 /**
  * WebRTC's default cap for camera video of this size (bits a second), which the
