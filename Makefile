@@ -103,6 +103,7 @@ bench: setup system-packages
 	$(PY) bench/broadcast.py
 	$(PY) bench/broadcast.py --glass --seconds 40
 	$(PY) bench/signaling.py --sizes 50x4 100x4 --targets minimal memory redis redis2
+	$(PY) bench/sfu.py --sizes 4 6 8 --rounds 3
 
 clean:
 	rm -rf $(VENV) $(TOOLS_VENV) node_modules static/vendor test-artifacts

@@ -101,7 +101,9 @@ class WebSocketLink:
 class JanusConnection:
     """One Janus instance as the server sees it: `videoroom(request)` sends a VideoRoom
     request and returns its answer's data; `keepalive()` proves the instance answers.
-    Any failure closes the link; the next call opens a new one (and a new session)."""
+    Any failure closes the link; the next call opens a new one (and a new session).
+    `sessions` counts the sessions opened: one more than before means the link was lost and
+    made again, perhaps to a Janus that restarted and forgot its rooms."""
 
     def __init__(self, url, api_secret, timeout=3.0):
         self.url = url
@@ -111,6 +113,7 @@ class JanusConnection:
         self._link = None
         self._session = None
         self._handle = None
+        self.sessions = 0
 
     def videoroom(self, body):
         """The VideoRoom's answer to a synchronous request (create, destroy, kick, listparticipants…)."""
@@ -144,6 +147,7 @@ class JanusConnection:
         except JanusError:
             self._drop()
             raise
+        self.sessions += 1
 
     def _call(self, message):
         """Send one request; its answer (events for other transactions are not ours: dropped)."""

@@ -32,6 +32,7 @@ class SfuRooms:
         self._clock = clock
         self._connections = {url: JanusConnection(url, settings.janus_api_secret, timeout) for url in settings.janus_urls}
         self._misses = dict.fromkeys(settings.janus_urls, 0)
+        self._sessions = dict.fromkeys(settings.janus_urls, 0)  # each connection's `sessions` at the last check
         self.renewals = 0
         self.moves = 0
 
@@ -99,13 +100,18 @@ class SfuRooms:
 
     def check(self):
         """Keep each instance's session alive; take one that missed MISSES_TO_FAIL keep-alives out
-        of the rotation and place its rooms again. Returns [(room, placement)] moved by this process."""
+        of the rotation and place its rooms again; make the rooms of one that answers on a new
+        session again (it may have restarted, and forgotten them). Returns [(room, placement)]
+        moved by this process."""
         for url, connection in self._connections.items():
             try:
                 connection.keepalive()
                 if self._misses[url] >= MISSES_TO_FAIL:
                     log.warning("Janus at %s answers again", url)
                 self._misses[url] = 0
+                if self._sessions[url] and connection.sessions != self._sessions[url]:
+                    self._restore(url)
+                self._sessions[url] = connection.sessions
             except (JanusUnreachable, JanusError) as error:
                 self._misses[url] += 1
                 if self._misses[url] == MISSES_TO_FAIL:
@@ -124,6 +130,20 @@ class SfuRooms:
         return {url: len(self._placements.rooms_on(url)) for url in self._connections}
 
     # --- inside -------------------------------------------------------------------
+
+    def _restore(self, url):
+        """Create again the rooms placed on `url` (those it still has are left as they are)."""
+        restored = 0
+        for room in self._placements.rooms_on(url):
+            placement = self._placements.get(room)
+            if placement is None or placement.url != url:
+                continue
+            try:
+                self._create(placement)
+                restored += 1
+            except (JanusUnreachable, JanusError) as error:
+                log.error("room %s could not be made again on %s: %s", room, url, error)
+        log.info("Janus at %s answers on a new session: its %d rooms made again where lost", url, restored)
 
     def _move_off(self, url):
         moved = []

@@ -137,6 +137,23 @@ def test_rooms_spread_over_both_instances_and_come_back_on_one_when_the_other_st
     assert health["janus"][janus[1].url] is True
 
 
+def test_a_janus_that_restarts_gets_its_rooms_back_without_waiting_for_a_join(server, janus, connect_client):
+    """Its pages' sessions went with it: they join again every 2 s, and find their room there
+    (or, if the restart took longer than two keep-alives, on the instance it moved to)."""
+    clients = fill(connect_client, server.url, "restarts", MESH_MAX + 1)
+    sfu = clients[0].wait_for("sfu")
+    instance = instance_of(janus, sfu)
+    instance.kill()
+    instance.start()
+
+    def back():
+        latest = clients[0].received("sfu")[-1]  # a later one if the room moved meanwhile
+        return room_exists(instance_of(janus, latest), latest["room"]) and latest
+
+    latest = eventually(back, timeout=15, what="the room on a Janus again")
+    join_janus(instance_of(janus, latest), latest, clients[0].id).close()
+
+
 def server_health(server):
     with urllib.request.urlopen(server.url + "/healthz", timeout=2) as response:
         return json.loads(response.read())
