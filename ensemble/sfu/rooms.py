@@ -109,7 +109,8 @@ class SfuRooms:
                 if self._misses[url] >= MISSES_TO_FAIL:
                     log.warning("Janus at %s answers again", url)
                 self._misses[url] = 0
-                if self._sessions[url] and connection.sessions != self._sessions[url]:
+                # A session after the first: the link was lost and made again since the last check.
+                if connection.sessions > 1 and connection.sessions != self._sessions[url]:
                     self._restore(url)
                 self._sessions[url] = connection.sessions
             except (JanusUnreachable, JanusError) as error:
