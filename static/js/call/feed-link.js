@@ -11,6 +11,8 @@ const RESUBSCRIBE_MS = 500;
 const HELLO_MS = 1000;
 /** A subscription connected but showing no media (a camera off, a muted sender) is ready after this anyway. */
 const READY_ANYWAY_MS = 3000;
+/** A subscription whose video shows no new frame for this long, while the peer says its camera is on, is made anew. */
+const VIDEO_STALL_MS = 6000;
 
 /**
  * @typedef {import("./peer.js").PeerEvents & {ready: [], hangup: []}} FeedEvents
@@ -18,10 +20,12 @@ const READY_ANYWAY_MS = 3000;
  *   peer: string, selfId: string, feed: number, session: import("./janus.js").JanusSession, room: number, roomToken: () => string,
  *   configuration: RTCConfiguration, receiver: ((receiver: RTCRtpReceiver) => void) | null,
  *   say: (message: {to: string, hello?: import("./greeting.js").Hello, message?: unknown}) => void,
+ *   videoExpected: () => boolean,
  * }} FeedOptions
  *   `selfId`: our own peer id, which messages to us carry in `to`; `roomToken`: the VideoRoom token now (renewed meanwhile); `receiver`: installs the encoded
  *   transform on a video receiver, in the task that created it; `say`: a message on our own
- *   published data channel (what the peer hears from us)
+ *   published data channel (what the peer hears from us); `videoExpected`: whether the peer
+ *   says it sends video now (camera or screen on)
  */
 
 /**
@@ -34,7 +38,9 @@ const READY_ANYWAY_MS = 3000;
  * published yet) is asked again every RESUBSCRIBE_MS; a failed or stalled connection
  * restarts ICE (Janus offers again, with fresh credentials). `ready` says once that it
  * is connected and media arrives (or READY_ANYWAY_MS after connecting, for a sender
- * with nothing on); `hangup` that Janus ended the subscription (the feed went).
+ * with nothing on); `hangup` that Janus ended the subscription (the feed went), or that
+ * its video has shown no frame for VIDEO_STALL_MS while the peer sends video: the owner
+ * subscribes again, as for a feed that went.
  */
 /** @extends {Emitter<FeedEvents>} */
 export class FeedLink extends Emitter {
@@ -45,6 +51,7 @@ export class FeedLink extends Emitter {
   #pc;
   #closed = false;
   #ready = false;
+  #watchingVideo = false;
   #linkQuality;
   #watchdog;
   #greeting;
@@ -236,6 +243,27 @@ export class FeedLink extends Emitter {
     this.#checkReady();
     this.#setTimer(() => this.#becomeReady(), READY_ANYWAY_MS);
     this.#sayHello();
+    if (!this.#watchingVideo) {
+      this.#watchingVideo = true;
+      this.#setTimer(() => this.#watchVideo(-1), VIDEO_STALL_MS);
+    }
+  }
+
+  /**
+   * Every VIDEO_STALL_MS once connected: no new video frame decoded since the last look
+   * (`decoded` then) while the peer sends video is a subscription gone wrong (no video
+   * offered, or frames that never decode): `hangup`, and the owner makes a new one.
+   * @param {number} decoded
+   */
+  async #watchVideo(decoded) {
+    if (this.#closed) return;
+    let now = 0;
+    (await this.#pc.getStats()).forEach((stat) => {
+      if (stat.type === "inbound-rtp" && stat.kind === "video") now += stat.framesDecoded ?? 0;
+    });
+    if (this.#closed) return;
+    if (now === decoded && this.#options.videoExpected()) return void this.emit("hangup");
+    this.#setTimer(() => this.#watchVideo(now), VIDEO_STALL_MS);
   }
 
   #sayHello() {

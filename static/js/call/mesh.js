@@ -96,7 +96,11 @@ export class Mesh extends Emitter {
     if (this.#sfu?.sameRoom(description)) return this.#sfu.update(description);
     this.#sfu?.close();
     const transforms = this.#transforms;
-    const sfu = new SfuRoom({ selfId: this.#selfId, description, localStream: this.#localStream, configuration: this.#configuration, transforms });
+    const videoExpected = (/** @type {string} */ peer) => {
+      const media = this.#peers.get(peer)?.media;
+      return Boolean(media?.video || media?.screen);
+    };
+    const sfu = new SfuRoom({ selfId: this.#selfId, description, localStream: this.#localStream, configuration: this.#configuration, transforms, videoExpected });
     this.#sfu = sfu;
     sfu.on("feed", (id, link) => {
       this.#applyLayer(id, link);

@@ -32,6 +32,8 @@ export const PUBLICATION = "sfu";
 export class SfuRoom extends Emitter {
   #selfId;
   #localStream;
+  /** @type {(peer: string) => boolean} */
+  #videoExpected;
   #configuration;
   #transforms;
   /** @type {SfuDescription} */
@@ -53,11 +55,13 @@ export class SfuRoom extends Emitter {
   #rejoinTimer = /** @type {any} */ (0);
 
   /**
-   * @param {{selfId: string, description: SfuDescription, localStream: MediaStream, configuration: RTCConfiguration, transforms: Transforms | null}} options
+   * @param {{selfId: string, description: SfuDescription, localStream: MediaStream, configuration: RTCConfiguration, transforms: Transforms | null,
+   *   videoExpected: (peer: string) => boolean}} options `videoExpected`: whether a peer says it sends video now
    */
-  constructor({ selfId, description, localStream, configuration, transforms }) {
+  constructor({ selfId, description, localStream, configuration, transforms, videoExpected }) {
     super();
     this.#selfId = selfId;
+    this.#videoExpected = videoExpected;
     this.#description = description;
     this.#localStream = localStream;
     this.#configuration = configuration;
@@ -209,6 +213,7 @@ export class SfuRoom extends Emitter {
         configuration: this.#configuration,
         receiver: receiver ? (rtpReceiver) => receiver(rtpReceiver, peer) : null,
         say: (message) => this.#say(message),
+        videoExpected: () => this.#videoExpected(peer),
       });
       this.#links.set(peer, link);
       link.on("hangup", () => this.#resubscribe(peer, link));
