@@ -143,3 +143,18 @@ def wait_source(page, peer_id, source, timeout=ANALYSIS_START_MS):
         seen = page.evaluate("id => ({ analysis: window.ensemble.analysis(id), sharing: window.ensemble.sharing() })", peer_id)
         raise AssertionError(f"not from {source} within {timeout} ms: {seen}") from None
     return analysis_of(page, peer_id)
+
+
+# A frame of the video `selector` picks, drawn at width x height, as a PNG data URL.
+VIDEO_FRAME = """([selector, width, height]) => {
+    const canvas = Object.assign(document.createElement('canvas'), { width, height });
+    canvas.getContext('2d').drawImage(document.querySelector(selector), 0, 0, width, height);
+    return canvas.toDataURL('image/png');
+}"""
+
+
+def mean_difference(first, second):
+    """Mean absolute difference of two same-sized RGB pictures, per channel (0-255), on a grid of points."""
+    a, b = first.load(), second.load()
+    points = [(x, y) for x in range(0, first.width, 4) for y in range(0, first.height, 4)]
+    return sum(abs(p - q) for x, y in points for p, q in zip(a[x, y], b[x, y])) / (3 * len(points))

@@ -3,10 +3,13 @@ loopback candidates), with real Chromium pages and aiortc stand-ins (bench/relay
 namespace reaching it over the veth pair: the move from the mesh without a reload, every video
 playing through Janus, the room's news as before, and a departure that leaves the others going."""
 
+import base64
 import contextlib
+import io
 import urllib.request
 
 import pytest
+from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from bench.relay import relay_members
@@ -14,7 +17,16 @@ from ensemble.sfu.janus import JanusConnection
 from harness.browsers import chromium_flags, make_photo_camera
 from harness.janus import JanusProcess, JanusSecrets, NetworkNamespace
 from harness.servers import ServerProcess
-from tests.e2e.helpers import ANALYSIS_START_MS, peer_ids, room_url, state, wait_source, wait_videos_playing
+from tests.e2e.helpers import (
+    ANALYSIS_START_MS,
+    VIDEO_FRAME,
+    mean_difference,
+    peer_ids,
+    room_url,
+    state,
+    wait_source,
+    wait_videos_playing,
+)
 
 MESH_MAX = 2
 
@@ -116,6 +128,53 @@ def test_five_people_move_to_janus_when_the_fifth_joins_and_a_removed_one_is_cut
             wait_transport(page, 3, "sfu")
             wait_videos_playing(page, 3)
         assert sorted(peer_ids(pages["Ada"])) == ["Bob", "Cleo", "R1"]
+
+
+def test_who_speaks_and_a_shared_screen_come_through_janus(server, open_page):
+    """Through Janus as in the mesh: Chromium's fake microphones beep, so Bob's speaking ring
+    lights on Ada's page and Cleo's, muted, does not; Bob shares his screen, which is pinned
+    for the others and arrives larger than his 320×240 camera (his publication's layers are
+    fitted to the screen, and a pinned tile takes the highest)."""
+    ada, bob, cleo = (open_page(room_url(server, "stage", name), camera) for name, camera in (("Ada", "bars"), ("Bob", "mandel"), ("Cleo", "life")))
+    for page in (ada, bob, cleo):
+        wait_transport(page, 2, "sfu", timeout=30_000)
+    cleo.get_by_role("button", name="Mute", exact=True).click()
+    ada.locator(".tile:not(.self)", has_text="Cleo").locator(".badge.muted").wait_for(timeout=10_000)
+    ada.wait_for_function("() => document.querySelector('.tile:not(.self).speaking .name')?.textContent === 'Bob'", timeout=20_000)
+    assert "speaking" not in (ada.locator(".tile:not(.self)", has_text="Cleo").get_attribute("class") or "")
+
+    bob.locator("#controls [data-action=share-screen]").click()
+    bob.get_by_role("button", name="Stop sharing").wait_for()
+    bob_id = peer_ids(ada)["Bob"]
+    for page in (ada, cleo):
+        page.wait_for_function("() => document.querySelector('.tile.pinned .name')?.textContent === 'Bob'", timeout=10_000)
+        page.wait_for_function("async id => (await window.ensemble.connection(id))?.frameHeight > 240", arg=bob_id, timeout=20_000, polling=500)
+        wait_videos_playing(page, 2)
+    bob.get_by_role("button", name="Stop sharing").click()
+    ada.wait_for_function("() => document.querySelector('.tile.pinned') === null", timeout=10_000)
+    wait_videos_playing(ada, 2)
+
+    # The scene draws the people Janus carries as it draws the mesh's: a group photo of all three.
+    ada.click("button[data-action=toggle-scene]")
+    ada.wait_for_function("() => window.ensemble.scene().shown && window.ensemble.scene().placements.length === 3", timeout=10_000)
+    with ada.expect_download() as download:
+        ada.click("button[data-scene=photo]")
+    picture = Image.open(download.value.path())
+    assert picture.format == "PNG" and picture.size == (1280, 720)
+    picture = picture.convert("RGB")
+    # Bob's and Cleo's slots each show their own camera as it arrives through Janus (analysis
+    # is off: the whole picture), not the other's.
+    ids = peer_ids(ada)
+    videos = {name: f".tile[data-peer-id='{ids[name]}'] video:not(.backdrop)" for name in ("Bob", "Cleo")}
+    for name in videos:
+        slot = ada.evaluate("name => window.ensemble.scene().placements.find(p => p.name === name)", name)
+        shown = picture.crop(tuple(round(value) for value in (slot["x"], slot["y"], slot["x"] + slot["width"], slot["y"] + slot["height"])))
+        differences = {}
+        for camera_of, selector in videos.items():
+            url = ada.evaluate(VIDEO_FRAME, [selector, shown.width, shown.height])
+            differences[camera_of] = mean_difference(shown, Image.open(io.BytesIO(base64.b64decode(url.partition(";base64,")[2]))).convert("RGB"))
+        other = "Cleo" if name == "Bob" else "Bob"
+        assert differences[name] < 0.5 * differences[other], (name, differences)
 
 
 def participants(instance):

@@ -15,7 +15,9 @@ from harness.browsers import DEMO_PHOTOS, PHOTO_FACES, chromium_flags, make_phot
 from tests.e2e.helpers import (
     ANALYSIS_START_MS,
     OWN_VIDEO,
+    VIDEO_FRAME,
     choose_from_more,
+    mean_difference,
     room_url,
     scene_options,
     start_frame_count,
@@ -400,14 +402,6 @@ def test_a_private_view_changes_nothing_for_the_others(server, open_page):
     ada.wait_for_function("() => window.ensemble.scene().scene.arrange === 'row'")
 
 
-# A frame of the video `selector` picks, drawn at width x height, as a PNG data URL.
-VIDEO_FRAME = """([selector, width, height]) => {
-    const canvas = Object.assign(document.createElement('canvas'), { width, height });
-    canvas.getContext('2d').drawImage(document.querySelector(selector), 0, 0, width, height);
-    return canvas.toDataURL('image/png');
-}"""
-
-
 def test_group_photo_downloads_a_png_of_the_people_in_the_scene(server, open_page):
     ada = open_page(room_url(server, "photo", "Ada"))
     bea = open_page(room_url(server, "photo", "Bea"), camera="mandel")
@@ -437,13 +431,6 @@ def test_group_photo_downloads_a_png_of_the_people_in_the_scene(server, open_pag
             differences,
         )
     bea.close()
-
-
-def mean_difference(first, second):
-    """Mean absolute difference of two same-sized RGB pictures, per channel (0-255), on a grid of points."""
-    a, b = first.load(), second.load()
-    points = [(x, y) for x in range(0, first.width, 4) for y in range(0, first.height, 4)]
-    return sum(abs(p - q) for x, y in points for p, q in zip(a[x, y], b[x, y])) / (3 * len(points))
 
 
 def test_record_makes_a_playable_webm(server, open_page, tmp_path):
