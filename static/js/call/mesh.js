@@ -205,8 +205,13 @@ export class Mesh extends Emitter {
     return this.#links.get(id)?.quality() ?? Promise.resolve(null);
   }
 
-  /** The peer's microphone level now (0–1). @param {string} id */
+  /**
+   * The peer's microphone level now (0–1); 0 once it says it muted (the last packets before
+   * the mute would otherwise read as speech for up to a second more).
+   * @param {string} id
+   */
   audioLevel(id) {
+    if (this.#peers.get(id)?.media.audio === false) return 0;
     return this.#links.get(id)?.audioLevel() ?? 0;
   }
 
