@@ -132,26 +132,27 @@ class SfuRooms:
 
     # --- inside -------------------------------------------------------------------
 
-    def _restore(self, url):
-        """Create again the rooms placed on `url` (those it still has are left as they are)."""
-        restored = 0
+    def _placed_on(self, url):
+        """(room, placement) of every room placed on `url` now (a listing may be a moment old)."""
         for room in self._placements.rooms_on(url):
             placement = self._placements.get(room)
-            if placement is None or placement.url != url:
-                continue
+            if placement is not None and placement.url == url:
+                yield room, placement
+
+    def _restore(self, url):
+        """Create again the rooms placed on `url` (those it still has are left as they are)."""
+        asked = 0
+        for room, placement in self._placed_on(url):
             try:
                 self._create(placement)
-                restored += 1
+                asked += 1
             except (JanusUnreachable, JanusError) as error:
                 log.error("room %s could not be made again on %s: %s", room, url, error)
-        log.info("Janus at %s answers on a new session: its %d rooms made again where lost", url, restored)
+        log.info("Janus at %s answers on a new session: its %d rooms made again if it had lost them", url, asked)
 
     def _move_off(self, url):
         moved = []
-        for room in self._placements.rooms_on(url):
-            old = self._placements.get(room)
-            if old is None or old.url != url:
-                continue
+        for room, old in self._placed_on(url):
             try:
                 placement, did = self._placements.move(room, old, self.answering())
                 if did:
