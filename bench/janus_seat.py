@@ -173,6 +173,12 @@ class JanusSeat:
                 self._subscribed.add(peer)
                 asyncio.ensure_future(self._subscribe_to(peer, feed))
 
+    def set_tokens(self, tokens):
+        """Renewed tokens (`sfu-token`), for every request from now on: with expired ones Janus
+        refuses even the keep-alives, and forgets the session a minute later."""
+        self._description = {**self._description, "tokens": tokens}
+        self._link.token = tokens["core"]
+
     def forget(self, peer):
         """A member left: a later member is a new peer, and Janus ends the subscription itself."""
         self._subscribed.discard(peer)

@@ -67,6 +67,8 @@ from bench.janus_seat import JanusSeat  # noqa: E402
 from ensemble_client import EnsembleClient  # noqa: E402
 from harness.browsers import framed_photo  # noqa: E402
 
+# Janus tokens are renewed this long before they expire, or at half their life if sooner (as a page does).
+RENEW_AHEAD_SECONDS = 60
 # The stand-ins' names (R1, R2, …): `pages_only` tells them from the pages by it.
 STAND_IN_NAME = re.compile(r"R\d+")
 
@@ -140,6 +142,7 @@ class RelayMember:
         self._room, self._name = room, name
         self._links = {}
         self._seat = None
+        self._renewal = None
         self._pages_only = pages_only
         self._names = {}  # peer id -> name, of everyone in the room
         self._signals = asyncio.Queue()
@@ -188,6 +191,8 @@ class RelayMember:
                 elif "call" in message:
                     await self._call(message["call"])
                 elif message.get("command") == "leave":
+                    if self._renewal:
+                        self._renewal.cancel()
                     await asyncio.to_thread(self._client.leave)
                     self._report("left-room", at=time.time())
                 else:
@@ -241,6 +246,23 @@ class RelayMember:
         track = LoopedVideo(self._frames, self._fps, self._trailers) if self._frames is not None else None
         self._seat = JanusSeat(self._client.id, description, track, self._report, wanted=self.wanted)
         asyncio.ensure_future(self._sit(self._seat))
+        if self._renewal is None:
+            self._renewal = asyncio.ensure_future(self._renew_tokens(description["tokens"]["expires"]))
+
+    async def _renew_tokens(self, expires):
+        """Fresh Janus tokens before these expire, as a page asks for them (static/js/call/session.js);
+        a refused ask (the link is down, or the member has left) is tried again a little later."""
+        while True:
+            left = expires - time.time()
+            await asyncio.sleep(max(1.0, min(left - RENEW_AHEAD_SECONDS, left / 2)))
+            try:
+                reply = await asyncio.to_thread(self._client.request, "sfu-token", {})
+            except Exception:  # noqa: BLE001 — whatever failed, the next ask is the cure
+                expires = time.time() + 10
+                continue
+            expires = reply["tokens"]["expires"]
+            if self._seat:
+                self._seat.set_tokens(reply["tokens"])
 
     async def _sit(self, seat):
         try:
@@ -278,6 +300,8 @@ class RelayMember:
         return link
 
     async def close(self):
+        if self._renewal:
+            self._renewal.cancel()
         for link in self._links.values():
             await link.close()
         if self._seat:
@@ -327,6 +351,14 @@ class RelayControl:
         for process in self._processes:
             process.stdin.write(f"leave {name}\n")
             process.stdin.flush()
+
+    def seen(self):
+        """Every report so far (for a failure's message)."""
+        while True:
+            try:
+                self.reports.append(self._reports.get_nowait())
+            except queue.Empty:
+                return list(self.reports)
 
     def wait_for(self, event, member=None, timeout=30, **fields):
         """The first report of `event` (by `member`, with `fields`) seen so far or within `timeout` s."""

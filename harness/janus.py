@@ -179,7 +179,7 @@ class JanusProcess(ChildProcess):
 
     def command(self):
         self._write_config()
-        argv = ["janus", "-F", str(self.folder), "--disable-colors", "--debug-level=4"]
+        argv = ["janus", "-F", str(self.folder), "--disable-colors", "--debug-level=4", "--debug-timestamps"]
         return self.namespace.command(argv) if self.namespace else argv
 
     def _write_config(self):

@@ -5,6 +5,8 @@ playing through Janus, the room's news as before, and a departure that leaves th
 
 import base64
 import contextlib
+import hashlib
+import hmac
 import io
 import urllib.request
 
@@ -73,6 +75,13 @@ def wait_transport(page, count, transport, timeout=20_000):
         raise AssertionError(f"not {count} peers connected by {transport} within {timeout} ms: {seen}") from None
 
 
+def feed_ids(janus, page):
+    """Everyone's Janus feed id, by name, as the page knows them (for a failure's message)."""
+    people = {**peer_ids(page), "self": state(page)["self"]["id"]}
+    secret = janus.secrets.token.encode()
+    return {name: 1 + int.from_bytes(hmac.new(secret, peer.encode(), hashlib.sha256).digest()[:6], "big") for name, peer in people.items()}
+
+
 def test_five_people_move_to_janus_when_the_fifth_joins_and_a_removed_one_is_cut_off_at_once(janus, chromium, tmp_path):
     """MESH_MAX is 4 (the default). Ada, Bob and Cleo are pages (Ada and Bob analyse their own
     cameras for the others), R1 and R2 are stand-ins (bench/relay.py: aiortc, publishing and
@@ -81,11 +90,12 @@ def test_five_people_move_to_janus_when_the_fifth_joins_and_a_removed_one_is_cut
     server's news as before. Then R2 is removed while its Janus session runs on: Janus cuts
     its feed off within 2 s, for R2 and for R1, which was receiving it."""
     with ServerProcess(tmp_path, async_mode="gevent", **janus_settings([janus], mesh_max=4)) as server, contextlib.ExitStack() as stack:
-        pages = {}
+        pages, console = {}, {"Ada": [], "Bob": [], "Cleo": []}
         people = (("Ada", "sample1-left", {"analysis": "on"}), ("Bob", "sample3-middle", {"analysis": "on"}), ("Cleo", "sample1-right", {}))
         for name, photo, params in people:
             browser = stack.enter_context(contextlib.closing(chromium(chromium_flags(make_photo_camera(tmp_path, photo)))))
             pages[name] = browser.new_page(viewport={"width": 1280, "height": 800})
+            pages[name].on("console", lambda message, name=name: console[name].append(message.text))
             pages[name].goto(room_url(server, "five", name, **params))
         for page in pages.values():
             wait_transport(page, 2, "mesh", timeout=30_000)
@@ -93,6 +103,8 @@ def test_five_people_move_to_janus_when_the_fifth_joins_and_a_removed_one_is_cut
         for page in pages.values():
             wait_transport(page, 3, "mesh", timeout=30_000)
         fifth = stack.enter_context(relay_members(server.url, "five", ["sample4"], idle=False, first=2))
+        # Shown if the test fails (pytest prints what a failed test wrote): what the stand-ins and pages said.
+        stack.callback(lambda: print(f"R1: {first.seen()}\nR2: {fifth.seen()}\nconsoles: {console}\nfeeds: {feed_ids(janus, pages['Ada'])}"))
         for page in pages.values():
             wait_transport(page, 4, "sfu", timeout=40_000)
             wait_videos_playing(page, 4, timeout=30_000)

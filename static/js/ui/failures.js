@@ -55,6 +55,8 @@ export class Failures {
       return;
     }
     const kind = PASSING.has(failure.code) ? "info" : "error";
+    // The notice says it in words; the console keeps what caused it, for whoever looks into it.
+    console[kind === "info" ? "info" : "warn"](`${failure.code}${subject ? ` (${subject})` : ""}: ${failure.message}`, failure.cause ?? "");
     const text = OWN_WORDS.has(failure.code) ? FAILURE_CODES[failure.code] : failure.message;
     this.#notice.show(text, { kind, code: failure.code, subject, actions });
   }
