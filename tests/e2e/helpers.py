@@ -131,18 +131,19 @@ def peer_ids(page):
 
 
 def wait_source(page, peer_id, source, timeout=ANALYSIS_START_MS):
-    """Until the stream's results come from `source` (from the sender: at 4 masks a second or more)."""
+    """Until the stream's results come from `source` (from the sender: at 4 masks a second or more);
+    the analysis as it was then (read again later, a busy sender's share may have lapsed meanwhile)."""
     try:
-        page.wait_for_function(
+        met = page.wait_for_function(
             """([id, source]) => { const a = window.ensemble.analysis(id);
-                return a && a.source === source && (source === 'local' || a.hz.mask >= 4); }""",
+                return a && a.source === source && (source === 'local' || a.hz.mask >= 4) && a; }""",
             arg=[peer_id, source],
             timeout=timeout,
         )
     except PlaywrightTimeoutError:
         seen = page.evaluate("id => ({ analysis: window.ensemble.analysis(id), sharing: window.ensemble.sharing() })", peer_id)
         raise AssertionError(f"not from {source} within {timeout} ms: {seen}") from None
-    return analysis_of(page, peer_id)
+    return met.json_value()
 
 
 # A frame of the video `selector` picks, drawn at width x height, as a PNG data URL.

@@ -13,6 +13,8 @@ const HELLO_MS = 1000;
 const READY_ANYWAY_MS = 3000;
 /** A subscription whose video shows no new frame for this long, while the peer says its camera is on, is made anew. */
 const VIDEO_STALL_MS = 6000;
+/** A subscription not ready this long after Janus took it (a request lost or refused, ICE that never connects) is made anew. */
+const READY_WITHIN_MS = 15_000;
 
 /**
  * @typedef {import("./peer.js").PeerEvents & {ready: [], hangup: []}} FeedEvents
@@ -38,8 +40,9 @@ const VIDEO_STALL_MS = 6000;
  * published yet) is asked again every RESUBSCRIBE_MS; a failed or stalled connection
  * restarts ICE (Janus offers again, with fresh credentials). `ready` says once that it
  * is connected and media arrives (or READY_ANYWAY_MS after connecting, for a sender
- * with nothing on); `hangup` that Janus ended the subscription (the feed went), or that
- * its video has shown no frame for VIDEO_STALL_MS while the peer sends video: the owner
+ * with nothing on); `hangup` that Janus ended the subscription (the feed went), that
+ * its video has shown no frame for VIDEO_STALL_MS while the peer sends video, or that it
+ * is not ready READY_WITHIN_MS after Janus took it (or failed to take it): the owner
  * subscribes again, as for a feed that went.
  */
 /** @extends {Emitter<FeedEvents>} */
@@ -56,6 +59,7 @@ export class FeedLink extends Emitter {
   #watchdog;
   #greeting;
   #timers = new Set();
+  #readyTimer = /** @type {any} */ (0);
   /** The video stream's mid in the subscription (Janus names it), once subscribed. */
   #videoMid = "";
   /** The simulcast layer asked for (null: Janus's choice, the highest) and the one Janus was told. */
@@ -75,7 +79,9 @@ export class FeedLink extends Emitter {
     this.#linkQuality = new LinkQuality(this.#pc);
     this.#watchdog = new IceWatchdog({
       iceServers: options.configuration.iceServers ?? [],
-      state: () => this.connectionState,
+      // Before Janus's offer there is no ICE to restart (a restart then is refused as a request on an
+      // unconfigured subscriber): the subscribe is under way, which the ready timer watches instead.
+      state: () => (this.#pc.remoteDescription ? this.connectionState : "connecting"),
       restart: () => this.restartIce(),
       relayUnusable: (report) => this.emit("relay-unusable", report),
     });
@@ -111,8 +117,9 @@ export class FeedLink extends Emitter {
     return this.#greeting.open;
   }
 
-  /** Subscribe to the feed; failures go to `error`. */
+  /** Subscribe to the feed; failures go to `error`, and a subscription that does not come up says `hangup`. */
   async start() {
+    this.#readyWithin();
     try {
       this.#handle = await this.#session.attach();
       if (this.#closed) return this.#session.detach(this.#handle);
@@ -120,6 +127,14 @@ export class FeedLink extends Emitter {
     } catch (error) {
       this.#fail(error);
     }
+  }
+
+  /** READY_WITHIN_MS from now (the feed is up, or the attempt starts), not ready is `hangup`. */
+  #readyWithin() {
+    clearTimeout(this.#readyTimer);
+    this.#readyTimer = setTimeout(() => {
+      if (!this.#ready && !this.#closed) this.emit("hangup");
+    }, READY_WITHIN_MS);
   }
 
   /** Something Janus pushed for this handle. @param {Record<string, any>} message */
@@ -154,9 +169,9 @@ export class FeedLink extends Emitter {
     this.#watchdog.setIceServers(iceServers);
   }
 
-  /** Ask Janus for a fresh offer with new ICE credentials. */
+  /** Ask Janus for a fresh offer with new ICE credentials (once it has made one). */
   restartIce() {
-    if (this.#closed || !this.#handle) return;
+    if (this.#closed || !this.#handle || !this.#pc.remoteDescription) return;
     this.#session.message(this.#handle, { request: "configure", restart: true }).catch((error) => this.#fail(error));
   }
 
@@ -173,6 +188,7 @@ export class FeedLink extends Emitter {
     if (this.#closed) return;
     this.#closed = true;
     this.#watchdog.stop();
+    clearTimeout(this.#readyTimer);
     for (const timer of this.#timers) clearTimeout(timer);
     if (this.#handle) this.#session.detach(this.#handle);
     this.#pc.close();
@@ -188,6 +204,7 @@ export class FeedLink extends Emitter {
       reply = await this.#session.message(this.#handle, { request: "join", ptype: "subscriber", room, streams: [{ feed }], token: roomToken() });
     } catch (error) {
       if (/** @type {{status?: number}} */ (error).status !== NO_SUCH_FEED || this.#closed) throw error;
+      this.#readyWithin(); // the peer is not publishing yet: the wait for it is not ours to cut short
       this.#setTimer(() => this.#subscribe().catch((failure) => this.#fail(failure)), RESUBSCRIBE_MS);
       return;
     }
@@ -223,6 +240,7 @@ export class FeedLink extends Emitter {
     await this.#pc.setRemoteDescription(offer);
     await this.#pc.setLocalDescription();
     if (this.#closed) return;
+    this.#watchdog.stateChanged(this.#pc.connectionState); // ICE starts now: a connection that stays "new" is restarted
     const answer = /** @type {RTCSessionDescription} */ (this.#pc.localDescription).toJSON(); // set just now
     await this.#session.message(this.#handle, { request: "start" }, answer);
   }

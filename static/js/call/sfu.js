@@ -153,7 +153,8 @@ export class SfuRoom extends Emitter {
     this.#pc = pc;
     this.#watchdog = new IceWatchdog({
       iceServers: this.#configuration.iceServers ?? [],
-      state: () => (this.#closed ? "closed" : pc.connectionState),
+      // Until Janus answers our offer there is no ICE to restart: the publish is under way.
+      state: () => (this.#closed ? "closed" : pc.remoteDescription ? pc.connectionState : "connecting"),
       restart: () => this.#restartIce(),
       relayUnusable: () => {}, // each subscription says the same, per peer
     });
@@ -172,6 +173,7 @@ export class SfuRoom extends Emitter {
     const offer = /** @type {RTCSessionDescription} */ (pc.localDescription).toJSON(); // set just now
     const reply = await /** @type {JanusSession} */ (this.#session).message(this.#handle, { request: "publish", display: this.#selfId }, offer);
     if (reply.jsep) await pc.setRemoteDescription(reply.jsep);
+    this.#watchdog?.stateChanged(pc.connectionState); // ICE starts now: a connection that stays "new" is restarted
   }
 
   /** @param {RTCRtpTransceiver} transceiver */
@@ -187,7 +189,7 @@ export class SfuRoom extends Emitter {
   async #restartIce() {
     const pc = this.#pc;
     const session = this.#session;
-    if (!pc || !session || this.#closed) return;
+    if (!pc?.remoteDescription || !session || this.#closed) return;
     try {
       await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
       const reply = await session.message(this.#handle, { request: "configure" }, /** @type {RTCSessionDescription} */ (pc.localDescription).toJSON());
