@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { FeedLink } from "/static/js/call/feed-link.js";
-import { JanusSession } from "/static/js/call/janus.js";
+import { openSession } from "./fake-janus.mjs";
 
 /**
  * Node has no WebRTC: a connection (and a stream) that never gets an offer stays "new", which is all these
@@ -32,26 +32,6 @@ class EmptyStream {
 globalThis.RTCPeerConnection = IdleConnection;
 globalThis.MediaStream = EmptyStream;
 
-/** A JanusSession on a socket the test answers as Janus (as in janus.test.mjs). */
-async function janus() {
-  const socket = {
-    readyState: 0,
-    /** @type {any[]} */ sent: [],
-    send(text) { this.sent.push(JSON.parse(text)); },
-    close() { this.readyState = 3; },
-    answer(message) { this.onmessage?.({ data: JSON.stringify(message) }); },
-    last() { return this.sent.at(-1); },
-  };
-  const session = new JanusSession({ url: "ws://janus.test", token: "core", createSocket: () => socket });
-  const opened = session.open();
-  socket.readyState = 1;
-  socket.onopen?.({});
-  await Promise.resolve();
-  socket.answer({ janus: "success", transaction: socket.last().transaction, data: { id: 77 } });
-  await opened;
-  return { socket, session };
-}
-
 /** Let the link's awaits run. */
 async function settle() {
   for (let turn = 0; turn < 5; turn += 1) await Promise.resolve();
@@ -76,7 +56,7 @@ async function refuseSubscribe(socket, error) {
 
 test("a subscription Janus refuses (not for a missing feed) is reported, then given up 15 s later for a new one", async (t) => {
   t.mock.timers.enable({ apis: ["setTimeout", "setInterval"] });
-  const { socket, session } = await janus();
+  const { socket, session } = await openSession();
   const link = subscription(session);
   const seen = [];
   link.on("error", (failure) => seen.push(`error ${failure.code}`));
@@ -95,7 +75,7 @@ test("a subscription Janus refuses (not for a missing feed) is reported, then gi
 
 test("a feed not published yet is asked for again, for as long as it takes: no hangup while the peer is not up", async (t) => {
   t.mock.timers.enable({ apis: ["setTimeout", "setInterval"] });
-  const { socket, session } = await janus();
+  const { socket, session } = await openSession();
   const link = subscription(session);
   const seen = [];
   link.on("error", (failure) => seen.push(`error ${failure.code}`));

@@ -2,34 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { Greeting } from "/static/js/call/greeting.js";
-import { JanusError, JanusSession, KEEPALIVE_MS } from "/static/js/call/janus.js";
-
-/** The outermost boundary only: a socket that records what the session sends and lets the test answer as Janus. */
-function fakeSocket() {
-  const socket = {
-    readyState: 0,
-    /** @type {any[]} */ sent: [],
-    onopen: null, onclose: null, onerror: null, onmessage: null,
-    send(text) { this.sent.push(JSON.parse(text)); },
-    close() { this.readyState = 3; },
-    open() { this.readyState = 1; this.onopen?.({}); },
-    answer(message) { this.onmessage?.({ data: JSON.stringify(message) }); },
-    last() { return this.sent.at(-1); },
-  };
-  return socket;
-}
-
-async function openSession(token = "core-1") {
-  const socket = fakeSocket();
-  const session = new JanusSession({ url: "ws://janus.test", token, createSocket: () => socket });
-  const opened = session.open();
-  socket.open();
-  await Promise.resolve();
-  const create = socket.last();
-  socket.answer({ janus: "success", transaction: create.transaction, data: { id: 77 } });
-  await opened;
-  return { socket, session };
-}
+import { JanusError, KEEPALIVE_MS } from "/static/js/call/janus.js";
+import { openSession } from "./fake-janus.mjs";
 
 test("every request carries the token, and a renewed token is used from then on", async () => {
   const { socket, session } = await openSession();
