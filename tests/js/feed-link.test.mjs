@@ -37,11 +37,25 @@ async function settle() {
   for (let turn = 0; turn < 5; turn += 1) await Promise.resolve();
 }
 
-function subscription(session) {
-  return new FeedLink({
+/** A subscription to Bob's feed (42), started, with what it says written to `seen`. @param {import("node:test").TestContext} t */
+async function startedSubscription(t) {
+  t.mock.timers.enable({ apis: ["setTimeout", "setInterval"] });
+  const { socket, session } = await openSession();
+  const link = new FeedLink({
     peer: "bob", selfId: "ada", feed: 42, session, room: 7, roomToken: () => "room-token",
     configuration: {}, receiver: null, say: () => {}, videoExpected: () => true,
   });
+  /** @type {string[]} */
+  const seen = [];
+  link.on("error", (failure) => seen.push(`error ${failure.code}`));
+  link.on("hangup", () => seen.push("hangup"));
+  link.start();
+  await settle();
+  t.after(() => {
+    link.close();
+    session.close();
+  });
+  return { socket, seen };
 }
 
 /** Answer the link's attach, then its subscribe with `error` (a VideoRoom error_code). */
@@ -55,33 +69,17 @@ async function refuseSubscribe(socket, error) {
 }
 
 test("a subscription Janus refuses (not for a missing feed) is reported, then given up 15 s later for a new one", async (t) => {
-  t.mock.timers.enable({ apis: ["setTimeout", "setInterval"] });
-  const { socket, session } = await openSession();
-  const link = subscription(session);
-  const seen = [];
-  link.on("error", (failure) => seen.push(`error ${failure.code}`));
-  link.on("hangup", () => seen.push("hangup"));
-  link.start();
-  await settle();
+  const { socket, seen } = await startedSubscription(t);
   await refuseSubscribe(socket, { error_code: 433, error: "Unauthorized (wrong token)" });
   assert.deepEqual(seen, ["error sfu"]);
   t.mock.timers.tick(14_999);
   assert.deepEqual(seen, ["error sfu"]);
   t.mock.timers.tick(1);
   assert.deepEqual(seen, ["error sfu", "hangup"]);
-  link.close();
-  session.close();
 });
 
 test("a feed not published yet is asked for again, for as long as it takes: no hangup while the peer is not up", async (t) => {
-  t.mock.timers.enable({ apis: ["setTimeout", "setInterval"] });
-  const { socket, session } = await openSession();
-  const link = subscription(session);
-  const seen = [];
-  link.on("error", (failure) => seen.push(`error ${failure.code}`));
-  link.on("hangup", () => seen.push("hangup"));
-  link.start();
-  await settle();
+  const { socket, seen } = await startedSubscription(t);
   await refuseSubscribe(socket, { error_code: 428, error: "No such feed" });
   for (let asked = 0; asked < 60; asked += 1) { // 30 s of "no such feed"
     t.mock.timers.tick(500);
@@ -92,6 +90,4 @@ test("a feed not published yet is asked for again, for as long as it takes: no h
     await settle();
   }
   assert.deepEqual(seen, []);
-  link.close();
-  session.close();
 });
