@@ -1,5 +1,9 @@
 """What a test asks of a room page, through `window.ensemble` and the DOM."""
 
+import base64
+import io
+
+from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from harness.browsers import chromium_flags
@@ -152,6 +156,13 @@ VIDEO_FRAME = """([selector, width, height]) => {
     canvas.getContext('2d').drawImage(document.querySelector(selector), 0, 0, width, height);
     return canvas.toDataURL('image/png');
 }"""
+
+
+def png_picture(data_url):
+    """The RGB picture a `data:image/png;base64,…` URL holds (what VIDEO_FRAME and the page's canvases give)."""
+    kind, _, data = data_url.partition(";base64,")
+    assert kind == "data:image/png", kind
+    return Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
 
 
 def mean_difference(first, second):

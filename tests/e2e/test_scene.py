@@ -1,6 +1,5 @@
 """The composed scene in real Chromium: layout, cut-outs, shared editing, photo, recording, sharing."""
 
-import base64
 import io
 import json
 import shutil
@@ -18,6 +17,7 @@ from tests.e2e.helpers import (
     VIDEO_FRAME,
     choose_from_more,
     mean_difference,
+    png_picture,
     room_url,
     scene_options,
     start_frame_count,
@@ -84,9 +84,7 @@ def snapshot_png(page):
             return new Promise(done => { reader.onload = () => done(reader.result); });
         }"""
     )
-    kind, _, data = url.partition(";base64,")
-    assert kind == "data:image/png"
-    return Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
+    return png_picture(url)
 
 
 @pytest.fixture
@@ -423,7 +421,7 @@ def test_group_photo_downloads_a_png_of_the_people_in_the_scene(server, open_pag
         differences = {}
         for camera_of, selector in cameras.items():
             url = ada.evaluate(VIDEO_FRAME, [selector, shown.width, shown.height])
-            camera = Image.open(io.BytesIO(base64.b64decode(url.partition(";base64,")[2]))).convert("RGB")
+            camera = png_picture(url)
             differences[camera_of] = mean_difference(shown, camera)
         # (Here: about 10-15 against about 130; the cameras move between the photo and the frame drawn.)
         assert differences[name] < 35 and differences[name] < 0.3 * min(d for other, d in differences.items() if other != name), (
