@@ -3,14 +3,12 @@ rooms, kicks members who leave, mints members' tokens, and moves rooms off an in
 stops answering. Signaling tells the pages (the `sfu` event); this module only talks to Janus
 and to the placements."""
 
-import hashlib
-import hmac
 import logging
 import time
 
 from .janus import JanusConnection, JanusError, JanusUnreachable
 from .placement import MemoryPlacements, NoInstance
-from .tokens import member_tokens
+from .tokens import feed_id, member_tokens
 
 log = logging.getLogger(__name__)
 ROOM_EXISTS = 427  # VideoRoom's "room already exists"
@@ -92,9 +90,8 @@ class SfuRooms:
             log.warning("Janus did not take a departure: %s", error, extra={"fields": {"room": peer.room, "peer": peer.id}})
 
     def feed(self, peer_id):
-        """The member's VideoRoom feed id: made from its peer id, the same on every process, below 2**53."""
-        digest = hmac.new(self._settings.janus_token_secret.encode(), peer_id.encode(), hashlib.sha256).digest()
-        return 1 + int.from_bytes(digest[:6], "big")
+        """The member's VideoRoom feed id (tokens.feed_id)."""
+        return feed_id(self._settings.janus_token_secret, peer_id)
 
     # --- instances --------------------------------------------------------------
 

@@ -16,6 +16,12 @@ CORE_REALM = "janus"
 VIDEOROOM = "janus.plugin.videoroom"
 
 
+def feed_id(secret, peer_id):
+    """A member's VideoRoom feed id: made from its peer id, the same on every process, below 2**53."""
+    digest = hmac.new(secret.encode(), peer_id.encode(), hashlib.sha256).digest()
+    return 1 + int.from_bytes(digest[:6], "big")
+
+
 def sign(secret, expires, realm, descriptors):
     """A token of `realm` opening `descriptors` until `expires` (Unix seconds)."""
     data = ",".join([str(int(expires)), realm, *descriptors])

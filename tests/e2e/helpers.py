@@ -165,6 +165,11 @@ def png_picture(data_url):
     return Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
 
 
+def slot_box(slot):
+    """A scene placement's (`window.ensemble.scene().placements`) box in the picture, for PIL's crop."""
+    return tuple(round(value) for value in (slot["x"], slot["y"], slot["x"] + slot["width"], slot["y"] + slot["height"]))
+
+
 def mean_difference(first, second):
     """Mean absolute difference of two same-sized RGB pictures, per channel (0-255), on a grid of points."""
     a, b = first.load(), second.load()

@@ -4,8 +4,6 @@ namespace reaching it over the veth pair: the move from the mesh without a reloa
 playing through Janus, the room's news as before, and a departure that leaves the others going."""
 
 import contextlib
-import hashlib
-import hmac
 import urllib.request
 
 import pytest
@@ -14,6 +12,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from bench.relay import relay_members
 from ensemble.sfu.janus import JanusConnection
+from ensemble.sfu.tokens import feed_id
 from harness.browsers import chromium_flags, make_photo_camera
 from harness.janus import JanusProcess, JanusSecrets, NetworkNamespace
 from harness.servers import ServerProcess
@@ -24,6 +23,7 @@ from tests.e2e.helpers import (
     peer_ids,
     png_picture,
     room_url,
+    slot_box,
     state,
     wait_source,
     wait_videos_playing,
@@ -77,8 +77,7 @@ def wait_transport(page, count, transport, timeout=20_000):
 def feed_ids(janus, page):
     """Everyone's Janus feed id, by name, as the page knows them (for a failure's message)."""
     people = {**peer_ids(page), "self": state(page)["self"]["id"]}
-    secret = janus.secrets.token.encode()
-    return {name: 1 + int.from_bytes(hmac.new(secret, peer.encode(), hashlib.sha256).digest()[:6], "big") for name, peer in people.items()}
+    return {name: feed_id(janus.secrets.token, peer) for name, peer in people.items()}
 
 
 def test_five_people_move_to_janus_when_the_fifth_joins_and_a_removed_one_is_cut_off_at_once(janus, chromium, tmp_path):
@@ -197,8 +196,7 @@ def speaking_screen_and_photo(ada, bob, cleo):
     ids = peer_ids(ada)
     videos = {name: f".tile[data-peer-id='{ids[name]}'] video:not(.backdrop)" for name in ("Bob", "Cleo")}
     slots = {name: ada.evaluate("name => window.ensemble.scene().placements.find(p => p.name === name)", name) for name in videos}
-    boxes = {name: tuple(round(value) for value in (slot["x"], slot["y"], slot["x"] + slot["width"], slot["y"] + slot["height"]))
-             for name, slot in slots.items()}
+    boxes = {name: slot_box(slot) for name, slot in slots.items()}
 
     def frames():
         """Each video's frame now, at the size of each slot."""

@@ -20,6 +20,7 @@ from tests.e2e.helpers import (
     png_picture,
     room_url,
     scene_options,
+    slot_box,
     start_frame_count,
     wait_connected,
     wait_frames,
@@ -218,7 +219,7 @@ def test_people_in_the_scene_keep_moving_with_their_video(analysis, server, chro
         mask = viewer.evaluate("id => window.ensemble.analysis(id)?.results.mask ?? null", cy)
         assert (mask is None) == (analysis == "off")
         slot = placement(viewer, "Cy")
-        box = (round(slot["x"]), round(slot["y"]), round(slot["x"] + slot["width"]), round(slot["y"] + slot["height"]))
+        box = slot_box(slot)
         first = viewer.evaluate(MEAN_COLOUR, box)
         # The slideshow turns every second: within three turns the slot shows the other picture,
         # through the same mask.
@@ -416,7 +417,7 @@ def test_group_photo_downloads_a_png_of_the_people_in_the_scene(server, open_pag
     cameras = {"Ada": OWN_VIDEO, "Bea": ".tile:not(.self) video:not(.backdrop)"}
     slots = {name: placement(ada, name) for name in cameras}
     for name, slot in slots.items():
-        box = tuple(round(value) for value in (slot["x"], slot["y"], slot["x"] + slot["width"], slot["y"] + slot["height"]))
+        box = slot_box(slot)
         shown = picture.crop(box)
         differences = {}
         for camera_of, selector in cameras.items():
